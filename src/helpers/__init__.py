@@ -1,0 +1,1 @@
+"""Customer Insights: helper modules behind the quarterly customer report chapters."""

@@ -1,0 +1,193 @@
+"""The KPI overview: each KPI this quarter, its change on the previous quarter and a year ago,
+its target and whether the target is met.
+
+Definitions (also shown in the report's glossary) are in ``KPI_DEFINITIONS``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp
+from .quarters import Quarter
+
+
+@dataclass(frozen=True)
+class Kpi:
+    label: str
+    unit: str  # count, money, share, points
+    higher_is_better: bool
+    definition: str
+
+
+KPIS: dict[str, Kpi] = {
+    "new_customers": Kpi("New customers", "count", True,
+                         "Customers whose first valid purchase falls in the quarter."),
+    "active_customers": Kpi("Active customers", "count", True,
+                            "Customers with at least one valid purchase in the quarter."),
+    "revenue": Kpi("Revenue (net)", "money", True,
+                   "Completed order lines in the quarter, returns subtracted; cancelled and refunded orders count zero."),
+    "average_order_value": Kpi("Average order value", "money", True,
+                               "Value of valid purchase lines divided by the number of distinct orders."),
+    "retention_30d": Kpi("30-day retention of new customers", "share", True,
+                         "Share of new customers (first purchase at least 30 days before quarter end) who bought "
+                         "again within 30 days of their first purchase."),
+    "repeat_purchase_rate": Kpi("Repeat-purchase rate", "share", True,
+                                "Share of active customers with two or more orders in the quarter."),
+    "churn_rate": Kpi("Churn rate", "share", False,
+                      "Share of customers active at the start of the quarter (a purchase in the previous N days) "
+                      "with no purchase in the last N days at its end; N = churn_inactivity_days."),
+    "nps": Kpi("Net Promoter Score", "points", True,
+               "Share of promoters (9-10) minus share of detractors (0-6) among NPS answers in the quarter, in points."),
+    "csat": Kpi("Customer satisfaction (CSAT)", "share", True,
+                "Share of satisfaction answers of 4 or 5 on the 1-5 scale in the quarter."),
+}
+KPI_DEFINITIONS = {kpi.label: kpi.definition for kpi in KPIS.values()}
+
+
+def purchase_lines(orders: pd.DataFrame) -> pd.DataFrame:
+    """Valid purchase lines only (completed, not returns, positive amount)."""
+    return orders.loc[orders["is_purchase"], ["order_id", "customer_id", "order_date", "amount"]]
+
+
+def first_purchase_dates(orders: pd.DataFrame) -> pd.Series:
+    return purchase_lines(orders).groupby("customer_id")["order_date"].min()
+
+
+def retention_within(orders: pd.DataFrame, new_customers: pd.Index, days: int) -> pd.Series:
+    """For each of ``new_customers``: did they buy again within ``days`` days after their first purchase?"""
+    purchases = purchase_lines(orders)
+    purchases = purchases.loc[purchases["customer_id"].isin(new_customers)]
+    first = purchases.groupby("customer_id")["order_date"].transform("min")
+    later = purchases.loc[(purchases["order_date"] > first) & (purchases["order_date"] <= first + pd.Timedelta(days=days))]
+    return pd.Series(new_customers.isin(later["customer_id"].unique()), index=new_customers)
+
+
+def churn_base(orders: pd.DataFrame, quarter: Quarter, churn_days: int) -> pd.Series:
+    """Customers active at the quarter start, flagged True when churned by the quarter end."""
+    purchases = purchase_lines(orders)
+    window = pd.Timedelta(days=churn_days)
+    start, end = quarter.start, quarter.shift(1).start
+    before = purchases.loc[purchases["order_date"] < start].groupby("customer_id")["order_date"].max()
+    base = before.index[before >= start - window]
+    recent = purchases.loc[(purchases["order_date"] >= end - window) & (purchases["order_date"] < end), "customer_id"]
+    return pd.Series(~base.isin(recent.unique()), index=base)
+
+
+def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int) -> dict:
+    """Every KPI of ``quarter`` as a number (NaN when it cannot be computed)."""
+    in_quarter = quarter.contains(orders["order_date"])
+    purchases = orders.loc[in_quarter & orders["is_purchase"]]
+    first = first_purchase_dates(orders)
+    new = first.index[quarter.contains(first)]
+    order_count = purchases["order_id"].nunique()
+    orders_per_customer = purchases.groupby("customer_id")["order_id"].nunique()
+    eligible = first.loc[new]
+    eligible = eligible.index[eligible <= quarter.shift(1).start - pd.Timedelta(days=30)]
+    churned = churn_base(orders, quarter, churn_days)
+    values = {
+        "new_customers": float(len(new)),
+        "active_customers": float(purchases["customer_id"].nunique()),
+        "revenue": float(orders.loc[in_quarter, "net_amount"].sum()),
+        "average_order_value": float(purchases["amount"].sum() / order_count) if order_count else np.nan,
+        "retention_30d": float(retention_within(orders, eligible, 30).mean()) if len(eligible) else np.nan,
+        "repeat_purchase_rate": float((orders_per_customer >= 2).mean()) if len(orders_per_customer) else np.nan,
+        "churn_rate": float(churned.mean()) if len(churned) else np.nan,
+        "nps": np.nan,
+        "csat": np.nan,
+    }
+    if surveys is not None:
+        answered = surveys.loc[quarter.contains(surveys["response_date"])]
+        values["nps"] = net_promoter_score(answered["nps_score"])
+        csat = answered["csat_score"].dropna()
+        values["csat"] = float((csat >= 4).mean()) if len(csat) else np.nan
+    return values
+
+
+def net_promoter_score(scores: pd.Series) -> float:
+    """% promoters (9-10) minus % detractors (0-6), in points; NaN without answers."""
+    scores = pd.Series(scores, dtype=float).dropna()
+    if scores.empty:
+        return np.nan
+    return float(100 * ((scores >= 9).mean() - (scores <= 6).mean()))
+
+
+def _change(current: float, reference: float, unit: str) -> float:
+    if np.isnan(current) or np.isnan(reference):
+        return np.nan
+    if unit in ("share", "points"):
+        return current - reference
+    return current / reference - 1 if reference else np.nan
+
+
+def compute_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int,
+                 targets: dict[str, float | None]) -> pd.DataFrame:
+    """The KPI overview table.
+
+    Columns: metric, label, value, unit, previous, year_ago, qoq_change, yoy_change, target, met.
+    Changes are relative for counts and money, and differences (points / shares) for rates and NPS.
+    ``met`` compares with the target in the KPI's good direction (lower is better for churn).
+    """
+    now = quarter_kpis(orders, surveys, quarter, churn_days)
+    previous = quarter_kpis(orders, surveys, quarter.previous(), churn_days)
+    year_ago = quarter_kpis(orders, surveys, quarter.year_ago(), churn_days)
+    rows = []
+    for metric, kpi in KPIS.items():
+        target = targets.get(metric)
+        value = now[metric]
+        met = None
+        if target is not None and not np.isnan(value):
+            met = bool(value >= target) if kpi.higher_is_better else bool(value <= target)
+        rows.append({
+            "metric": metric, "label": kpi.label, "value": value, "unit": kpi.unit,
+            "previous": previous[metric], "year_ago": year_ago[metric],
+            "qoq_change": _change(value, previous[metric], kpi.unit),
+            "yoy_change": _change(value, year_ago[metric], kpi.unit),
+            "target": np.nan if target is None else float(target), "met": met,
+        })
+    return pd.DataFrame(rows)
+
+
+def format_kpi_value(value: float, unit: str, currency: str) -> str:
+    return {"count": fmt_int, "money": lambda v: fmt_money(v, currency), "share": fmt_pct,
+            "points": lambda v: fmt_num(v, 1)}[unit](value)
+
+
+def format_kpi_change(change: float, unit: str) -> str:
+    if unit == "share":
+        return fmt_pp(change)
+    if unit == "points":
+        return "–" if pd.isna(change) else f"{change:+.1f} pts"
+    return fmt_change(change)
+
+
+def kpi_table_for_readers(kpis: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The KPI table with every number formatted for the report."""
+    return pd.DataFrame({
+        "KPI": kpis["label"],
+        "This quarter": [format_kpi_value(v, u, currency) for v, u in zip(kpis["value"], kpis["unit"])],
+        "vs previous quarter": [format_kpi_change(c, u) for c, u in zip(kpis["qoq_change"], kpis["unit"])],
+        "vs a year ago": [format_kpi_change(c, u) for c, u in zip(kpis["yoy_change"], kpis["unit"])],
+        "Target": [format_kpi_value(v, u, currency) for v, u in zip(kpis["target"], kpis["unit"])],
+        "Met": kpis["met"].map({True: "met", False: "not met"}).fillna("no target"),
+    })
+
+
+def kpi_finding(kpis: pd.DataFrame, currency: str) -> str:
+    """One or two sentences: how many targets were met, and the biggest miss."""
+    with_target = kpis.loc[kpis["met"].notna()]
+    met = int(with_target["met"].astype(bool).sum())
+    text = f"{met} of {len(with_target)} KPIs with a target met it this quarter."
+    revenue = kpis.set_index("metric").loc["revenue"]
+    text += (f" Net revenue was {format_kpi_value(revenue['value'], 'money', currency)}, "
+             f"{format_kpi_change(revenue['qoq_change'], 'money')} on the previous quarter and "
+             f"{format_kpi_change(revenue['yoy_change'], 'money')} on a year ago.")
+    missed = with_target.loc[~with_target["met"].astype(bool)]
+    if len(missed):
+        gap = (missed["value"] - missed["target"]).abs() / missed["target"].abs().replace(0, np.nan)
+        worst = missed.loc[gap.fillna(0).idxmax()]
+        text += (f" Furthest from target: {worst['label']} at {format_kpi_value(worst['value'], worst['unit'], currency)}"
+                 f" against {format_kpi_value(worst['target'], worst['unit'], currency)}.")
+    return text

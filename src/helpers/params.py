@@ -1,0 +1,207 @@
+"""One typed model for the report parameters: ``params/default.yaml`` with a per-quarter file
+(or any file given with ``--params``) merged over it.
+
+An unknown key, a wrong type or an impossible value is an error that names the key and says
+what is allowed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import paths
+from .quarters import Quarter
+from .schema import SOURCES
+
+
+class ParameterError(ValueError):
+    """A parameters file is missing, unreadable or has a bad value."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Strict):
+    """How one raw source maps onto its canonical columns."""
+
+    files: list[str] = Field(description="File names or glob patterns, relative to data_dir")
+    format: Literal["csv", "parquet", "excel"] | None = Field(None, description="Inferred from the extension when empty")
+    encoding: str = "utf-8"
+    sep: str = ","
+    sheet: str | int | None = Field(None, description="Excel sheet name or index (default: first)")
+    columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> raw column name")
+    derive: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical name -> pandas expression over raw columns, e.g. 'Quantity * UnitPrice'",
+    )
+    constants: dict[str, Any] = Field(default_factory=dict, description="canonical name -> fixed value")
+    dayfirst: bool = False
+    date_format: str | None = Field(None, description="strftime format, 'excel' for serial dates, or empty to infer")
+    decimal: str = "."
+    thousands: str | None = None
+    currency_symbols: list[str] = Field(default_factory=lambda: ["¥", "￥", "$", "€", "£", "RMB", "CNY"])
+    exclude: dict[str, list[str]] = Field(
+        default_factory=dict, description="canonical column -> values whose rows are set aside (quarantined)"
+    )
+    value_map: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="canonical column -> {raw value: canonical value}"
+    )
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("files")
+    @classmethod
+    def _not_empty(cls, value):
+        if not value:
+            raise ValueError("list at least one file name or glob pattern")
+        return value
+
+
+class KpiTargets(_Strict):
+    new_customers: float | None = None
+    active_customers: float | None = None
+    revenue: float | None = None
+    average_order_value: float | None = None
+    retention_30d: float | None = Field(None, ge=0, le=1)
+    repeat_purchase_rate: float | None = Field(None, ge=0, le=1)
+    churn_rate: float | None = Field(None, ge=0, le=1)
+    nps: float | None = Field(None, ge=-100, le=100)
+    csat: float | None = Field(None, ge=0, le=1)
+
+
+class Params(_Strict):
+    """Every setting of a report run. Defaults live in ``params/default.yaml``."""
+
+    quarter: str
+    report_title: str = "Quarterly customer analysis"
+    company_name: str = "Demo company"
+    report_language: str = "English"
+    currency_symbol: str = "¥"
+    data_dir: str = "data/demo"
+    data_as_of: str | None = Field(None, description="Dates after this are future-dated errors; default: run date")
+    sources: dict[str, SourceSpec]
+    kpi_targets: KpiTargets = KpiTargets()
+    churn_inactivity_days: int = Field(90, gt=0, le=3650)
+    min_group_size: int = Field(5, ge=1)
+    small_sample_size: int = Field(30, ge=1)
+    cross_table_dimensions: list[str] = Field(default_factory=lambda: ["region", "segment"])
+    top_n_key_accounts: int = Field(20, ge=1)
+    bootstrap_resamples: int = Field(1000, ge=100)
+    significance_level: float = Field(0.05, gt=0, lt=0.5)
+    random_seed: int = 2026
+    max_parse_failure_share: float = Field(
+        0.2, ge=0, le=1, description="Above this share of unparseable values a column is an error, below it rows are quarantined"
+    )
+    chapter_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-chapter settings added by later chapters"
+    )
+
+    @field_validator("quarter")
+    @classmethod
+    def _quarter(cls, value):
+        return str(Quarter.parse(value))
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value):
+        unknown = sorted(set(value) - set(SOURCES))
+        if unknown:
+            raise ValueError(f"unknown source(s) {unknown}; allowed: {sorted(SOURCES)}")
+        if "orders" not in value:
+            raise ValueError("the 'orders' source is required")
+        for name, spec in value.items():
+            allowed = set(SOURCES[name].names)
+            for field in ("columns", "derive", "constants", "exclude", "value_map"):
+                bad = sorted(set(getattr(spec, field)) - allowed)
+                if bad:
+                    raise ValueError(
+                        f"sources.{name}.{field} names unknown canonical column(s) {bad}; allowed: {sorted(allowed)}"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _dimensions(self):
+        if len(self.cross_table_dimensions) != 2:
+            raise ValueError("cross_table_dimensions must list exactly two customer attributes")
+        return self
+
+    @property
+    def period(self) -> Quarter:
+        return Quarter.parse(self.quarter)
+
+    @property
+    def data_path(self) -> Path:
+        return paths.resolve(self.data_dir)
+
+    def option(self, chapter: str, key: str, default: Any = None) -> Any:
+        return self.chapter_options.get(chapter, {}).get(key, default)
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        raise ParameterError(f"parameters file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"parameters file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ParameterError(f"parameters file {path} must hold a mapping of keys to values")
+    return data
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """``override`` merged over ``base``; nested mappings merge, everything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _explain(exc: ValidationError, files: list[Path]) -> str:
+    lines = [f"parameters in {', '.join(str(f) for f in files)} are not valid:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"- unknown key '{where}': remove it or fix its spelling")
+        else:
+            lines.append(f"- {where}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_params(quarter: str | None = None, params_file: str | Path | None = None, **overrides) -> Params:
+    """Load the defaults, merge the quarter's file (or ``params_file``) and ``overrides`` over them.
+
+    ``params_file`` may be a full file (it is still merged over the defaults). ``quarter`` given
+    here wins over the quarter in any file.
+    """
+    files = [paths.DEFAULT_PARAMS_FILE]
+    data = _read_yaml(paths.DEFAULT_PARAMS_FILE)
+    if params_file:
+        files.append(paths.resolve(params_file))
+    elif quarter and paths.quarter_params_file(str(Quarter.parse(quarter))).exists():
+        files.append(paths.quarter_params_file(str(Quarter.parse(quarter))))
+    for extra in files[1:]:
+        extra_data = _read_yaml(extra)
+        # A file that brings its own sources replaces the default mapping instead of merging with it.
+        if "sources" in extra_data:
+            data.pop("sources", None)
+        data = deep_merge(data, extra_data)
+    if quarter:
+        data["quarter"] = str(Quarter.parse(quarter))
+    data = deep_merge(data, {k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Params(**data)
+    except ValidationError as exc:
+        raise ParameterError(_explain(exc, files)) from None
+    except ValueError as exc:
+        raise ParameterError(f"parameters in {', '.join(map(str, files))}: {exc}") from None

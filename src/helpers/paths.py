@@ -1,0 +1,90 @@
+"""The one place that knows where things live. Nothing else builds paths from literals."""
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+PARAMS_DIR = PROJECT_ROOT / "params"
+DEFAULT_PARAMS_FILE = PARAMS_DIR / "default.yaml"
+DATA_DIR = PROJECT_ROOT / "data"
+DEMO_DATA_DIR = DATA_DIR / "demo"
+# Where a notebook opened on its own (not by run_all) keeps its prepared data.
+WORK_DIR = DATA_DIR / "work"
+OUTPUTS_DIR = PROJECT_ROOT / "outputs"
+
+CHAPTERS = (
+    "00_data_quality",
+    "01_overview",
+    "02_needs",
+    "03_behaviour",
+    "04_value",
+    "05_crm_recommendations",
+)
+
+
+def quarter_params_file(quarter: str) -> Path:
+    """The optional per-quarter parameters file merged over the defaults."""
+    return PARAMS_DIR / f"{quarter}.yaml"
+
+
+def notebook_path(chapter: str) -> Path:
+    return NOTEBOOKS_DIR / f"{chapter}.ipynb"
+
+
+def resolve(path: str | Path, base: Path = PROJECT_ROOT) -> Path:
+    """A path from a parameters file: absolute as given, otherwise relative to the project."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+class RunLayout:
+    """The folders of one report run (``outputs/<quarter>/<date>/`` or a notebook's work dir)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def prepared(self) -> Path:
+        return self.root / "prepared"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    def chapter_html(self, chapter: str) -> Path:
+        return self.root / f"{chapter}.html"
+
+    def make(self) -> "RunLayout":
+        for folder in (self.prepared, self.artifacts, self.quarantine, self.notebooks):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def latest_report(out_root: Path, quarter: str) -> Path | None:
+    """The newest complete report folder of ``quarter`` (``<date>`` or ``<date>-<n>``), if any."""
+    quarter_dir = Path(out_root) / quarter
+    if not quarter_dir.is_dir():
+        return None
+    reports = [p for p in quarter_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "index.html").exists()]
+    if not reports:
+        return None
+
+    def key(folder: Path) -> tuple[str, int]:
+        day = folder.name[:10]
+        suffix = folder.name[11:]
+        return day, int(suffix) if suffix.isdigit() else 1
+
+    return max(reports, key=key)

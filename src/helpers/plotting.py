@@ -1,0 +1,48 @@
+"""One plotting style for every chapter, with CJK fonts so Chinese labels never render as boxes."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+from matplotlib import font_manager
+
+# Tried in order; matplotlib falls back glyph by glyph through the list (Debian's Noto CJK,
+# then the usual Windows and macOS CJK fonts on analysts' machines).
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Arial Unicode MS"]
+PALETTE = "deep"
+
+
+def available_cjk_fonts() -> list[str]:
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return [name for name in CJK_FONTS if name in installed]
+
+
+def setup_style() -> None:
+    """Seaborn's clean grid style, readable sizes, and a CJK fallback font."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+    plt.rcParams.update({
+        "figure.figsize": (8, 4.2),
+        "figure.dpi": 96,
+        "axes.titlesize": 13,
+        "axes.titleweight": "bold",
+        "axes.labelsize": 11,
+        "font.family": "sans-serif",
+        "font.sans-serif": ["DejaVu Sans", *available_cjk_fonts(), "sans-serif"],
+        "axes.unicode_minus": False,
+    })
+
+
+def new_axes(ax=None, figsize: tuple[float, float] | None = None):
+    """The given axes, or a fresh figure's."""
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=figsize or plt.rcParams["figure.figsize"])
+    return ax
+
+
+def label(ax, title: str, xlabel: str, ylabel: str):
+    """Every chart has a title and both axes labelled with units."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax

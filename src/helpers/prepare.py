@@ -1,0 +1,226 @@
+"""Validate, clean and integrate the raw sources once per run into prepared Parquet tables.
+
+Every chapter reads the prepared tables, never the raw files. The log written beside them
+(``prepare_log.json``) feeds the data-quality chapter: source inventory, cleaning rules with
+counts and example ids, the reconciliation of rows in and out, and the personal fields read.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from . import cleaning
+from .errors import DataError
+from .params import Params
+from .paths import RunLayout
+from .quality import profile_tables
+from .schema import PERSONAL_FIELDS, SOURCES
+from .sources import ROW_COLUMNS, RawSource, read_source
+
+PREPARE_LOG = "prepare_log.json"
+SEGMENTS = {"large": "Large enterprise", "medium": "Medium enterprise", "small": "Small enterprise"}
+AGE_BANDS = [(0, 25, "under 25"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55 and over")]
+
+
+@dataclass
+class PrepareResult:
+    tables: dict[str, pd.DataFrame]
+    log: dict
+
+    @property
+    def available(self) -> list[str]:
+        return self.log["available"]
+
+
+def as_of_date(params: Params) -> pd.Timestamp:
+    """The day after which a date is in the future: ``data_as_of`` or today."""
+    return pd.Timestamp(params.data_as_of) if params.data_as_of else pd.Timestamp.today().normalize()
+
+
+def _date_range(frame: pd.DataFrame, source: str) -> tuple[str | None, str | None]:
+    column = SOURCES[source].date_column
+    if not column or column not in frame or frame[column].isna().all():
+        return None, None
+    return str(frame[column].min().date()), str(frame[column].max().date())
+
+
+def _clean_generic(raw: RawSource, as_of: pd.Timestamp, q: cleaning.Quarantine) -> pd.DataFrame:
+    frame = raw.frame
+    for mask, rule, detail in raw.rejected:
+        frame = q.set_aside(raw.name, frame, mask.reindex(frame.index, fill_value=False), rule, detail)
+    frame = cleaning.drop_missing_required(frame, raw.name, q)
+    frame = cleaning.drop_exact_duplicates(frame, raw.name, q)
+    frame = cleaning.drop_future_dates(frame, raw.name, as_of, q)
+    if raw.name not in ("orders", "events"):
+        frame = cleaning.drop_duplicate_keys(frame, raw.name, q)
+    return frame
+
+
+def _age_band(birth_year: pd.Series, as_of: pd.Timestamp) -> pd.Series:
+    age = as_of.year - birth_year.astype("Float64")
+    band = pd.Series("Unknown", index=birth_year.index, dtype="string")
+    for low, high, label in AGE_BANDS:
+        band[((age >= low) & (age < high)).fillna(False)] = label
+    return band
+
+
+def _finish_customers(customers: pd.DataFrame | None, orders: pd.DataFrame, as_of: pd.Timestamp,
+                      q: cleaning.Quarantine) -> pd.DataFrame:
+    first_order = orders.loc[orders["is_purchase"]].groupby("customer_id")["order_date"].min()
+    if customers is None:
+        customers = pd.DataFrame({"customer_id": pd.Index(orders["customer_id"].unique(), dtype="string")})
+        for column in SOURCES["customers"].names[1:]:
+            customers[column] = pd.NA
+    customers = customers.drop(columns=[c for c in PERSONAL_FIELDS if c in customers], errors="ignore")
+    customers = customers.drop(columns=ROW_COLUMNS, errors="ignore").copy()
+    size = customers["company_size"].astype("string").str.lower()
+    ctype = customers["customer_type"].astype("string").str.lower()
+    segment = size.map(SEGMENTS).astype("string")
+    segment = segment.mask(segment.isna() & ctype.eq("individual").fillna(False), "Individual")
+    segment = segment.mask(segment.isna() & ctype.eq("enterprise").fillna(False), "Enterprise (size unknown)")
+    customers["segment"] = segment.fillna("Unknown")
+    for column in ("region", "country", "industry", "acquisition_channel", "customer_type"):
+        customers[column] = customers[column].astype("string").fillna("Unknown")
+    customers["industry"] = customers["industry"].mask(ctype.eq("individual").fillna(False), "Individual")
+    customers["age_band"] = _age_band(customers["birth_year"], as_of)
+    individuals_missing = ctype.eq("individual").fillna(False) & customers["birth_year"].isna()
+    q.note("customers", "birth_year_missing", "filled", customers.loc[individuals_missing])
+    customers["first_order_date"] = customers["customer_id"].map(first_order).astype("datetime64[ns]")
+    return customers.reset_index(drop=True)
+
+
+def _finish_orders(orders: pd.DataFrame, products: pd.DataFrame | None) -> pd.DataFrame:
+    orders = orders.drop(columns=ROW_COLUMNS).copy()
+    orders["status"] = orders["status"].astype("string").str.lower().fillna("completed")
+    orders["is_return"] = orders["is_return"].fillna(False).astype(bool)
+    orders["channel"] = orders["channel"].astype("string").str.lower().fillna("Unknown")
+    if orders["line_id"].isna().any():
+        orders["line_id"] = (orders.groupby("order_id").cumcount() + 1).astype("string")
+    completed = orders["status"].eq("completed")
+    orders["net_amount"] = orders["amount"].where(completed, 0.0)
+    orders["is_purchase"] = completed & ~orders["is_return"] & (orders["amount"] > 0)
+    if products is not None and products["category"].notna().any():
+        category = products.drop_duplicates("product_id").set_index("product_id")["category"]
+        orders["category"] = orders["product_id"].map(category).astype("string").fillna("Uncategorised")
+    else:
+        orders["category"] = pd.Series("Uncategorised", index=orders.index, dtype="string")
+    return orders.sort_values(["order_date", "order_id", "line_id"], kind="stable").reset_index(drop=True)
+
+
+def _finish_tickets(tickets: pd.DataFrame) -> pd.DataFrame:
+    tickets = tickets.drop(columns=ROW_COLUMNS).copy()
+    tickets["ticket_type"] = tickets["ticket_type"].astype("string").str.lower()
+    tickets["reopened"] = tickets["reopened"].fillna(False).astype(bool)
+    hours = pd.Timedelta(hours=1)
+    tickets["first_response_hours"] = (tickets["first_response_at"] - tickets["created_at"]) / hours
+    tickets["resolution_hours"] = (tickets["resolved_at"] - tickets["created_at"]) / hours
+    return tickets
+
+
+def _check_scope(orders: pd.DataFrame, params: Params, files: list[dict]) -> None:
+    period = params.period
+    purchases = orders.loc[orders["is_purchase"], "order_date"]
+    if purchases.empty:
+        raise DataError("no valid purchases are left after cleaning", file=files[0]["file"],
+                        fix="check the orders mapping (amount, status, is_return) and the quarantine files")
+    in_quarter = period.contains(purchases).sum()
+    if in_quarter == 0:
+        first, last = purchases.min().date(), purchases.max().date()
+        raise DataError(
+            f"the quarter {period} has no valid orders; the orders cover {first} to {last}",
+            file=files[0]["file"], column="order_date",
+            fix=f"choose a quarter between {first:%Y}Q{(first.month - 1) // 3 + 1} and "
+                f"{last:%Y}Q{(last.month - 1) // 3 + 1} (--quarter), or check the date format (dayfirst / date_format)")
+
+
+def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] = lambda message: None) -> PrepareResult:
+    """Read every source of ``params``, clean and integrate them, and write the prepared tables.
+
+    Raises ``DataError`` (naming file, column, example rows and the fix) before anything is written
+    when the input cannot be used.
+    """
+    started = time.perf_counter()
+    as_of = as_of_date(params)
+    q = cleaning.Quarantine()
+    raw: dict[str, RawSource] = {}
+    for name, spec in params.sources.items():
+        progress(f"reading {name}")
+        source = read_source(name, spec, params.data_path, params.max_parse_failure_share)
+        if source is not None:
+            raw[name] = source
+    frames = {name: _clean_generic(source, as_of, q) for name, source in raw.items()}
+
+    id_map = pd.Series(dtype="string")
+    if "customers" in frames:
+        frames["customers"], id_map = cleaning.merge_duplicate_customers(frames["customers"], q)
+    for name in ("orders", "tickets", "surveys", "events"):
+        if name in frames:
+            frames[name] = cleaning.remap_customer_ids(frames[name], name, id_map, q)
+            if "customers" in frames:
+                frames[name] = cleaning.drop_orphans(frames[name], name, pd.Index(frames["customers"]["customer_id"]), q)
+    frames["orders"] = cleaning.drop_non_positive_amounts(frames["orders"], q)
+
+    progress("deriving prepared tables")
+    tables: dict[str, pd.DataFrame] = {}
+    tables["orders"] = _finish_orders(frames["orders"], frames.get("products"))
+    _check_scope(tables["orders"], params, raw["orders"].files)
+    tables["customers"] = _finish_customers(frames.get("customers"), tables["orders"], as_of, q)
+    if "tickets" in frames:
+        tables["tickets"] = _finish_tickets(frames["tickets"])
+    for name in ("products", "surveys", "events", "campaigns"):
+        if name in frames:
+            tables[name] = frames[name].drop(columns=ROW_COLUMNS).reset_index(drop=True)
+
+    progress("writing prepared tables and quarantine")
+    layout.prepared.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        table.to_parquet(layout.prepared / f"{name}.parquet", index=False)
+    q.write(layout.quarantine)
+
+    inventory, reconciliation = [], []
+    for name in SOURCES:
+        if name not in raw:
+            inventory.append({"source": name, "status": "absent", "files": [], "rows": 0})
+            continue
+        source = raw[name]
+        first, last = _date_range(source.frame, name)
+        inventory.append({
+            "source": name, "status": "read", "files": source.files, "rows": source.rows_read,
+            "columns_mapped": int(source.frame.drop(columns=ROW_COLUMNS).notna().any().sum()),
+            "date_from": first, "date_to": last,
+        })
+        kept = len(frames[name]) if name != "customers" else len(frames["customers"])
+        reconciliation.append({"source": name, "rows_in": source.rows_read, "rows_kept": kept,
+                               "rows_quarantined": q.removed(name),
+                               "balanced": source.rows_read == kept + q.removed(name)})
+    personal_read = sorted(c for c in PERSONAL_FIELDS if "customers" in raw and raw["customers"].frame[c].notna().any())
+    log = {
+        "quarter": params.quarter,
+        "as_of": str(as_of.date()),
+        "data_dir": str(params.data_path),
+        "available": sorted(tables),
+        "absent": sorted(set(SOURCES) - set(raw)),
+        "inventory": inventory,
+        "cleaning": q.log,
+        "reconciliation": reconciliation,
+        "customers_merged": int(len(id_map)),
+        "personal_fields_read": personal_read,
+        "profile": profile_tables(tables),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    (layout.prepared / PREPARE_LOG).write_text(json.dumps(log, indent=2, default=str), encoding="utf-8")
+    return PrepareResult(tables, log)
+
+
+def load_prepared(layout: RunLayout, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+    path = layout.prepared / f"{name}.parquet"
+    return pd.read_parquet(path, columns=columns) if path.exists() else None
+
+
+def load_log(layout: RunLayout) -> dict:
+    return json.loads((layout.prepared / PREPARE_LOG).read_text(encoding="utf-8"))

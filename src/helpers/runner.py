@@ -1,0 +1,203 @@
+"""Run the whole report: validate and prepare the data, execute each chapter with papermill,
+render HTML, write the index page and the manifest, all into a dated folder that appears
+only when the run is complete.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from . import paths
+from .chapter import git_commit, package_versions, write_resolved_params
+from .errors import DataError
+from .params import ParameterError, Params, load_params
+from .paths import RunLayout
+from .prepare import prepare
+from .render import CHAPTER_TITLES, render_chapter, render_error_page, render_index
+
+BUILD_PREFIX = ".building-"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Produce the quarterly customer analysis report.")
+    parser.add_argument("--quarter", help="quarter to report, e.g. 2026Q3 (default: from the parameters)")
+    parser.add_argument("--params", help="parameters file merged over params/default.yaml")
+    parser.add_argument("--data", help="folder with the raw data files (overrides data_dir)")
+    parser.add_argument("--out", help="output folder (default: outputs/)")
+    parser.add_argument("--chapters", help="comma-separated chapter numbers or names, e.g. 01,04 (default: all)")
+    parser.add_argument("--notebooks", help=argparse.SUPPRESS)  # another notebooks folder, for tests
+    return parser.parse_args(argv)
+
+
+def select_chapters(spec: str | None) -> list[str]:
+    if not spec:
+        return list(paths.CHAPTERS)
+    wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    chosen = []
+    for item in wanted:
+        matches = [c for c in paths.CHAPTERS if c == item or c.split("_")[0] == item.zfill(2)]
+        if not matches:
+            raise ParameterError(f"unknown chapter {item!r}; choose from {', '.join(paths.CHAPTERS)}")
+        chosen.extend(m for m in matches if m not in chosen)
+    return [c for c in paths.CHAPTERS if c in chosen]
+
+
+def final_folder(quarter_dir: Path, today: dt.date) -> Path:
+    """``<date>``, or ``<date>-2``, ``-3``... when a run of the same day exists."""
+    candidate, n = quarter_dir / today.isoformat(), 1
+    while candidate.exists():
+        n += 1
+        candidate = quarter_dir / f"{today.isoformat()}-{n}"
+    return candidate
+
+
+def remove_stale_builds(out_root: Path) -> None:
+    """Delete build folders left by runs that were killed (their process no longer exists)."""
+    for build in out_root.glob(f"*/{BUILD_PREFIX}*"):
+        try:
+            pid = int(build.name.rsplit("-", 1)[-1])
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(build, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+class Progress:
+    def __init__(self, total: int):
+        self.total, self.n, self.started = total, 0, time.perf_counter()
+
+    def step(self, label: str) -> None:
+        self.n += 1
+        print(f"[{self.n}/{self.total}] {label} (elapsed {time.perf_counter() - self.started:.1f} s)", flush=True)
+
+
+def execute_chapter(chapter: str, layout: RunLayout, params: Params, notebooks_dir: Path) -> tuple[str, str]:
+    """Run one chapter notebook with papermill; returns (status, error message)."""
+    import papermill
+
+    try:
+        papermill.execute_notebook(
+            str(notebooks_dir / f"{chapter}.ipynb"), str(layout.notebooks / f"{chapter}.ipynb"),
+            parameters={"quarter": params.quarter, "run_dir": str(layout.root), "params_file": ""},
+            progress_bar=False, cwd=str(notebooks_dir), kernel_name="python3")
+        return "ok", ""
+    except Exception as exc:  # a failing chapter must not stop the others
+        return "failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    out_root = paths.resolve(args.out) if args.out else paths.OUTPUTS_DIR
+    try:
+        params = load_params(quarter=args.quarter, params_file=args.params, data_dir=args.data)
+        chapters = select_chapters(args.chapters)
+    except ParameterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    notebooks_dir = Path(args.notebooks) if args.notebooks else paths.NOTEBOOKS_DIR
+    quarter_dir = out_root / params.quarter
+    quarter_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_builds(out_root)
+    build = quarter_dir / f"{BUILD_PREFIX}{os.getpid()}"
+    layout = RunLayout(build).make()
+
+    def abandon(signum, _frame):
+        shutil.rmtree(build, ignore_errors=True)
+        print(f"interrupted: nothing was written to {quarter_dir}", file=sys.stderr)
+        sys.exit(128 + signum)
+
+    previous_handlers = {s: signal.signal(s, abandon) for s in (signal.SIGINT, signal.SIGTERM)}
+    progress = Progress(total=1 + len(chapters) + 1)
+    steps: list[dict] = []
+    try:
+        progress.step(f"validating and preparing data from {params.data_path}")
+        step_start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
+        try:
+            write_resolved_params(params, layout)
+            result = prepare(params, layout, progress=lambda m: print(f"      {m}", flush=True))
+        except (DataError, ParameterError) as exc:
+            print(f"\nerror: the input data cannot be used; no report was written.\n{exc}", file=sys.stderr)
+            shutil.rmtree(build, ignore_errors=True)
+            return 2
+        steps.append({"name": "prepare", "started": stamp, "seconds": round(time.perf_counter() - step_start, 2),
+                      "status": "ok", "error": ""})
+        for chapter in chapters:
+            progress.step(f"chapter {CHAPTER_TITLES[chapter]}")
+            step_start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
+            status, error = execute_chapter(chapter, layout, params, notebooks_dir)
+            html_path, nb_path = layout.chapter_html(chapter), layout.notebooks / f"{chapter}.ipynb"
+            if status == "ok":
+                render_chapter(nb_path, html_path, chapter, chapters, params.report_title)
+            else:
+                print(f"      chapter {chapter} failed: {error}", file=sys.stderr)
+                render_error_page(html_path, chapter, chapters, params.report_title, error, nb_path)
+            steps.append({"name": chapter, "started": stamp, "seconds": round(time.perf_counter() - step_start, 2),
+                          "status": status, "error": error})
+        progress.step("writing the index page and manifest")
+        render_index(build, f"{params.report_title} · {params.quarter}", params.company_name,
+                     report_scope(params, result.log), steps, chapters, top_actions(layout))
+        write_manifest(layout, params, result.log, steps, time.perf_counter() - started)
+        final = final_folder(quarter_dir, dt.date.today())
+        os.rename(build, final)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
+    failed = [s["name"] for s in steps if s["status"] != "ok"]
+    print(f"\nReport: {final / 'index.html'}  ({time.perf_counter() - started:.1f} s)")
+    if failed:
+        print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def report_scope(params: Params, log: dict) -> list[tuple[str, str]]:
+    period = params.period
+    rows = [("Quarter", f"{period} ({period.start:%Y-%m-%d} to {period.last_day:%Y-%m-%d})"),
+            ("Compared with", f"{period.previous()} (previous quarter) and {period.year_ago()} (a year ago)"),
+            ("Data as of", log["as_of"]),
+            ("Sources used", ", ".join(log["available"])),
+            ("Sources absent", ", ".join(log["absent"]) or "none")]
+    removed = sum(r["rows_quarantined"] for r in log["reconciliation"])
+    read = sum(r["rows_in"] for r in log["reconciliation"])
+    rows.append(("Rows read / set aside", f"{read:,} / {removed:,}"))
+    return rows
+
+
+def top_actions(layout: RunLayout, n: int = 5) -> list[str]:
+    path = layout.artifacts / "actions.csv"
+    if not path.exists():
+        return []
+    import pandas as pd
+
+    actions = pd.read_csv(path)
+    column = "summary" if "summary" in actions else actions.columns[0]
+    return actions[column].astype(str).head(n).tolist()
+
+
+def write_manifest(layout: RunLayout, params: Params, log: dict, steps: list[dict], seconds: float) -> None:
+    manifest = {
+        "quarter": params.quarter,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2),
+        "parameters": json.loads(params.model_dump_json()),
+        "inputs": [{"source": item["source"], **f} for item in log["inventory"] for f in item.get("files", [])],
+        "absent_sources": log["absent"],
+        "reconciliation": log["reconciliation"],
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+        "steps": steps,
+    }
+    layout.manifest.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(parse_args(argv))
