@@ -153,6 +153,7 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
         source = read_source(name, spec, params.data_path, params.max_parse_failure_share)
         if source is not None:
             raw[name] = source
+    read_done = time.perf_counter()
     frames = {name: _clean_generic(source, as_of, q) for name, source in raw.items()}
 
     id_map = pd.Series(dtype="string")
@@ -176,6 +177,7 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
         if name in frames:
             tables[name] = frames[name].drop(columns=ROW_COLUMNS).reset_index(drop=True)
 
+    clean_done = time.perf_counter()
     progress("writing prepared tables and quarantine")
     layout.prepared.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
@@ -212,6 +214,8 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
         "personal_fields_read": personal_read,
         "profile": profile_tables(tables),
         "seconds": round(time.perf_counter() - started, 2),
+        "timings": {"read_seconds": round(read_done - started, 2), "clean_seconds": round(clean_done - read_done, 2),
+                    "write_seconds": round(time.perf_counter() - clean_done, 2)},
     }
     (layout.prepared / PREPARE_LOG).write_text(json.dumps(log, indent=2, default=str), encoding="utf-8")
     return PrepareResult(tables, log)

@@ -158,3 +158,14 @@ def scope_finding(scope: pd.DataFrame) -> str:
     now, before = scope.iloc[0], scope.iloc[1]
     return (f"{now['period']} has {now['orders']:,} orders from {now['active customers']:,} active customers, "
             f"against {before['orders']:,} orders from {before['active customers']:,} in the previous quarter.")
+
+
+def plot_monthly_coverage(orders: pd.DataFrame, ax=None):
+    """Order lines per month over the whole history: gaps and spikes in the data show at a glance."""
+    from .plotting import label, new_axes
+
+    ax = new_axes(ax, figsize=(9, 3.6))
+    monthly = orders.groupby(orders["order_date"].dt.to_period("M")).size()
+    ax.bar(monthly.index.to_timestamp(), monthly.to_numpy(), width=20, color="#1f3a5f")
+    ax.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
+    return label(ax, "Order lines per month (after cleaning)", "Month", "Order lines (count)")

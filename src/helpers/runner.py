@@ -128,19 +128,22 @@ def run(args: argparse.Namespace) -> int:
             shutil.rmtree(build, ignore_errors=True)
             return 2
         steps.append({"name": "prepare", "started": stamp, "seconds": round(time.perf_counter() - step_start, 2),
-                      "status": "ok", "error": ""})
+                      "status": "ok", "error": "", **result.log["timings"]})
         for chapter in chapters:
             progress.step(f"chapter {CHAPTER_TITLES[chapter]}")
             step_start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
             status, error = execute_chapter(chapter, layout, params, notebooks_dir)
+            executed = time.perf_counter() - step_start
             html_path, nb_path = layout.chapter_html(chapter), layout.notebooks / f"{chapter}.ipynb"
             if status == "ok":
                 render_chapter(nb_path, html_path, chapter, chapters, params.report_title)
             else:
                 print(f"      chapter {chapter} failed: {error}", file=sys.stderr)
                 render_error_page(html_path, chapter, chapters, params.report_title, error, nb_path)
-            steps.append({"name": chapter, "started": stamp, "seconds": round(time.perf_counter() - step_start, 2),
-                          "status": status, "error": error})
+            seconds = time.perf_counter() - step_start
+            steps.append({"name": chapter, "started": stamp, "seconds": round(seconds, 2), "status": status,
+                          "error": error, "execute_seconds": round(executed, 2),
+                          "render_seconds": round(seconds - executed, 2)})
         progress.step("writing the index page and manifest")
         render_index(build, f"{params.report_title} · {params.quarter}", params.company_name,
                      report_scope(params, result.log), steps, chapters, top_actions(layout))

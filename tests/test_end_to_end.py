@@ -1,0 +1,153 @@
+"""The whole report on a small generated data set, as a report runner would run it."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+from helpers import paths
+from helpers.demo_data import generate, write
+
+pytestmark = pytest.mark.slow
+CHAPTER_PAGES = [f"{c}.html" for c in paths.CHAPTERS]
+
+
+def run_report(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(paths.PROJECT_ROOT / "run_all.py"), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    write(generate(customers=600, seed=7, end="2026-09-30"), data)
+    return data
+
+
+@pytest.fixture(scope="module")
+def report(demo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(out))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    folders = [p for p in (out / "2026Q3").iterdir() if not p.name.startswith(".")]
+    assert len(folders) == 1
+    return folders[0], result
+
+
+def test_report_folder_is_complete(report):
+    folder, result = report
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder.name)
+    for page in ["index.html", *CHAPTER_PAGES]:
+        assert (folder / page).exists(), page
+    assert (folder / "artifacts" / "kpi_overview.csv").exists()
+    assert list((folder / "quarantine").glob("*.csv")), "the demo data has rows to set aside"
+    assert str(folder / "index.html") in result.stdout
+    assert "[1/8]" in result.stdout and "[8/8]" in result.stdout  # progress shown
+
+
+def test_html_has_no_code_embeds_images_and_loads_nothing_remote(report):
+    folder, _ = report
+    images = 0
+    for page in ["index.html", *CHAPTER_PAGES]:
+        html = (folder / page).read_text(encoding="utf-8")
+        soup = BeautifulSoup(html, "html.parser")
+        assert not soup.select(".jp-CodeCell .jp-InputArea, .jp-InputArea-editor, .highlight-ipynb"), f"code in {page}"
+        assert "open_chapter(" not in html and "injected-parameters" not in html
+        for img in soup.find_all("img"):
+            assert img["src"].startswith("data:image/png;base64,"), page
+            images += 1
+        remote = [t.get("src") or t.get("href") for t in soup.find_all(["script", "link"])
+                  if re.match(r"https?://", (t.get("src") or t.get("href") or ""))]
+        assert not remote, f"{page} loads {remote}"
+    assert images >= 1
+
+
+def test_manifest_is_complete(report):
+    folder, _ = report
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["quarter"] == "2026Q3"
+    assert manifest["parameters"]["churn_inactivity_days"] == 90
+    assert {i["source"] for i in manifest["inputs"]} == {"customers", "orders", "products", "tickets", "surveys",
+                                                         "events", "campaigns"}
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert manifest["packages"]["pandas"] and manifest["git_commit"]
+    assert [s["name"] for s in manifest["steps"]] == ["prepare", *paths.CHAPTERS]
+    assert all(s["status"] == "ok" and s["seconds"] >= 0 and s["started"] for s in manifest["steps"])
+    assert all(r["balanced"] for r in manifest["reconciliation"])
+
+
+def test_no_personal_data_in_any_page(report, demo):
+    folder, _ = report
+    customers = pd.read_csv(demo / "customers.csv", dtype=str)
+    personal = set()
+    for column in ("name", "phone", "email", "id_number"):
+        personal |= set(customers[column].dropna().str.strip())
+    personal = {p for p in personal if len(p) >= 5}
+    assert len(personal) > 1000
+    for page in ["index.html", *CHAPTER_PAGES]:
+        text = (folder / page).read_text(encoding="utf-8")
+        leaked = [p for p in personal if p in text]
+        assert not leaked, f"{page} shows personal data: {leaked[:3]}"
+    for artifact in (folder / "artifacts").glob("*.csv"):
+        text = artifact.read_text(encoding="utf-8")
+        assert not [p for p in personal if p in text], artifact.name
+
+
+def test_second_run_gets_its_own_folder_and_leaves_the_first_alone(report, demo):
+    folder, _ = report
+    before = folder_digest(folder)
+    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(folder.parents[1]),
+                        "--chapters", "00")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (folder.parent / f"{folder.name}-2" / "index.html").exists()
+    assert folder_digest(folder) == before
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_failing_chapter_leaves_the_others_rendered(demo, tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for chapter in ("01_overview", "03_behaviour"):
+        nb = nbformat.read(paths.notebook_path(chapter), as_version=4)
+        if chapter == "03_behaviour":
+            nb.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("deliberate failure for the test")'))
+        nbformat.write(nb, notebooks / f"{chapter}.ipynb")
+    out = tmp_path / "out"
+    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(out), "--chapters", "01,03",
+                        "--notebooks", str(notebooks))
+    assert result.returncode == 1
+    folder = next((out / "2026Q3").iterdir())
+    failed_page = (folder / "03_behaviour.html").read_text(encoding="utf-8")
+    assert "This chapter failed" in failed_page and "deliberate failure for the test" in failed_page
+    assert "raise RuntimeError" in failed_page  # the cell that raised
+    assert "Finding." in (folder / "01_overview.html").read_text(encoding="utf-8")
+    index = BeautifulSoup((folder / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert index.select_one(".ci-status-failed").get_text() == "failed"
+    steps = {s["name"]: s["status"] for s in json.loads((folder / "manifest.json").read_text())["steps"]}
+    assert steps == {"prepare": "ok", "01_overview": "ok", "03_behaviour": "failed"}
+
+
+def test_bad_data_stops_before_any_chapter_with_a_clear_message(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,order_date,amount\nA1,c1,2026-07-01,abc\n")
+    out = tmp_path / "out"
+    result = run_report("--quarter", "2026Q3", "--data", str(tmp_path), "--out", str(out))
+    assert result.returncode == 2
+    assert "orders.csv" in result.stderr and "column 'amount'" in result.stderr and "Fix:" in result.stderr
+    assert not [p for p in (out / "2026Q3").iterdir()]  # no report folder, no half-built one
