@@ -28,7 +28,7 @@ def test_quarter_kpis_by_hand(tiny_orders):
 def test_nps_and_csat():
     assert kpis.net_promoter_score(pd.Series([10, 9, 8, 0, 6])) == pytest.approx(0.0)   # 40% - 40%
     assert kpis.net_promoter_score(pd.Series([10, 10, 7, 3])) == pytest.approx(25.0)    # 50% - 25%
-    surveys = pd.DataFrame({"response_date": pd.to_datetime(["2026-07-01", "2026-08-01", "2026-09-01", "2026-06-01"]),
+    surveys = pd.DataFrame({"customer_id": ["a", "b", "c", "a"], "response_date": pd.to_datetime(["2026-07-01", "2026-08-01", "2026-09-01", "2026-06-01"]),
                             "nps_score": [10, 5, np.nan, 10], "csat_score": [5, 3, 4, np.nan]})
     values = kpis.quarter_kpis(make_orders([("o1", "a", "2026-07-05", 1)]), surveys, Q3, 90)
     assert values["nps"] == pytest.approx(0.0)          # one promoter, one detractor in Q3

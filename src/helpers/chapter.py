@@ -124,6 +124,14 @@ class Chapter:
         path = self.layout.artifacts / name
         return pd.read_csv(path) if path.exists() else None
 
+    def artifacts_available(self, *names: str) -> bool:
+        """True when earlier chapters of this run wrote every artifact; otherwise a one-line note."""
+        missing = [n for n in names if not (self.layout.artifacts / n).exists()]
+        if missing:
+            display(HTML(html_parts.note_html(
+                f"Not available: needs {', '.join(missing)} from an earlier chapter of this run.", "na")))
+        return not missing
+
     # output
     def show(self, frame: pd.DataFrame, formats: dict[str, str] | None = None, caption: str | None = None,
              max_rows: int = 50, sortable: bool = False, index: bool = False) -> None:

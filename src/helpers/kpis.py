@@ -76,34 +76,63 @@ def churn_base(orders: pd.DataFrame, quarter: Quarter, churn_days: int) -> pd.Se
     return pd.Series(~base.isin(recent.unique()), index=base)
 
 
-def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int) -> dict:
-    """Every KPI of ``quarter`` as a number (NaN when it cannot be computed)."""
+ADDITIVE_KPIS = ("new_customers", "active_customers", "revenue")
+
+
+def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int) -> dict[str, pd.DataFrame]:
+    """The observations behind each KPI of ``quarter``: a frame (customer_id, value) per metric.
+
+    Additive KPIs (``ADDITIVE_KPIS``) are the sum of ``value``; every other KPI is its mean:
+    one row per new / active customer (value 1), net revenue per customer, amount per order,
+    one 0/1 per eligible customer for the rates, NPS points (+100 promoter, 0 passive, -100
+    detractor) per answer and 0/1 (4-5) per CSAT answer. The KPI table, the significance of its
+    changes and the search for the group behind a change all start from these units.
+    """
     in_quarter = quarter.contains(orders["order_date"])
     purchases = orders.loc[in_quarter & orders["is_purchase"]]
     first = first_purchase_dates(orders)
     new = first.index[quarter.contains(first)]
-    order_count = purchases["order_id"].nunique()
-    orders_per_customer = purchases.groupby("customer_id")["order_id"].nunique()
     eligible = first.loc[new]
     eligible = eligible.index[eligible <= quarter.shift(1).start - pd.Timedelta(days=30)]
-    churned = churn_base(orders, quarter, churn_days)
-    values = {
-        "new_customers": float(len(new)),
-        "active_customers": float(purchases["customer_id"].nunique()),
-        "revenue": float(orders.loc[in_quarter, "net_amount"].sum()),
-        "average_order_value": float(purchases["amount"].sum() / order_count) if order_count else np.nan,
-        "retention_30d": float(retention_within(orders, eligible, 30).mean()) if len(eligible) else np.nan,
-        "repeat_purchase_rate": float((orders_per_customer >= 2).mean()) if len(orders_per_customer) else np.nan,
-        "churn_rate": float(churned.mean()) if len(churned) else np.nan,
-        "nps": np.nan,
-        "csat": np.nan,
+    orders_per_customer = purchases.groupby("customer_id")["order_id"].nunique()
+    per_order = purchases.groupby("order_id", sort=False).agg(customer_id=("customer_id", "first"),
+                                                             value=("amount", "sum"))
+
+    def frame(values: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame({"customer_id": values.index.astype("string"), "value": values.to_numpy(dtype=float)})
+
+    units = {
+        "new_customers": frame(pd.Series(1.0, index=new)),
+        "active_customers": frame(pd.Series(1.0, index=orders_per_customer.index)),
+        "revenue": frame(orders.loc[in_quarter].groupby("customer_id")["net_amount"].sum()),
+        "average_order_value": per_order.reset_index(drop=True).astype({"value": float}),
+        "retention_30d": frame(retention_within(orders, eligible, 30)),
+        "repeat_purchase_rate": frame(orders_per_customer >= 2),
+        "churn_rate": frame(churn_base(orders, quarter, churn_days)),
+        "nps": frame(pd.Series(dtype=float)),
+        "csat": frame(pd.Series(dtype=float)),
     }
     if surveys is not None:
         answered = surveys.loc[quarter.contains(surveys["response_date"])]
-        values["nps"] = net_promoter_score(answered["nps_score"])
-        csat = answered["csat_score"].dropna()
-        values["csat"] = float((csat >= 4).mean()) if len(csat) else np.nan
-    return values
+        nps = answered.loc[answered["nps_score"].notna()]
+        points = np.select([nps["nps_score"] >= 9, nps["nps_score"] <= 6], [100.0, -100.0], 0.0)
+        units["nps"] = pd.DataFrame({"customer_id": nps["customer_id"].to_numpy(), "value": points})
+        csat = answered.loc[answered["csat_score"].notna()]
+        units["csat"] = pd.DataFrame({"customer_id": csat["customer_id"].to_numpy(),
+                                      "value": (csat["csat_score"] >= 4).to_numpy(dtype=float)})
+    return units
+
+
+def aggregate_units(metric: str, values: pd.Series) -> float:
+    if metric in ADDITIVE_KPIS:
+        return float(values.sum())
+    return float(values.mean()) if len(values) else np.nan
+
+
+def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int) -> dict:
+    """Every KPI of ``quarter`` as a number (NaN when it cannot be computed)."""
+    units = kpi_units(orders, surveys, quarter, churn_days)
+    return {metric: aggregate_units(metric, units[metric]["value"]) for metric in KPIS}
 
 
 def net_promoter_score(scores: pd.Series) -> float:
