@@ -43,7 +43,10 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def report(demo, tmp_path_factory):
+    """The previous quarter first (the chapters that make action lists), then the full 2026Q3 report."""
     out = tmp_path_factory.mktemp("out")
+    previous = run_report("--quarter", "2026Q2", "--data", str(demo), "--out", str(out), "--chapters", "00,01,03,04,05")
+    assert previous.returncode == 0, previous.stdout[-3000:] + previous.stderr[-3000:]
     result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(out))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     folders = [p for p in (out / "2026Q3").iterdir() if not p.name.startswith(".")]
@@ -151,3 +154,33 @@ def test_bad_data_stops_before_any_chapter_with_a_clear_message(tmp_path):
     assert result.returncode == 2
     assert "orders.csv" in result.stderr and "column 'amount'" in result.stderr and "Fix:" in result.stderr
     assert not [p for p in (out / "2026Q3").iterdir()]  # no report folder, no half-built one
+
+
+def test_closed_loop_and_drift_use_the_previous_quarter(report):
+    folder, _ = report
+    lists = pd.read_csv(folder / "artifacts" / "closed_loop_lists.csv").set_index("list")
+    at_risk = lists.loc["at_risk_high_value.csv"]
+    assert at_risk["customers on it"] > 0
+    assert 0 <= at_risk["share"] <= 1
+    assert at_risk["customers with the outcome"] == round(at_risk["share"] * at_risk["customers on it"])
+    kpis = pd.read_csv(folder / "artifacts" / "closed_loop_kpis.csv")
+    assert len(kpis) == 9 and set(kpis["moved the right way"]) <= {"yes", "no", "–"}
+    page = (folder / "05_crm_recommendations.html").read_text(encoding="utf-8")
+    assert "checked against 2026Q3" in page
+    quality_page = (folder / "00_data_quality.html").read_text(encoding="utf-8")
+    assert "Changes since the 2026Q2 report" in quality_page
+
+
+def test_actions_and_index_summary(report):
+    folder, _ = report
+    actions = pd.read_csv(folder / "artifacts" / "actions.csv")
+    assert len(actions) >= 1 and actions["priority"].tolist() == list(range(1, len(actions) + 1))
+    assert actions["owner"].notna().all() and actions["deadline"].str.match(r"\d{4}-\d{2}-\d{2}").all()
+    index = BeautifulSoup((folder / "index.html").read_text(encoding="utf-8"), "html.parser")
+    text = index.get_text(" ")
+    assert "Top actions" in text and actions.iloc[0]["problem"] in text
+    links = {a["href"] for a in index.find_all("a")}
+    assert {f"{c}.html" for c in paths.CHAPTERS} <= links
+    assert "artifacts/actions.csv" in links
+    for link in links:
+        assert (folder / link).exists(), link

@@ -132,7 +132,11 @@ def aggregate_units(metric: str, values: pd.Series) -> float:
 def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int) -> dict:
     """Every KPI of ``quarter`` as a number (NaN when it cannot be computed)."""
     units = kpi_units(orders, surveys, quarter, churn_days)
-    return {metric: aggregate_units(metric, units[metric]["value"]) for metric in KPIS}
+    values = {metric: aggregate_units(metric, units[metric]["value"]) for metric in KPIS}
+    if not quarter.contains(orders["order_date"]).any():
+        # A quarter outside the data has no order-based KPIs (not zeros).
+        values.update({m: np.nan for m in KPIS if m not in ("nps", "csat")})
+    return values
 
 
 def net_promoter_score(scores: pd.Series) -> float:

@@ -73,9 +73,13 @@ def _finish_customers(customers: pd.DataFrame | None, orders: pd.DataFrame, as_o
                       q: cleaning.Quarantine) -> pd.DataFrame:
     first_order = orders.loc[orders["is_purchase"]].groupby("customer_id")["order_date"].min()
     if customers is None:
+        # No customer table: one row per customer seen in the orders, with the region and country
+        # of their latest order line where the export carries them.
+        latest = orders.sort_values("order_date", kind="stable").groupby("customer_id")[["region", "country"]].last()
         customers = pd.DataFrame({"customer_id": pd.Index(orders["customer_id"].unique(), dtype="string")})
         for column in SOURCES["customers"].names[1:]:
-            customers[column] = pd.NA
+            customers[column] = latest[column].reindex(customers["customer_id"]).to_numpy() \
+                if column in latest else pd.NA
     customers = customers.drop(columns=[c for c in PERSONAL_FIELDS if c in customers], errors="ignore")
     customers = customers.drop(columns=ROW_COLUMNS, errors="ignore").copy()
     size = customers["company_size"].astype("string").str.lower()
@@ -96,6 +100,7 @@ def _finish_customers(customers: pd.DataFrame | None, orders: pd.DataFrame, as_o
 
 def _finish_orders(orders: pd.DataFrame, products: pd.DataFrame | None) -> pd.DataFrame:
     orders = orders.drop(columns=ROW_COLUMNS).copy()
+    orders["region"] = orders["region"].fillna(orders["country"])
     orders["status"] = orders["status"].astype("string").str.lower().fillna("completed")
     orders["is_return"] = orders["is_return"].fillna(False).astype(bool)
     orders["channel"] = orders["channel"].astype("string").str.lower().fillna("Unknown")

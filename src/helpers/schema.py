@@ -86,6 +86,8 @@ SOURCES: dict[str, Source] = {
             C("channel", "category", description="Sales channel (online, offline, app)"),
             C("status", "category", description="completed, cancelled or refunded (default completed)"),
             C("is_return", "bool", description="The line is a return / credit note"),
+            C("region", "category", description="Customer's region on the order (used when there is no customer table)"),
+            C("country", "category", description="Customer's country on the order (used when there is no customer table)"),
         ),
     ),
     "products": Source(
