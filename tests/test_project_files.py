@@ -51,3 +51,15 @@ def test_lock_pins_every_declared_dependency():
 def test_no_generated_data_committed():
     ignored = (paths.PROJECT_ROOT / ".gitignore").read_text()
     assert "data/demo/" in ignored and "outputs/*" in ignored
+
+
+def test_readme_lists_every_canonical_column():
+    from helpers.schema import SOURCES
+
+    readme = (paths.PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.lstrip().startswith("# Customer Insights")
+    assert readme.index("make report") < readme.index("make test") < readme.index("## ")
+    for name, source in SOURCES.items():
+        assert f"**{name}**" in readme
+        for column in source.columns:
+            assert f"| `{column.name}` |" in readme, f"{name}.{column.name} missing from README"
