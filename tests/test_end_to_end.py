@@ -121,7 +121,7 @@ def test_second_run_gets_its_own_folder_and_leaves_the_first_alone(report, demo)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (folder.parent / f"{folder.name}-2" / "index.html").exists()
     assert folder_digest(folder) == before
-    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+    assert not list((folder.parents[1] / ".building").iterdir())  # no scratch left behind
 
 
 def test_failing_chapter_leaves_the_others_rendered(demo, tmp_path):
@@ -153,7 +153,8 @@ def test_bad_data_stops_before_any_chapter_with_a_clear_message(tmp_path):
     result = run_report("--quarter", "2026Q3", "--data", str(tmp_path), "--out", str(out))
     assert result.returncode == 2
     assert "orders.csv" in result.stderr and "column 'amount'" in result.stderr and "Fix:" in result.stderr
-    assert not [p for p in (out / "2026Q3").iterdir()]  # no report folder, no half-built one
+    assert not (out / "2026Q3").exists()               # no report folder
+    assert not list((out / ".building").iterdir())     # and no half-built one
 
 
 def test_closed_loop_and_drift_use_the_previous_quarter(report):
@@ -184,3 +185,34 @@ def test_actions_and_index_summary(report):
     assert "artifacts/actions.csv" in links
     for link in links:
         assert (folder / link).exists(), link
+
+
+def test_killed_run_leaves_earlier_reports_and_no_half_folder(report, demo):
+    import signal
+    import time
+
+    folder, _ = report
+    out = folder.parents[1]
+    before = {p.name: folder_digest(p) for p in (out / "2026Q3").iterdir()}
+    process = subprocess.Popen([sys.executable, str(paths.PROJECT_ROOT / "run_all.py"), "--quarter", "2026Q3",
+                                "--data", str(demo), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((out / ".building").glob("2026Q3-*/notebooks/*.ipynb")):
+        time.sleep(0.2)   # wait until it is executing a chapter
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    assert process.returncode != 0
+    assert {p.name: folder_digest(p) for p in (out / "2026Q3").iterdir()} == before
+    assert not list((out / ".building").iterdir())
+    # A run killed without a chance to clean up (SIGKILL) leaves only scratch, removed by the next run.
+    process = subprocess.Popen([sys.executable, str(paths.PROJECT_ROOT / "run_all.py"), "--quarter", "2026Q3",
+                                "--data", str(demo), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while time.time() < deadline and not list((out / ".building").glob("2026Q3-*/prepared/orders.parquet")):
+        time.sleep(0.2)
+    process.kill()
+    process.wait(timeout=60)
+    assert {p.name for p in (out / "2026Q3").iterdir()} == set(before)
+    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(out), "--chapters", "00")
+    assert result.returncode == 0
+    assert not list((out / ".building").iterdir())

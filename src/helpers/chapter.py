@@ -27,6 +27,7 @@ from .prepare import load_log, load_prepared, prepare
 from .quarters import Quarter
 
 RESOLVED_PARAMS = "params.json"
+RUN_INFO = "run.json"  # written by run_all: where this run's report folders live
 PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "lifetimes", "seaborn", "matplotlib",
             "papermill", "nbconvert", "pydantic", "pyarrow")
 
@@ -112,9 +113,10 @@ class Chapter:
     @property
     def outputs_root(self) -> Path:
         """The folder holding ``<quarter>/<date>/`` report folders (for earlier runs)."""
-        in_report = self.layout.root.parent.parent
-        return in_report if (self.layout.root / RESOLVED_PARAMS).exists() and self.layout.root.parent.name == self.params.quarter \
-            else paths.OUTPUTS_DIR
+        run_info = self.layout.root / RUN_INFO
+        if run_info.exists():
+            return Path(json.loads(run_info.read_text(encoding="utf-8"))["outputs_root"])
+        return paths.OUTPUTS_DIR
 
     def previous_report(self, quarters_back: int = 1) -> Path | None:
         """The newest complete report of an earlier quarter in the output folder, if there is one."""

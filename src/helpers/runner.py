@@ -15,14 +15,16 @@ import time
 from pathlib import Path
 
 from . import paths
-from .chapter import git_commit, package_versions, write_resolved_params
+from .chapter import RUN_INFO, git_commit, package_versions, write_resolved_params
 from .errors import DataError
 from .params import ParameterError, Params, load_params
 from .paths import RunLayout
 from .prepare import prepare
 from .render import CHAPTER_TITLES, render_chapter, render_error_page, render_index
 
-BUILD_PREFIX = ".building-"
+# Reports are built here and renamed into outputs/<quarter>/ when complete (same file system,
+# so the rename is atomic); a killed run leaves at most a scratch folder here, never a half report.
+BUILD_DIR = ".building"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,7 +62,7 @@ def final_folder(quarter_dir: Path, today: dt.date) -> Path:
 
 def remove_stale_builds(out_root: Path) -> None:
     """Delete build folders left by runs that were killed (their process no longer exists)."""
-    for build in out_root.glob(f"*/{BUILD_PREFIX}*"):
+    for build in (out_root / BUILD_DIR).glob("*"):
         try:
             pid = int(build.name.rsplit("-", 1)[-1])
             os.kill(pid, 0)
@@ -104,9 +106,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     notebooks_dir = Path(args.notebooks) if args.notebooks else paths.NOTEBOOKS_DIR
     quarter_dir = out_root / params.quarter
-    quarter_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_builds(out_root)
-    build = quarter_dir / f"{BUILD_PREFIX}{os.getpid()}"
+    build = out_root / BUILD_DIR / f"{params.quarter}-{os.getpid()}"
     layout = RunLayout(build).make()
 
     def abandon(signum, _frame):
@@ -122,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         step_start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
         try:
             write_resolved_params(params, layout)
+            (build / RUN_INFO).write_text(json.dumps({"outputs_root": str(out_root)}), encoding="utf-8")
             result = prepare(params, layout, progress=lambda m: print(f"      {m}", flush=True))
         except (DataError, ParameterError) as exc:
             print(f"\nerror: the input data cannot be used; no report was written.\n{exc}", file=sys.stderr)
@@ -148,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         render_index(build, f"{params.report_title} · {params.quarter}", params.company_name,
                      report_scope(params, result.log), steps, chapters, top_actions(layout))
         write_manifest(layout, params, result.log, steps, time.perf_counter() - started)
+        quarter_dir.mkdir(parents=True, exist_ok=True)
         final = final_folder(quarter_dir, dt.date.today())
         os.rename(build, final)
     finally:
