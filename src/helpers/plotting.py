@@ -13,7 +13,14 @@ PALETTE = "deep"
 
 
 def available_cjk_fonts() -> list[str]:
+    """The CJK fonts of ``CJK_FONTS`` present here. A font installed after matplotlib built its
+    font cache (as set-up does) is registered from the system font folders."""
     installed = {f.name for f in font_manager.fontManager.ttflist}
+    if not installed.intersection(CJK_FONTS):
+        for path in font_manager.findSystemFonts():
+            if "CJK" in path or "wqy" in path.lower():
+                font_manager.fontManager.addfont(path)
+        installed = {f.name for f in font_manager.fontManager.ttflist}
     return [name for name in CJK_FONTS if name in installed]
 
 
@@ -26,8 +33,8 @@ def setup_style() -> None:
         "axes.titlesize": 13,
         "axes.titleweight": "bold",
         "axes.labelsize": 11,
-        "font.family": "sans-serif",
-        "font.sans-serif": ["DejaVu Sans", *available_cjk_fonts(), "sans-serif"],
+        # A list of families makes matplotlib fall back glyph by glyph (Latin in DejaVu, Chinese in CJK).
+        "font.family": ["DejaVu Sans", *available_cjk_fonts()],
         "axes.unicode_minus": False,
     })
 
