@@ -1,6 +1,8 @@
 """Shared test fixtures: small hand-made frames in the prepared-table shape."""
 from __future__ import annotations
 
+import hashlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,7 +11,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from helpers.demo_data import generate, write  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT_ROOT.parent / "shared"
 
 
 def make_orders(rows: list[tuple]) -> pd.DataFrame:
@@ -38,3 +43,41 @@ def tiny_orders() -> pd.DataFrame:
         ("o5", "c", "2026-09-15", 20.0, "cancelled"),
         ("o6", "b", "2026-08-03", -40.0, "completed", True),
     ])
+
+
+# --- the whole report on a small generated data set, shared by the end-to-end and browser tests ---
+
+def run_report(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(PROJECT_ROOT / "run_all.py"), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    write(generate(customers=600, seed=7, end="2026-09-30"), data)
+    return data
+
+
+@pytest.fixture(scope="session")
+def report(demo, tmp_path_factory):
+    """The previous quarter first (the chapters that make action lists), then the full 2026Q3 report."""
+    out = tmp_path_factory.mktemp("out")
+    previous = run_report("--quarter", "2026Q2", "--data", str(demo), "--out", str(out), "--chapters", "00,01,03,04,05")
+    assert previous.returncode == 0, previous.stdout[-3000:] + previous.stderr[-3000:]
+    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(out))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    folders = [p for p in (out / "2026Q3").iterdir() if not p.name.startswith(".")]
+    assert len(folders) == 1
+    return folders[0], result
+
+

@@ -1,7 +1,6 @@
 """The whole report on a small generated data set, as a report runner would run it."""
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
@@ -13,45 +12,12 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
+from conftest import folder_digest, run_report
 from helpers import paths
 from helpers.demo_data import generate, write
 
 pytestmark = pytest.mark.slow
 CHAPTER_PAGES = [f"{c}.html" for c in paths.CHAPTERS]
-
-
-def run_report(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(paths.PROJECT_ROOT / "run_all.py"), *args],
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def folder_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(folder).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    data = tmp_path_factory.mktemp("data")
-    write(generate(customers=600, seed=7, end="2026-09-30"), data)
-    return data
-
-
-@pytest.fixture(scope="module")
-def report(demo, tmp_path_factory):
-    """The previous quarter first (the chapters that make action lists), then the full 2026Q3 report."""
-    out = tmp_path_factory.mktemp("out")
-    previous = run_report("--quarter", "2026Q2", "--data", str(demo), "--out", str(out), "--chapters", "00,01,03,04,05")
-    assert previous.returncode == 0, previous.stdout[-3000:] + previous.stderr[-3000:]
-    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(out))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    folders = [p for p in (out / "2026Q3").iterdir() if not p.name.startswith(".")]
-    assert len(folders) == 1
-    return folders[0], result
 
 
 def test_report_folder_is_complete(report):
@@ -216,3 +182,31 @@ def test_killed_run_leaves_earlier_reports_and_no_half_folder(report, demo):
     result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(out), "--chapters", "00")
     assert result.returncode == 0
     assert not list((out / ".building").iterdir())
+
+
+SCRIPT = '<script>alert("ci")</script>'
+IMAGE = "<img src=x onerror=alert(1)>"
+
+
+def test_text_from_data_is_escaped_everywhere(tmp_path):
+    frames = generate(customers=400, seed=11, end="2026-09-30")
+    frames["customers"]["region"] = frames["customers"]["region"].replace("South China", IMAGE)
+    frames["products"]["product_name"] = SCRIPT + frames["products"]["product_name"]
+    frames["products"]["category"] = frames["products"]["category"].replace("Hardware", f"Hardware {IMAGE}")
+    for source in ("tickets", "surveys"):
+        frames[source]["comment"] = frames[source]["comment"].fillna("") + " " + SCRIPT
+    data = tmp_path / "data"
+    write(frames, data)
+    out = tmp_path / "out"
+    result = run_report("--quarter", "2026Q3", "--data", str(data), "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = next((out / "2026Q3").iterdir())
+    shown = 0
+    for page in ["index.html", *CHAPTER_PAGES]:
+        soup = BeautifulSoup((folder / page).read_text(encoding="utf-8"), "html.parser")
+        assert not [s for s in soup.find_all("script") if "alert" in (s.string or "")], page
+        assert not soup.find_all(attrs={"onerror": True}), page
+        assert not soup.find_all("img", src="x"), page
+        text = soup.get_text()
+        shown += text.count(IMAGE) + text.count(SCRIPT)
+    assert shown > 0, "the hostile values should be shown, as text"
