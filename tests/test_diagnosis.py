@@ -81,11 +81,14 @@ def test_high_value_at_risk():
 
 def test_persistent_complaint_product():
     table = pd.DataFrame({"product_id": ["P1"], "product_name": ["Router X"], "longest_run_months": [2],
-                          "above_in_last_month": [True], "complaints": [12], "orders": [300]})
-    fired = rows_of(evidence(**{"complaint_persistence.csv": table}), "persistent_complaint_product")
+                          "above_in_last_month": [True], "complaints": [12], "orders": [300],
+                          "excess_p_value": [0.01]})
+    fired = rows_of(evidence(**{"complaint_products.csv": table}), "persistent_complaint_product")
     assert fired.iloc[0]["problem"] == "Product with a persistent complaint rate: Router X (P1)"
-    table["longest_run_months"] = 1
-    assert rows_of(evidence(**{"complaint_persistence.csv": table}), "persistent_complaint_product").empty
+    table["excess_p_value"] = 0.3                        # above the rate, but within chance
+    assert rows_of(evidence(**{"complaint_products.csv": table}), "persistent_complaint_product").empty
+    table["excess_p_value"], table["longest_run_months"] = 0.01, 1
+    assert rows_of(evidence(**{"complaint_products.csv": table}), "persistent_complaint_product").empty
 
 
 def test_channel_clv_below_cac():

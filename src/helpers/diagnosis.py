@@ -23,7 +23,7 @@ from .kpis import KPIS, compute_kpis, format_kpi_change, format_kpi_value, kpi_u
 from .quarters import Quarter
 
 RULES_FILE = paths.PARAMS_DIR / "diagnosis_rules.yaml"
-EVIDENCE_ARTIFACTS = ("clv.csv", "churn_scores.csv", "cac_crv.csv", "complaint_persistence.csv",
+EVIDENCE_ARTIFACTS = ("clv.csv", "churn_scores.csv", "cac_crv.csv", "complaint_products.csv",
                       "satisfaction_by_region.csv", "satisfaction_by_segment.csv", "cross_sell_candidates.csv")
 ACTION_COLUMNS = ["priority", "rule", "problem", "description", "likely_cause", "action", "owner", "deadline",
                   "tracking_kpi", "target", "severity", "summary"]
@@ -35,6 +35,7 @@ class Rule(BaseModel):
     check: str
     threshold: float
     min_count: int = 1
+    max_p_value: float | None = None
     dimension: str
     description: str
     action: str
@@ -197,10 +198,13 @@ def check_high_value_at_risk(evidence: Evidence, rule: Rule, book: RuleBook) -> 
 
 
 def check_persistent_complaint_product(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
-    persistent = evidence.artifact("complaint_persistence.csv")
+    persistent = evidence.artifact("complaint_products.csv")
     if persistent is None or persistent.empty:
         return []
     persistent = persistent.loc[persistent["longest_run_months"] >= rule.threshold]
+    if rule.max_p_value is not None and "excess_p_value" in persistent:
+        # Only products whose excess of complaints is beyond chance, not every product that was above the rate.
+        persistent = persistent.loc[persistent["excess_p_value"] <= rule.max_p_value]
     facts = []
     for _, row in persistent.iterrows():
         name = str(row.get("product_name", row["product_id"]))
