@@ -92,3 +92,12 @@ def test_follow_up_plan_triggers():
     assert plan.loc["Churn rate", "frequency"] == "monthly"
     assert plan.loc["Churn rate", "in an action this quarter"] == "yes"
     assert plan.loc["Revenue (net)", "frequency"] == "quarterly"
+
+
+def test_findings_read_from_the_numbers():
+    at_risk = pd.DataFrame({"clv": [1000.0, 3000.0], "reason_codes": ["INACTIVE_60D;DETRACTOR", "INACTIVE_60D"]})
+    assert actions.at_risk_finding(at_risk, "¥") == ("2 high-value customers are at risk, carrying ¥4,000 of 12-month "
+                                                     "CLV; the most common reason is INACTIVE_60D (2 customers).")
+    assert actions.at_risk_finding(at_risk.iloc[0:0], "¥").startswith("No high-value customer")
+    assert actions.onboarding_finding(pd.DataFrame({"customer_id": ["a", "b"]}), 8) == (
+        "2 of this quarter's new customers have not ordered a second time yet (25.0% of them).")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .fmt import fmt_int, fmt_pct
+from .fmt import fmt_int, fmt_money, fmt_pct
 from .kpis import KPIS, format_kpi_value, purchase_lines
 from .quarters import Quarter
 
@@ -197,3 +197,26 @@ def closed_loop_finding(lists: pd.DataFrame, kpi_moves: pd.DataFrame, previous_l
                  f"were retained; ")
     improved = int((kpi_moves["moved the right way"] == "yes").sum())
     return text + f"{improved} of {len(kpi_moves)} KPIs moved the right way."
+
+
+def at_risk_finding(at_risk: pd.DataFrame, currency: str) -> str:
+    if at_risk.empty:
+        return "No high-value customer has a churn probability of 50% or more this quarter."
+    codes = at_risk["reason_codes"].str.split(";").explode()
+    codes = codes.loc[codes.astype(bool)].value_counts()
+    common = f"; the most common reason is {codes.index[0]} ({fmt_int(codes.iloc[0])} customers)" if len(codes) else ""
+    return (f"{fmt_int(len(at_risk))} high-value customers are at risk, carrying {fmt_money(at_risk['clv'].sum(), currency)}"
+            f" of 12-month CLV{common}.")
+
+
+def win_back_finding(win_back_list: pd.DataFrame, currency: str, top: int = 100) -> str:
+    if win_back_list.empty:
+        return "No customer lapsed within the last year."
+    spent = win_back_list["revenue_year_before_lapse"].head(top).sum()
+    return (f"{fmt_int(len(win_back_list))} customers lapsed within the last year; the top {min(top, len(win_back_list))} "
+            f"spent {fmt_money(spent, currency)} in the year before they stopped buying.")
+
+
+def onboarding_finding(onboard: pd.DataFrame, new_customers: float) -> str:
+    share = f" ({fmt_pct(len(onboard) / new_customers)} of them)" if new_customers else ""
+    return f"{fmt_int(len(onboard))} of this quarter's new customers have not ordered a second time yet{share}."

@@ -278,7 +278,7 @@ def _fill(template: str, fields: dict) -> str:
 
 
 def diagnose(evidence: Evidence, book: RuleBook) -> pd.DataFrame:
-    """Run every enabled rule; one row per problem found, most severe first within a rule order."""
+    """Run every enabled rule; one row per problem found, in priority order (see below)."""
     rows = []
     deadline_base = evidence.period.last_day
     for order, rule in enumerate(r for r in book.rules if r.enabled):
@@ -297,7 +297,11 @@ def diagnose(evidence: Evidence, book: RuleBook) -> pd.DataFrame:
                 "severity": float(fact.get("severity", 0.0)), "_order": order,
             })
     table = pd.DataFrame(rows, columns=[c for c in ACTION_COLUMNS if c not in ("priority", "summary")] + ["_order"])
-    table = table.sort_values(["_order", "severity"], ascending=[True, False], kind="stable").drop(columns="_order")
+    # Priority takes the most severe problem of each rule first (in the file's rule order), then the
+    # second of each, and so on, so that the top actions cover different kinds of problem.
+    table = table.sort_values(["_order", "severity"], ascending=[True, False], kind="stable")
+    table["_rank"] = table.groupby("_order").cumcount()
+    table = table.sort_values(["_rank", "_order"], kind="stable").drop(columns=["_order", "_rank"])
     table.insert(0, "priority", np.arange(1, len(table) + 1))
     table["summary"] = table["problem"] + ": " + table["action"] + " (" + table["owner"] + ", by " + table["deadline"] + ")"
     return table.reset_index(drop=True)
@@ -307,5 +311,7 @@ def diagnosis_finding(actions: pd.DataFrame) -> str:
     if actions.empty:
         return "No rule found a problem this quarter: every KPI is on target and no risk crossed its threshold."
     owners = actions["owner"].value_counts()
-    return (f"{len(actions)} problems were found by {actions['rule'].nunique()} rules; "
+    rules = actions["rule"].nunique()
+    many = len(actions) != 1
+    return (f"{len(actions)} problem{'s were' if many else ' was'} found by {rules} rule{'s' if rules != 1 else ''}; "
             f"{owners.index[0]} owns the most ({owners.iloc[0]}). First priority: {actions.iloc[0]['problem']}.")

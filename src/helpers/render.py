@@ -28,7 +28,8 @@ REPORT_CSS = """
 <style>
 .ci-nav{position:sticky;top:0;z-index:10;background:#1f3a5f;padding:8px 16px;font:14px/1.4 sans-serif}
 .ci-nav a{color:#fff;margin-right:14px;text-decoration:none}.ci-nav a.current{font-weight:bold;text-decoration:underline}
-body{max-width:1200px;margin:0 auto}
+body{max-width:1200px;margin:0 auto;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#1b1b1b}
+.ci-files{columns:3 240px;padding-left:18px}
 .ci-table{border-collapse:collapse;margin:8px 0 4px;font-size:13px}
 .ci-table caption{caption-side:top;text-align:left;font-weight:bold;padding:4px 0}
 .ci-table th{background:#eef2f7;border-bottom:2px solid #1f3a5f;padding:4px 8px;text-align:left}
@@ -170,8 +171,8 @@ def render_index(root: Path, report_title: str, company: str, scope: list[tuple[
         f"<h2>Executive summary</h2>{''.join(summary) or '<p>No findings were recorded.</p>'}{actions}"
         f"<h2>Chapters</h2><table class='ci-table'><thead><tr><th>Chapter</th><th>Status</th>"
         f"<th class='num'>Run time</th></tr></thead><tbody>{status_rows}</tbody></table>"
-        f"<h2>Tables for the teams (CSV)</h2><ul>{artifact_links}</ul>"
-        f"<h2>Rows set aside during cleaning</h2><ul>{quarantine_links or '<li>none</li>'}</ul>"
+        f"<h2>Tables for the teams (CSV)</h2><ul class='ci-files'>{artifact_links}</ul>"
+        f"<h2>Rows set aside during cleaning</h2><ul class='ci-files'>{quarantine_links or '<li>none</li>'}</ul>"
         f"<p class='ci-note'>Run details (parameters, input hashes, versions, timings): "
         f"<a href='manifest.json'>manifest.json</a>.</p></body></html>")
     path = root / "index.html"
