@@ -2,7 +2,6 @@
 cleaning step must handle, plausible personal fields and the signal the chapters must find."""
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pandas as pd

@@ -2,7 +2,6 @@
 import json
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
 import yaml

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_pct
+from .validation import require_columns
 
 with warnings.catch_warnings():  # lifetimes silences every FutureWarning at import; keep ours
     # ... and sets pandas' obsolete "mode.chained_assignment" option (a deprecation warning on pandas 3).
@@ -71,10 +72,6 @@ def _unit_days(time_unit: str) -> float:
     return TIME_UNIT_DAYS[time_unit]
 
 
-def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(frame.columns)}")
 
 
 def purchases_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +80,7 @@ def purchases_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
     Only ``is_purchase`` lines count (completed, not a return, amount > 0); the amount is the
     line's ``net_amount``.
     """
-    _require(orders, ["customer_id", "order_date", "net_amount", "is_purchase"], "orders")
+    require_columns(orders, ["customer_id", "order_date", "net_amount", "is_purchase"], "orders")
     valid = orders["is_purchase"].fillna(False).astype(bool)
     out = orders.loc[valid, ["customer_id", "order_date", "net_amount"]].rename(columns={"net_amount": "amount"})
     return out.reset_index(drop=True)
@@ -91,7 +88,7 @@ def purchases_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
 
 def _daily_purchases(transactions, customer_col, date_col, value_col, start=None, end=None) -> pd.DataFrame:
     """One row per customer and purchase day (same-day purchases count once, values summed)."""
-    _require(transactions, [customer_col, date_col, value_col], "transactions")
+    require_columns(transactions, [customer_col, date_col, value_col], "transactions")
     dates = pd.to_datetime(transactions[date_col]).dt.normalize()
     keep = dates.notna() & transactions[customer_col].notna()
     if start is not None:
@@ -209,7 +206,7 @@ def compress_purchase_summary(summary: pd.DataFrame) -> tuple[pd.DataFrame, np.n
     Returns the compressed frame and, for every row of ``summary``, the position of its unique
     row (to broadcast predictions back).
     """
-    _require(summary, ["frequency", "recency", "T"], "summary")
+    require_columns(summary, ["frequency", "recency", "T"], "summary")
     keys = summary[["frequency", "recency", "T"]]
     codes = keys.groupby(["frequency", "recency", "T"], sort=True).ngroup().to_numpy()
     unique = keys.groupby(["frequency", "recency", "T"], sort=True).size().rename("weights").reset_index()
@@ -218,7 +215,7 @@ def compress_purchase_summary(summary: pd.DataFrame) -> tuple[pd.DataFrame, np.n
 
 def compress_spend_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """Unique ``(frequency, monetary_value)`` rows of repeat buyers with ``weights`` (Gamma-Gamma input)."""
-    _require(summary, ["frequency", "monetary_value"], "summary")
+    require_columns(summary, ["frequency", "monetary_value"], "summary")
     repeaters = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0), ["frequency", "monetary_value"]]
     return repeaters.groupby(["frequency", "monetary_value"], sort=True).size().rename("weights").reset_index()
 
@@ -552,7 +549,7 @@ def holdout_validation(
 def calibration_by_frequency(per_customer: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
     """Mean predicted and actual holdout purchases by calibration-period repeat purchases
     (``max_frequency`` and above pooled), the classic BG/NBD calibration table."""
-    _require(per_customer, ["frequency_calibration", "predicted_purchases", "actual_purchases"], "per_customer")
+    require_columns(per_customer, ["frequency_calibration", "predicted_purchases", "actual_purchases"], "per_customer")
     group = per_customer["frequency_calibration"].clip(upper=max_frequency)
     out = (
         per_customer.groupby(group)
@@ -570,7 +567,7 @@ def calibration_by_frequency(per_customer: pd.DataFrame, max_frequency: int = 7)
 def plot_calibration(table: pd.DataFrame, by: str = "decile", ax=None):
     """Mean predicted vs actual holdout purchases per ``by`` group (``decile`` or
     ``frequency_calibration``), from :func:`holdout_validation` or :func:`calibration_by_frequency`."""
-    _require(table, [by, "predicted_mean", "actual_mean"], "calibration table")
+    require_columns(table, [by, "predicted_mean", "actual_mean"], "calibration table")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     ax.plot(table[by], table["actual_mean"], marker="o", label="Actual")
@@ -586,7 +583,7 @@ def plot_calibration(table: pd.DataFrame, by: str = "decile", ax=None):
 
 def clv_finding(clv: pd.DataFrame, currency: str = "¥") -> str:
     """One sentence on expected value: total 12-month CLV and the share held by the top 20%."""
-    _require(clv, ["clv_12m", "p_alive"], "clv")
+    require_columns(clv, ["clv_12m", "p_alive"], "clv")
     if clv.empty:
         return "No customer has a purchase history to value."
     values = clv["clv_12m"].sort_values(ascending=False)

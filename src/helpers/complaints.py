@@ -14,7 +14,6 @@
 """
 from __future__ import annotations
 
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -23,20 +22,15 @@ from scipy import stats
 from .fmt import fmt_change, fmt_int, fmt_num, fmt_pct
 from .plotting import label, new_axes
 from .quarters import Quarter
+from .validation import require_columns
 
 BREAKDOWNS = ("complaint_type", "product", "category", "region", "channel", "department")
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
 
 
 def _tickets_in(tickets: pd.DataFrame, period: Quarter, ticket_type: str) -> pd.DataFrame:
-    _require(tickets, ["ticket_id", "customer_id", "created_at", "ticket_type"], "tickets")
+    require_columns(tickets, ["ticket_id", "customer_id", "created_at", "ticket_type"], "tickets")
     return tickets.loc[(tickets["ticket_type"] == ticket_type) & period.contains(tickets["created_at"])]
 
 
@@ -47,20 +41,20 @@ def _label(tickets: pd.DataFrame, by: str, customers: pd.DataFrame | None, produ
     if by == "region":
         if customers is None:
             raise ValueError("complaints by region need the customers table")
-        _require(customers, ["customer_id", "region"], "customers")
+        require_columns(customers, ["customer_id", "region"], "customers")
         values = tickets["customer_id"].map(customers.drop_duplicates("customer_id").set_index("customer_id")["region"])
     elif by in ("product", "category"):
-        _require(tickets, ["product_id"], "tickets")
+        require_columns(tickets, ["product_id"], "tickets")
         values = tickets["product_id"]
         if products is not None:
-            _require(products, ["product_id", "product_name", "category"], "products")
+            require_columns(products, ["product_id", "product_name", "category"], "products")
             column = "product_name" if by == "product" else "category"
             names = products.drop_duplicates("product_id").set_index("product_id")[column]
             values = values.map(names).where(values.notna())
         elif by == "category":
             raise ValueError("complaints by category need the products table")
     else:
-        _require(tickets, [by], "tickets")
+        require_columns(tickets, [by], "tickets")
         values = tickets[by]
     return values.astype("object").where(values.notna(), "Unknown").astype(str).rename(by)
 
@@ -68,7 +62,7 @@ def _label(tickets: pd.DataFrame, by: str, customers: pd.DataFrame | None, produ
 def handling_stats(complaints: pd.DataFrame, keys=None) -> pd.DataFrame:
     """Resolution rate, median and p90 hours to resolve and reopened rate, per group of ``keys``
     (or overall when ``keys`` is None)."""
-    _require(complaints, ["ticket_id", "resolution_hours"], "complaints")
+    require_columns(complaints, ["ticket_id", "resolution_hours"], "complaints")
     resolved = complaints["resolution_hours"].notna()
     reopened = (complaints["reopened"].fillna(False).astype(bool) if "reopened" in complaints
                 else pd.Series(False, index=complaints.index))
@@ -120,7 +114,7 @@ def complaint_breakdown(tickets: pd.DataFrame, period: Quarter | str, customers:
 
 
 def _valid_orders(orders: pd.DataFrame) -> pd.DataFrame:
-    _require(orders, ["order_id", "order_date", "is_purchase"], "orders")
+    require_columns(orders, ["order_id", "order_date", "is_purchase"], "orders")
     return orders.loc[orders["is_purchase"].fillna(False).astype(bool)]
 
 
@@ -153,7 +147,7 @@ def complaint_summary(tickets: pd.DataFrame, orders: pd.DataFrame, period: Quart
 def _product_names(products: pd.DataFrame | None) -> pd.Series | None:
     if products is None:
         return None
-    _require(products, ["product_id", "product_name"], "products")
+    require_columns(products, ["product_id", "product_name"], "products")
     return products.drop_duplicates("product_id").set_index("product_id")["product_name"]
 
 
@@ -165,8 +159,8 @@ def complaint_rate_by_product(tickets: pd.DataFrame, orders: pd.DataFrame, perio
     benchmark_per_1000_orders, above_benchmark``; the benchmark is pooled over products.
     """
     period = Quarter.parse(period)
-    _require(tickets, ["product_id"], "tickets")
-    _require(orders, ["product_id"], "orders")
+    require_columns(tickets, ["product_id"], "tickets")
+    require_columns(orders, ["product_id"], "orders")
     complaints = _tickets_in(tickets, period, "complaint").dropna(subset=["product_id"])
     purchases = _valid_orders(orders)
     purchases = purchases.loc[period.contains(purchases["order_date"])].dropna(subset=["product_id"])
@@ -199,8 +193,8 @@ def monthly_product_rates(tickets: pd.DataFrame, orders: pd.DataFrame, period: Q
     last = period.end.to_period("M")
     months = pd.period_range(end=last, periods=window_months, freq="M")
     start = months[0].start_time
-    _require(tickets, ["product_id", "created_at", "ticket_type"], "tickets")
-    _require(orders, ["product_id"], "orders")
+    require_columns(tickets, ["product_id", "created_at", "ticket_type"], "tickets")
+    require_columns(orders, ["product_id"], "orders")
     complaints = tickets.loc[(tickets["ticket_type"] == "complaint") & (tickets["created_at"] >= start)
                              & (tickets["created_at"] <= period.end)].dropna(subset=["product_id"])
     purchases = _valid_orders(orders)
@@ -273,7 +267,7 @@ def consultations_by(tickets: pd.DataFrame, period: Quarter | str, by: str = "de
     p90_first_response_hours``.
     """
     consultations = _tickets_in(tickets, Quarter.parse(period), "consultation")
-    _require(consultations, ["first_response_hours"], "tickets")
+    require_columns(consultations, ["first_response_hours"], "tickets")
     keys = _label(consultations, by, None, products)
     hours = consultations["first_response_hours"]
     grouped = pd.DataFrame({"answered": hours.notna(), "hours": hours}).groupby(keys)
@@ -376,8 +370,8 @@ def plot_complaints_by(table: pd.DataFrame, max_groups: int = 12, ax=None):
 def plot_monthly_product_rates(rates: pd.DataFrame, persistent: pd.DataFrame, max_products: int = 6, ax=None):
     """Monthly complaint rate of the first ``max_products`` persistent products (named by
     ``product_name`` when the table has it) against the pooled benchmark."""
-    _require(rates, ["product_id", "month", "rate", "benchmark"], "rates")
-    _require(persistent, ["product_id"], "persistent")
+    require_columns(rates, ["product_id", "month", "rate", "benchmark"], "rates")
+    require_columns(persistent, ["product_id"], "persistent")
     ax = new_axes(ax)
     benchmark = rates.drop_duplicates("month").sort_values("month")
     ax.plot(benchmark["month"], benchmark["benchmark"], color="black", linestyle="--", label="All products (benchmark)")

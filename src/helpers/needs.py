@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -26,6 +25,7 @@ from . import paths
 from .fmt import fmt_int, fmt_pct, fmt_pp
 from .plotting import label, new_axes
 from .quarters import Quarter, quarter_labels
+from .validation import require_columns
 
 NEED_THEMES_FILE = paths.PARAMS_DIR / "need_themes.yaml"
 NEED_GROUPS = ("functional", "experience", "emotional")
@@ -39,12 +39,6 @@ CHINESE_STOPWORDS = frozenset(
 )
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
 
 
 # ----------------------------------------------------------------------------- lexicon
@@ -104,12 +98,12 @@ def collect_comments(surveys: pd.DataFrame | None = None, tickets: pd.DataFrame 
     """
     parts = []
     if surveys is not None:
-        _require(surveys, ["survey_id", "customer_id", "response_date", "comment"], "surveys")
+        require_columns(surveys, ["survey_id", "customer_id", "response_date", "comment"], "surveys")
         parts.append(pd.DataFrame({"source": "survey", "record_id": surveys["survey_id"],
                                    "customer_id": surveys["customer_id"], "date": surveys["response_date"],
                                    "comment": surveys["comment"]}))
     if tickets is not None:
-        _require(tickets, ["ticket_id", "customer_id", "created_at", "ticket_type", "comment"], "tickets")
+        require_columns(tickets, ["ticket_id", "customer_id", "created_at", "ticket_type", "comment"], "tickets")
         parts.append(pd.DataFrame({"source": tickets["ticket_type"].astype("object").fillna("ticket"),
                                    "record_id": tickets["ticket_id"], "customer_id": tickets["customer_id"],
                                    "date": tickets["created_at"], "comment": tickets["comment"]}))
@@ -126,8 +120,8 @@ def collect_comments(surveys: pd.DataFrame | None = None, tickets: pd.DataFrame 
 def tag_need_themes(comments: pd.DataFrame, themes: pd.DataFrame) -> pd.DataFrame:
     """``comments`` with one boolean column per theme (True when the comment mentions it) and
     ``themes_mentioned`` (how many). One vectorised regex search per theme."""
-    _require(comments, ["comment"], "comments")
-    _require(themes, ["theme", "en", "zh"], "themes")
+    require_columns(comments, ["comment"], "comments")
+    require_columns(themes, ["theme", "en", "zh"], "themes")
     tagged = comments.copy()
     text = tagged["comment"].astype("str")
     for theme, english, chinese in zip(themes["theme"], themes["en"], themes["zh"]):
@@ -142,7 +136,7 @@ def need_theme_summary(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quart
     Returns ``group, theme, label, comments, share, previous_comments, previous_share,
     share_change``; ``share`` is of all comments of the quarter. Sorted by group, then mentions.
     """
-    _require(tagged, ["quarter", *themes["theme"]], "tagged")
+    require_columns(tagged, ["quarter", *themes["theme"]], "tagged")
     period = Quarter.parse(period)
     rows = []
     for when, quarter in (("", period), ("previous_", period.previous())):
@@ -166,7 +160,7 @@ def need_theme_trend(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quarter
 
     Returns ``quarter, group, theme, label, comments, share, all_comments`` (long form).
     """
-    _require(tagged, ["quarter", *themes["theme"]], "tagged")
+    require_columns(tagged, ["quarter", *themes["theme"]], "tagged")
     quarters = [str(q) for q in Quarter.parse(period).trailing(n_quarters)]
     window = tagged.loc[tagged["quarter"].isin(quarters)]
     counts = window.groupby("quarter")[list(themes["theme"])].sum().reindex(quarters).fillna(0)
@@ -200,7 +194,7 @@ def need_themes_finding(summary: pd.DataFrame) -> str:
 
 def plot_need_themes(summary: pd.DataFrame, ax=None):
     """Share of the quarter's comments mentioning each theme, coloured by need group."""
-    _require(summary, ["group", "label", "share"], "summary")
+    require_columns(summary, ["group", "label", "share"], "summary")
     shown = summary.iloc[::-1]
     ax = new_axes(ax, figsize=(8, max(3, 0.4 * len(shown) + 1.2)))
     colours = shown["group"].map({g: f"C{i}" for i, g in enumerate(NEED_GROUPS)})
@@ -215,7 +209,7 @@ def plot_need_themes(summary: pd.DataFrame, ax=None):
 
 def plot_need_theme_trend(trend: pd.DataFrame, max_themes: int = 6, ax=None):
     """Share of comments per quarter for the most mentioned themes."""
-    _require(trend, ["quarter", "label", "comments", "share"], "trend")
+    require_columns(trend, ["quarter", "label", "comments", "share"], "trend")
     top = trend.groupby("label")["comments"].sum().sort_values(ascending=False).head(max_themes).index
     wide = trend.loc[trend["label"].isin(top)].pivot(index="quarter", columns="label", values="share")
     ax = new_axes(ax)
@@ -294,12 +288,12 @@ def discover_topics(tagged: pd.DataFrame, themes: pd.DataFrame | None = None, pe
     """
     import jieba
 
-    _require(tagged, ["comment"], "tagged")
+    require_columns(tagged, ["comment"], "tagged")
     if n_topics < 2:
         raise ValueError(f"n_topics must be at least 2, got {n_topics}")
     jieba.setLogLevel(logging.WARNING)
     if period is not None:
-        _require(tagged, ["quarter"], "tagged")
+        require_columns(tagged, ["quarter"], "tagged")
         tagged = tagged.loc[tagged["quarter"] == str(Quarter.parse(period))]
     columns = ["language", "topic", "top_terms", "comments", "share", "closest_theme", "theme_agreement"]
     chinese = tagged["comment"].astype("str").str.contains(f"[{_CJK}]", regex=True, na=False)

@@ -9,7 +9,7 @@ purchase amount divided by the number of orders; revenue is ``net_amount`` over 
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from .fmt import fmt_change, fmt_int, fmt_money, fmt_pct
 from .forecast import forecast_series
 from .plotting import label, new_axes
 from .quarters import Quarter
+from .validation import require_columns
 
 DIMENSIONS = ("region", "country", "industry", "customer_type", "company_size", "segment", "acquisition_channel")
 GROWTH_METRICS = {
@@ -27,12 +28,6 @@ GROWTH_METRICS = {
 }
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
 
 
 def _words(name: str) -> str:
@@ -41,7 +36,7 @@ def _words(name: str) -> str:
 
 def _attribute(customers: pd.DataFrame, dimension: str) -> pd.Series:
     """customer_id -> attribute value as text, "Unknown" when missing."""
-    _require(customers, ["customer_id", dimension], "customers")
+    require_columns(customers, ["customer_id", dimension], "customers")
     values = customers.drop_duplicates("customer_id").set_index("customer_id")[dimension]
     return values.astype("object").where(values.notna(), "Unknown").astype(str).replace("", "Unknown")
 
@@ -52,7 +47,7 @@ def customer_quarter_activity(orders: pd.DataFrame, period: Quarter | str) -> pd
     ``purchase_amount`` sums the valid purchase lines (for average order value); ``revenue`` sums
     ``net_amount`` over all the customer's lines in the quarter (returns subtract).
     """
-    _require(orders, ["order_id", "customer_id", "order_date", "amount", "net_amount", "is_purchase"], "orders")
+    require_columns(orders, ["order_id", "customer_id", "order_date", "amount", "net_amount", "is_purchase"], "orders")
     period = Quarter.parse(period)
     lines = orders.loc[period.contains(orders["order_date"])]
     purchases = lines.loc[lines["is_purchase"].fillna(False).astype(bool)]
@@ -89,7 +84,7 @@ def customer_distribution(customers: pd.DataFrame, orders: pd.DataFrame, period:
 
 def plot_distribution(distribution: pd.DataFrame, dimension: str, max_groups: int = 15, ax=None):
     """Horizontal bars: share of all customers and of active customers per group."""
-    _require(distribution, [dimension, "share_of_customers", "share_of_active"], "distribution")
+    require_columns(distribution, [dimension, "share_of_customers", "share_of_active"], "distribution")
     top = distribution.head(max_groups).iloc[::-1]
     ax = new_axes(ax, figsize=(8, max(2.5, 0.35 * len(top) + 1.2)))
     positions = np.arange(len(top))
@@ -106,7 +101,7 @@ def distribution_finding(distribution: pd.DataFrame, dimension: str, not_applica
     ``not_applicable`` names placeholder groups to pass over when naming the largest (e.g. the
     "Individual" industry of private customers).
     """
-    _require(distribution, [dimension, "active_customers", "share_of_active"], "distribution")
+    require_columns(distribution, [dimension, "active_customers", "share_of_active"], "distribution")
     if distribution["active_customers"].sum() == 0:
         return f"No customer was active this quarter, so there is no {_words(dimension)} mix to describe."
     known = distribution.loc[~distribution[dimension].isin(["Unknown", *not_applicable])]
@@ -186,7 +181,7 @@ def top_revenue_share(orders: pd.DataFrame, period: Quarter | str, top_fraction:
 
 def plot_pareto(curve: pd.DataFrame, top_fraction: float = 0.2, ax=None):
     """The Pareto curve with the top-``top_fraction`` point marked."""
-    _require(curve, ["customer_share", "revenue_share"], "curve")
+    require_columns(curve, ["customer_share", "revenue_share"], "curve")
     ax = new_axes(ax)
     ax.plot(100 * curve["customer_share"], 100 * curve["revenue_share"], label="Customers, largest first")
     ax.plot([0, 100], [0, 100], linestyle="--", color="grey", label="Equal revenue per customer")
@@ -245,7 +240,7 @@ def cross_table(orders: pd.DataFrame, customers: pd.DataFrame, surveys: pd.DataF
     cells["average_order_value"] = cells["purchase_amount"] / cells["orders"]
     cells["survey_responses"], cells["nps"], cells["mean_csat"] = 0, np.nan, np.nan
     if surveys is not None and len(surveys):
-        _require(surveys, ["customer_id", "response_date", "nps_score", "csat_score"], "surveys")
+        require_columns(surveys, ["customer_id", "response_date", "nps_score", "csat_score"], "surveys")
         answers = surveys.loc[period.contains(surveys["response_date"])].copy()
         for dim in dims:
             answers[dim] = answers["customer_id"].map(_attribute(customers, dim)).fillna("Unknown")
@@ -295,7 +290,7 @@ def growth_trend(orders: pd.DataFrame, period: Quarter | str, n_quarters: int = 
 
     Returns ``quarter, new_customers, active_customers, revenue`` oldest first.
     """
-    _require(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
+    require_columns(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
     trailing = Quarter.parse(period).trailing(n_quarters)
     index = [q.year * 4 + q.q - 1 for q in trailing]  # integer quarter keys: cheaper than text labels
 
@@ -324,7 +319,7 @@ def growth_forecast(trend: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     with no activity before the first active quarter are left out of the fit. Returns
     ``quarter, metric, label, value, lower, upper, kind`` (``actual`` or ``forecast``).
     """
-    _require(trend, ["quarter", *GROWTH_METRICS], "trend")
+    require_columns(trend, ["quarter", *GROWTH_METRICS], "trend")
     if trend.empty:
         raise ValueError("trend has no quarters to forecast from")
     next_quarter = str(Quarter.parse(trend["quarter"].iloc[-1]).shift(1))
@@ -351,7 +346,7 @@ def growth_forecast(trend: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 def growth_table(forecast: pd.DataFrame) -> pd.DataFrame:
     """The long ``growth_forecast`` frame as one row per quarter: ``quarter, kind`` and one column
     per metric (the forecast row holds the point forecasts)."""
-    _require(forecast, ["quarter", "metric", "value", "kind"], "forecast")
+    require_columns(forecast, ["quarter", "metric", "value", "kind"], "forecast")
     table = forecast.pivot_table(index=["quarter", "kind"], columns="metric", values="value", sort=True).reset_index()
     table.columns.name = None
     return table[["quarter", "kind", *[m for m in GROWTH_METRICS if m in table.columns]]]
@@ -362,7 +357,7 @@ def plot_growth(forecast: pd.DataFrame, metrics: Sequence[str] = ("new_customers
     """Actual values per quarter as lines, next quarter's forecast as a point with its interval."""
     from matplotlib.ticker import FuncFormatter
 
-    _require(forecast, ["quarter", "metric", "label", "value", "lower", "upper", "kind"], "forecast")
+    require_columns(forecast, ["quarter", "metric", "label", "value", "lower", "upper", "kind"], "forecast")
     ax = new_axes(ax)
     quarters = list(dict.fromkeys(forecast["quarter"]))
     position = {q: i for i, q in enumerate(quarters)}

@@ -15,7 +15,6 @@ Everything is vectorised (groupby / merge) and linear in survey answers, orders 
 """
 from __future__ import annotations
 
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -24,6 +23,7 @@ from scipy import stats
 from .fmt import fmt_int, fmt_num, fmt_pct, fmt_pp
 from .plotting import label, new_axes
 from .quarters import Quarter, quarter_labels
+from .validation import require_columns
 
 GROUP_ORDER = ("high", "medium", "low")
 NUMERIC_ATTRIBUTES = {
@@ -36,16 +36,10 @@ NUMERIC_ATTRIBUTES = {
 CATEGORICAL_ATTRIBUTES = {"segment": "Segment", "region": "Region", "main_category": "Main product category"}
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
 
 
 def _attribute(customers: pd.DataFrame, dimension: str) -> pd.Series:
-    _require(customers, ["customer_id", dimension], "customers")
+    require_columns(customers, ["customer_id", dimension], "customers")
     values = customers.drop_duplicates("customer_id").set_index("customer_id")[dimension]
     return values.astype("object").where(values.notna(), "Unknown").astype(str).replace("", "Unknown")
 
@@ -125,7 +119,7 @@ def satisfaction_trend(surveys: pd.DataFrame, period: Quarter | str, n_quarters:
     csat_responses, csat, csat_low, csat_high, mean_csat``. Quarters without answers have
     zero responses and NaN scores.
     """
-    _require(surveys, ["response_date", "nps_score", "csat_score"], "surveys")
+    require_columns(surveys, ["response_date", "nps_score", "csat_score"], "surveys")
     quarters = [str(q) for q in Quarter.parse(period).trailing(n_quarters)]
     labels = quarter_labels(surveys["response_date"])
     answers = surveys.loc[labels.isin(quarters)]
@@ -145,7 +139,7 @@ def satisfaction_by(surveys: pd.DataFrame, customers: pd.DataFrame, period: Quar
     detractors_previous, nps_change, detractors_change, suppressed``. Groups with fewer than
     ``min_group_size`` NPS and CSAT answers have their scores blanked (``suppressed``).
     """
-    _require(surveys, ["customer_id", "response_date", "nps_score", "csat_score"], "surveys")
+    require_columns(surveys, ["customer_id", "response_date", "nps_score", "csat_score"], "surveys")
     period = Quarter.parse(period)
     attribute = _attribute(customers, dimension)
     groups = surveys["customer_id"].map(attribute).fillna("Unknown").rename(dimension)
@@ -171,7 +165,7 @@ def nps_finding(trend: pd.DataFrame, by_region: pd.DataFrame | None = None, nps_
                 csat_target: float | None = None) -> str:
     """E.g. "NPS fell 6 points on the previous quarter to 31, below the target of 50 (...);
     detractors rose most in South China (+4.0 pp). CSAT was 78.0% ..."."""
-    _require(trend, ["quarter", "nps", "nps_low", "nps_high", "nps_responses", "csat"], "trend")
+    require_columns(trend, ["quarter", "nps", "nps_low", "nps_high", "nps_responses", "csat"], "trend")
     now = trend.iloc[-1]
     if now["nps_responses"] == 0 and np.isnan(now["csat"]):
         return f"No survey answers were received in {now['quarter']}."
@@ -223,7 +217,7 @@ def satisfaction_by_finding(table: pd.DataFrame, min_answers: int = 30) -> str:
 
 def plot_satisfaction_trend(trend: pd.DataFrame, ax=None):
     """NPS per quarter with its 95% interval as a band; CSAT on the right axis."""
-    _require(trend, ["quarter", "nps", "nps_low", "nps_high", "csat"], "trend")
+    require_columns(trend, ["quarter", "nps", "nps_low", "nps_high", "csat"], "trend")
     ax = new_axes(ax)
     x = np.arange(len(trend))
     ax.plot(x, trend["nps"], marker="o", color="C0", label="NPS")
@@ -264,7 +258,7 @@ def customer_satisfaction(surveys: pd.DataFrame, period: Quarter | str, lookback
     uses the NPS bands: high >= 9, medium 7 to < 9, low < 7.
     Returns ``customer_id, responses, mean_nps, mean_csat, satisfaction_score, satisfaction_group``.
     """
-    _require(surveys, ["customer_id", "response_date", "nps_score", "csat_score"], "surveys")
+    require_columns(surveys, ["customer_id", "response_date", "nps_score", "csat_score"], "surveys")
     if lookback_quarters < 1:
         raise ValueError(f"lookback_quarters must be at least 1, got {lookback_quarters}")
     period = Quarter.parse(period)
@@ -290,8 +284,8 @@ def customer_profile(customers: pd.DataFrame, orders: pd.DataFrame, tickets: pd.
     purchase amount there ("None" without purchases); ``mean_resolution_hours`` is NaN without
     resolved complaints; tenure counts from the first purchase (else the signup date).
     """
-    _require(customers, ["customer_id"], "customers")
-    _require(orders, ["order_id", "customer_id", "order_date", "amount", "net_amount", "is_purchase"], "orders")
+    require_columns(customers, ["customer_id"], "customers")
+    require_columns(orders, ["order_id", "customer_id", "order_date", "amount", "net_amount", "is_purchase"], "orders")
     period = Quarter.parse(period)
     start, end = period.shift(1 - lookback_quarters).start, period.end
     profile = customers.drop_duplicates("customer_id")[["customer_id"]].set_index("customer_id")
@@ -311,7 +305,7 @@ def customer_profile(customers: pd.DataFrame, orders: pd.DataFrame, tickets: pd.
     profile["complaints"] = 0.0
     profile["mean_resolution_hours"] = np.nan
     if tickets is not None and len(tickets):
-        _require(tickets, ["customer_id", "created_at", "ticket_type", "resolution_hours"], "tickets")
+        require_columns(tickets, ["customer_id", "created_at", "ticket_type", "resolution_hours"], "tickets")
         complaints = tickets.loc[(tickets["ticket_type"] == "complaint") & (tickets["created_at"] >= start)
                                  & (tickets["created_at"] <= end)]
         grouped = complaints.groupby("customer_id")
@@ -333,7 +327,7 @@ def satisfaction_groups(satisfaction: pd.DataFrame, profile: pd.DataFrame) -> pd
     mean_resolution_hours, tenure_days`` (means per customer), plus the most common ``segment``,
     ``region`` and ``main_category`` of each group with its share.
     """
-    _require(satisfaction, ["customer_id", "satisfaction_score", "satisfaction_group"], "satisfaction")
+    require_columns(satisfaction, ["customer_id", "satisfaction_score", "satisfaction_group"], "satisfaction")
     data = satisfaction.merge(profile, on="customer_id", how="left")
     table = data.groupby("satisfaction_group").agg(
         customers=("customer_id", "size"), mean_score=("satisfaction_score", "mean"),
@@ -403,7 +397,7 @@ def satisfaction_extremes(satisfaction: pd.DataFrame, profile: pd.DataFrame, fra
     shares and their difference (levels under ``min_level_share`` in both groups are left out),
     with one row per categorical attribute (level "all") holding Cramer's V.
     """
-    _require(satisfaction, ["customer_id", "satisfaction_score"], "satisfaction")
+    require_columns(satisfaction, ["customer_id", "satisfaction_score"], "satisfaction")
     data = satisfaction.merge(profile, on="customer_id", how="left")
     data["extreme"] = _extreme_labels(data, fraction)
     most, least = data.loc[data["extreme"] == "most satisfied"], data.loc[data["extreme"] == "least satisfied"]
@@ -445,7 +439,7 @@ def extremes_by(satisfaction: pd.DataFrame, profile: pd.DataFrame, dimension: st
     Returns ``<dimension>, most_satisfied, least_satisfied, share_of_most, share_of_least,
     difference`` (share of most - share of least), largest difference first.
     """
-    _require(profile, ["customer_id", dimension], "profile")
+    require_columns(profile, ["customer_id", dimension], "profile")
     data = satisfaction.merge(profile[["customer_id", dimension]], on="customer_id", how="left")
     data["extreme"] = _extreme_labels(data, fraction)
     counts = pd.crosstab(data[dimension].fillna("Unknown"), data["extreme"]) \
@@ -492,7 +486,7 @@ def driver_data(surveys: pd.DataFrame, customers: pd.DataFrame, orders: pd.DataF
     ``profile`` to save recomputing it)."""
     if outcome not in ("nps_score", "csat_score"):
         raise ValueError(f"outcome must be 'nps_score' or 'csat_score', got {outcome!r}")
-    _require(surveys, ["customer_id", "response_date", outcome], "surveys")
+    require_columns(surveys, ["customer_id", "response_date", outcome], "surveys")
     period = Quarter.parse(period)
     answers = surveys.loc[period.contains(surveys["response_date"]) & surveys[outcome].notna()]
     score = answers.groupby("customer_id")[outcome].mean().rename("score").reset_index()
@@ -542,7 +536,7 @@ def satisfaction_drivers(data: pd.DataFrame, alpha: float = 0.05, min_group_size
     """
     import statsmodels.api as sm
 
-    _require(data, ["score", "segment", "region", "complaints", "mean_resolution_hours", "orders"], "data")
+    require_columns(data, ["score", "segment", "region", "complaints", "mean_resolution_hours", "orders"], "data")
     data = data.dropna(subset=["score"])
     design = pd.DataFrame(index=data.index)
     reference = {}
@@ -625,7 +619,7 @@ def drivers_finding(drivers: pd.DataFrame) -> str:
 def plot_drivers(drivers: pd.DataFrame, outcome: str | None = None, ax=None):
     """Coefficients with their confidence intervals; significant terms in colour. With an
     ``outcome`` column, the first outcome is drawn unless ``outcome`` names another."""
-    _require(drivers, ["term", "coefficient", "ci_low", "ci_high", "significant"], "drivers")
+    require_columns(drivers, ["term", "coefficient", "ci_low", "ci_high", "significant"], "drivers")
     if "outcome" in drivers:
         outcome = outcome or drivers["outcome"].iloc[0]
         drivers = drivers.loc[drivers["outcome"] == outcome]

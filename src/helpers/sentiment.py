@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -31,6 +30,7 @@ from . import paths
 from .fmt import fmt_int, fmt_pct, fmt_pp
 from .plotting import label, new_axes
 from .quarters import Quarter, quarter_labels
+from .validation import require_columns
 
 SENTIMENT_LEXICON_FILE = paths.PARAMS_DIR / "sentiment_lexicon.yaml"
 LANGUAGES = ("en", "zh")
@@ -38,12 +38,6 @@ LABELS = ("positive", "neutral", "negative")
 _CJK_RE = r"[\u3400-\u4dbf\u4e00-\u9fff]"
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
 
 
 def load_sentiment_lexicon(path: str | Path | None = None) -> dict[str, dict[str, list[str]]]:
@@ -95,7 +89,7 @@ def _patterns(words: dict[str, list[str]], english: bool) -> dict[str, str]:
 def score_sentiment(comments: pd.DataFrame, lexicon: dict | None = None) -> pd.DataFrame:
     """``comments`` with ``language``, ``positive_hits``, ``negative_hits``, ``negations``,
     ``sentiment_score`` and ``sentiment`` (positive / neutral / negative). See the module docstring."""
-    _require(comments, ["comment"], "comments")
+    require_columns(comments, ["comment"], "comments")
     lexicon = lexicon or load_sentiment_lexicon()
     text = comments["comment"].astype("object").fillna("").astype(str).str.lower().str.replace("’", "'", regex=False)
     counts = {key: np.zeros(len(text), dtype="int64")
@@ -130,7 +124,7 @@ def sentiment_by(scored: pd.DataFrame, period: Quarter | str, by: str = "source"
     Returns ``<by>, comments, positive, neutral, negative, net_sentiment`` (shares; net =
     positive - negative).
     """
-    _require(scored, ["quarter", "sentiment", by], "scored")
+    require_columns(scored, ["quarter", "sentiment", by], "scored")
     now = scored.loc[scored["quarter"] == str(Quarter.parse(period))]
     table = _shares(now, now[by].rename(by))
     overall = _shares(now, pd.Series("All", index=now.index, name=by))
@@ -142,7 +136,7 @@ def sentiment_by(scored: pd.DataFrame, period: Quarter | str, by: str = "source"
 def sentiment_trend(scored: pd.DataFrame, period: Quarter | str, n_quarters: int = 8) -> pd.DataFrame:
     """Sentiment shares per quarter, the last ``n_quarters`` oldest first: ``quarter, comments,
     positive, neutral, negative, net_sentiment`` (the chapter's sentiment.csv)."""
-    _require(scored, ["sentiment"], "scored")
+    require_columns(scored, ["sentiment"], "scored")
     quarters = [str(q) for q in Quarter.parse(period).trailing(n_quarters)]
     labels = scored["quarter"] if "quarter" in scored else quarter_labels(scored["date"])
     window = scored.loc[labels.isin(quarters)]
@@ -172,7 +166,7 @@ def sentiment_finding(trend: pd.DataFrame, by_source: pd.DataFrame | None = None
 
 def plot_sentiment_trend(trend: pd.DataFrame, ax=None):
     """Stacked bars of positive / neutral / negative shares per quarter."""
-    _require(trend, ["quarter", *LABELS], "trend")
+    require_columns(trend, ["quarter", *LABELS], "trend")
     ax = new_axes(ax)
     x = np.arange(len(trend))
     bottom = np.zeros(len(trend))

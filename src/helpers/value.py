@@ -16,6 +16,7 @@ import pandas as pd
 from .fmt import fmt_int, fmt_money, fmt_num, fmt_pct
 from .forecast import forecast_series
 from .quarters import Quarter
+from .validation import require_columns
 
 __all__ = [
     "ValueOptions",
@@ -107,10 +108,6 @@ def value_options(params) -> ValueOptions:
     return options
 
 
-def _require(frame: pd.DataFrame, columns, what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {missing}")
 
 
 # --- value and relationship tiers -------------------------------------------------------------
@@ -121,7 +118,7 @@ def value_tiers(clv: pd.DataFrame, quantiles: tuple[float, float] = (0.5, 0.8)) 
 
     Returns ``clv`` with ``value_tier`` (ordered high, medium, low); the cut points are in ``attrs``.
     """
-    _require(clv, ["customer_id", "clv_12m"], "clv")
+    require_columns(clv, ["customer_id", "clv_12m"], "clv")
     low_q, high_q = quantiles
     if not 0 < low_q < high_q < 1:
         raise ValueError(f"quantiles must be two increasing shares in (0, 1), got {quantiles}")
@@ -135,7 +132,7 @@ def value_tiers(clv: pd.DataFrame, quantiles: tuple[float, float] = (0.5, 0.8)) 
 
 def tier_summary(tiers: pd.DataFrame) -> pd.DataFrame:
     """Customers, share, total and mean CLV, CLV range and mean probability alive per value tier."""
-    _require(tiers, ["value_tier", "clv_12m"], "tiers")
+    require_columns(tiers, ["value_tier", "clv_12m"], "tiers")
     agg = {"customers": ("clv_12m", "size"), "clv_total": ("clv_12m", "sum"), "clv_mean": ("clv_12m", "mean"),
            "clv_min": ("clv_12m", "min"), "clv_max": ("clv_12m", "max")}
     if "p_alive" in tiers.columns:
@@ -156,8 +153,8 @@ def relationship_tiers(
     high value in another segment, or medium value in a key-account segment; general = the rest.
     Customers without a customers row count as segment "Unknown".
     """
-    _require(tiers, ["customer_id", "value_tier"], "tiers")
-    _require(customers, ["customer_id", "segment"], "customers")
+    require_columns(tiers, ["customer_id", "value_tier"], "tiers")
+    require_columns(customers, ["customer_id", "segment"], "customers")
     out = tiers.merge(customers[["customer_id", "segment"]], on="customer_id", how="left")
     out["segment"] = out["segment"].fillna("Unknown").astype(str)
     key_account = out["segment"].isin(list(strategic_segments))
@@ -173,7 +170,7 @@ def relationship_tiers(
 
 def relationship_summary(relationships: pd.DataFrame) -> pd.DataFrame:
     """Customers, share and CLV per relationship tier."""
-    _require(relationships, ["relationship_tier", "clv_12m"], "relationships")
+    require_columns(relationships, ["relationship_tier", "clv_12m"], "relationships")
     out = relationships.groupby("relationship_tier", observed=False).agg(
         customers=("clv_12m", "size"), clv_total=("clv_12m", "sum"), clv_mean=("clv_12m", "mean")
     )
@@ -202,8 +199,8 @@ def cac_by_channel(campaigns: pd.DataFrame, customers: pd.DataFrame, period, tra
     ``acquisition_channel``. Computed for the quarter and the trailing ``trailing_quarters``
     quarters (steadier). CAC is missing where a channel acquired nobody.
     """
-    _require(campaigns, ["month", "channel", "spend"], "campaigns")
-    _require(customers, ["customer_id", "acquisition_channel", "first_order_date"], "customers")
+    require_columns(campaigns, ["month", "channel", "spend"], "campaigns")
+    require_columns(customers, ["customer_id", "acquisition_channel", "first_order_date"], "customers")
     period = Quarter.parse(period)
     channels = sorted(set(campaigns["channel"].dropna().astype(str)))
     out = pd.DataFrame(index=pd.Index(channels, name="channel"))
@@ -228,8 +225,8 @@ def crv_table(
     segment's CAC is the mean over its customers whose channel had campaign spend (customers of
     channels without campaigns are counted in ``customers_without_cac``).
     """
-    _require(cac, ["channel", "cac_trailing", "spend_trailing"], "cac")
-    _require(clv, ["customer_id", "clv_12m"], "clv")
+    require_columns(cac, ["channel", "cac_trailing", "spend_trailing"], "cac")
+    require_columns(clv, ["customer_id", "clv_12m"], "clv")
     period = Quarter.parse(period)
     start, end = _window(period, trailing_quarters)
     new = _new_customers(customers, start, end)[["customer_id", "acquisition_channel", "segment"]]
@@ -278,7 +275,7 @@ def customer_profitability(
     service_cost = tickets opened x ``cost_per_ticket``; profit = revenue - product_cost -
     service_cost. Customers with an order line or a ticket in the window are included.
     """
-    _require(orders, ["customer_id", "order_date", "net_amount"], "orders")
+    require_columns(orders, ["customer_id", "order_date", "net_amount"], "orders")
     as_of_day = pd.Timestamp(as_of).normalize()
     end, start = as_of_day + pd.Timedelta(days=1), as_of_day + pd.Timedelta(days=1) - pd.Timedelta(days=window_days)
     lines = orders.loc[(orders["order_date"] >= start) & (orders["order_date"] < end)]
@@ -292,7 +289,7 @@ def customer_profitability(
     else:
         out["product_cost"] = 0.0
     if tickets is not None:
-        _require(tickets, ["customer_id", "created_at"], "tickets")
+        require_columns(tickets, ["customer_id", "created_at"], "tickets")
         in_window = tickets.loc[(tickets["created_at"] >= start) & (tickets["created_at"] < end)]
         counts = in_window.groupby("customer_id", observed=True).size()
         out = out.reindex(out.index.union(counts.index))
@@ -308,8 +305,8 @@ def customer_profitability(
 
 def profitability_by_segment(profit: pd.DataFrame, customers: pd.DataFrame, by: str = "segment") -> pd.DataFrame:
     """Customers, revenue, costs, profit, profit per customer, margin and share unprofitable per ``by``."""
-    _require(profit, ["customer_id", "revenue", "product_cost", "service_cost", "profit"], "profit")
-    _require(customers, ["customer_id", by], "customers")
+    require_columns(profit, ["customer_id", "revenue", "product_cost", "service_cost", "profit"], "profit")
+    require_columns(customers, ["customer_id", by], "customers")
     merged = profit.merge(customers[["customer_id", by]], on="customer_id", how="left")
     merged[by] = merged[by].fillna("Unknown").astype(str)
     out = merged.groupby(by).agg(
@@ -330,7 +327,7 @@ def profitability_by_segment(profit: pd.DataFrame, customers: pd.DataFrame, by: 
 def quarterly_history(orders: pd.DataFrame, customers: pd.DataFrame, period, quarters: int = 8) -> pd.DataFrame:
     """Revenue (sum of net_amount), active customers (>= 1 purchase) and new customers (first
     purchase) in each of the ``quarters`` quarters ending with ``period``, oldest first."""
-    _require(orders, ["customer_id", "order_date", "net_amount", "is_purchase"], "orders")
+    require_columns(orders, ["customer_id", "order_date", "net_amount", "is_purchase"], "orders")
     period = Quarter.parse(period)
     span = period.trailing(quarters)
     start, end = span[0].start, period.shift(1).start
@@ -354,7 +351,7 @@ def growth_forecast(history: pd.DataFrame, horizon: int = 4, alpha: float = 0.05
 
     Returns a long frame: metric, quarter, kind ("actual"/"forecast"), value, lower, upper, method.
     """
-    _require(history, ["quarter"], "history")
+    require_columns(history, ["quarter"], "history")
     last = Quarter.parse(history["quarter"].iloc[-1])
     future = [str(last.shift(step)) for step in range(1, horizon + 1)]
     frames = []
@@ -382,7 +379,7 @@ def growth_forecast(history: pd.DataFrame, horizon: int = 4, alpha: float = 0.05
 
 def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
     """One row per quarter (actuals, then forecasts): each metric with its interval bounds."""
-    _require(forecast, ["metric", "quarter", "kind", "value", "lower", "upper"], "forecast")
+    require_columns(forecast, ["metric", "quarter", "kind", "value", "lower", "upper"], "forecast")
     metrics = [m for m in ("revenue", "active_customers", "new_customers") if m in set(forecast["metric"])]
     keyed = forecast.set_index(["quarter", "kind"])
     out = pd.DataFrame(index=keyed.index.unique())
@@ -487,7 +484,7 @@ _THOUSANDS = FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 def plot_tiers(summary: pd.DataFrame, ax=None):
     """Bars: share of customers and share of 12-month CLV per value tier."""
-    _require(summary, ["value_tier", "share_of_customers", "share_of_clv"], "tier summary")
+    require_columns(summary, ["value_tier", "share_of_customers", "share_of_clv"], "tier summary")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     positions = np.arange(len(summary))
