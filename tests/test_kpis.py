@@ -26,8 +26,10 @@ def test_quarter_kpis_by_hand(tiny_orders):
 
 
 def test_nps_and_csat():
-    assert kpis.net_promoter_score(pd.Series([10, 9, 8, 0, 6])) == pytest.approx(0.0)   # 40% - 40%
-    assert kpis.net_promoter_score(pd.Series([10, 10, 7, 3])) == pytest.approx(25.0)    # 50% - 25%
+    assert kpis.nps_points([10, 9, 8, 7, 6, 0]).tolist() == [100, 100, 0, 0, -100, -100]
+    assert kpis.nps_points(pd.Series([10, 10, 7, 3])).mean() == pytest.approx(25.0)    # 50% - 25%
+    with pytest.raises(ValueError, match="between 0 and 10"):
+        kpis.nps_points([11])
     surveys = pd.DataFrame({"customer_id": ["a", "b", "c", "a"], "response_date": pd.to_datetime(["2026-07-01", "2026-08-01", "2026-09-01", "2026-06-01"]),
                             "nps_score": [10, 5, np.nan, 10], "csat_score": [5, 3, 4, np.nan]})
     values = kpis.quarter_kpis(make_orders([("o1", "a", "2026-07-05", 1)]), surveys, Q3, 90)

@@ -158,6 +158,7 @@ def test_kpi_samples_follow_kpi_definitions():
 
 def test_kpi_significance_table_shape_and_relative_units():
     surveys = pd.DataFrame({
+        "customer_id": ["c1", "c2", "c1"],
         "response_date": pd.to_datetime(["2026-07-01", "2026-07-02", "2026-04-01"]),
         "nps_score": [10.0, 0.0, 9.0],
         "csat_score": [5.0, np.nan, 2.0],

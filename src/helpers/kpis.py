@@ -115,8 +115,7 @@ def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quart
     if surveys is not None:
         answered = surveys.loc[quarter.contains(surveys["response_date"])]
         nps = answered.loc[answered["nps_score"].notna()]
-        points = np.select([nps["nps_score"] >= 9, nps["nps_score"] <= 6], [100.0, -100.0], 0.0)
-        units["nps"] = pd.DataFrame({"customer_id": nps["customer_id"].to_numpy(), "value": points})
+        units["nps"] = pd.DataFrame({"customer_id": nps["customer_id"].to_numpy(), "value": nps_points(nps["nps_score"])})
         csat = answered.loc[answered["csat_score"].notna()]
         units["csat"] = pd.DataFrame({"customer_id": csat["customer_id"].to_numpy(),
                                       "value": (csat["csat_score"] >= 4).to_numpy(dtype=float)})
@@ -139,12 +138,15 @@ def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Qu
     return values
 
 
-def net_promoter_score(scores: pd.Series) -> float:
-    """% promoters (9-10) minus % detractors (0-6), in points; NaN without answers."""
-    scores = pd.Series(scores, dtype=float).dropna()
-    if scores.empty:
-        return np.nan
-    return float(100 * ((scores >= 9).mean() - (scores <= 6).mean()))
+def nps_points(scores) -> np.ndarray:
+    """Each 0-10 answer as its NPS contribution: promoter (9-10) +100, passive 0, detractor (0-6) -100.
+
+    The mean of the points is the Net Promoter Score.
+    """
+    data = pd.Series(scores, dtype="float64").dropna().to_numpy()
+    if ((data < 0) | (data > 10)).any():
+        raise ValueError("NPS scores must lie between 0 and 10")
+    return np.where(data >= 9, 100.0, np.where(data <= 6, -100.0, 0.0))
 
 
 def _change(current: float, reference: float, unit: str) -> float:

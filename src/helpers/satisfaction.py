@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from .fmt import fmt_int, fmt_num, fmt_pct, fmt_pp
+from .kpis import nps_points
 from .plotting import label, new_axes
 from .quarters import Quarter, quarter_labels
 from .validation import require_columns
@@ -56,12 +57,8 @@ def nps_category(scores: pd.Series) -> pd.Series:
 
 def net_promoter_score(scores) -> float:
     """% promoters minus % detractors, in points; NaN without answers. ``[10, 9, 8, 0, 6]`` -> 0."""
-    scores = pd.Series(scores, dtype="float64").dropna()
-    if scores.empty:
-        return float("nan")
-    if ((scores < 0) | (scores > 10)).any():
-        raise ValueError("NPS scores must lie between 0 and 10")
-    return float(100 * ((scores >= 9).mean() - (scores <= 6).mean()))
+    points = nps_points(scores)
+    return float(points.mean()) if len(points) else float("nan")
 
 
 def _nps_interval(promoters: pd.Series, detractors: pd.Series, n: pd.Series, alpha: float):

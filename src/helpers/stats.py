@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .kpis import kpi_units, nps_points
+
 KINDS = ("mean", "nps", "proportion", "total", "count")
 # Index draws per chunk of resamples: bounds memory at about 8 bytes x this number.
 _CHUNK_DRAWS = 4_000_000
@@ -208,14 +210,6 @@ def newcombe_diff_interval(x1: float, n1: float, x2: float, n2: float, alpha: fl
     return Interval(float(p1 - p2), float(low), float(high), "Newcombe hybrid score")
 
 
-def nps_points(scores) -> np.ndarray:
-    """Each 0-10 answer as its NPS contribution: promoter (9-10) +100, passive 0, detractor (0-6) -100."""
-    data = _clean(scores, "scores")
-    if ((data < 0) | (data > 10)).any():
-        raise ValueError("NPS scores must lie between 0 and 10")
-    return np.where(data >= 9, 100.0, np.where(data <= 6, -100.0, 0.0))
-
-
 def change_significance(
     kpi_name: str,
     current_sample,
@@ -259,7 +253,7 @@ def change_significance(
     else:
         cur, prev = _clean(current_sample, "current_sample"), _clean(previous_sample, "previous_sample")
         if kind == "nps":
-            cur, prev = nps_points(cur), nps_points(prev)
+            cur, prev = nps_points(cur), nps_points(prev)   # 0-10 answers to points
         cur_n, prev_n = len(cur), len(prev)
         if kind == "total":
             current, previous = float(cur.sum()), float(prev.sum())
@@ -300,47 +294,24 @@ KPI_TEST_KINDS = {
     "retention_30d": "proportion",
     "repeat_purchase_rate": "proportion",
     "churn_rate": "proportion",
-    "nps": "nps",
+    "nps": "mean",          # kpi_units gives NPS points per answer; their mean is the NPS
     "csat": "proportion",
 }
 
 
 def kpi_samples(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter, churn_days: int) -> dict:
-    """The observations behind each KPI of ``quarter``, with the definitions of ``helpers.kpis``.
+    """The observations behind each KPI of ``quarter`` (``helpers.kpis.kpi_units``) as arrays.
 
-    Returns a dict metric -> array: counts for new / active customers, net revenue per customer,
-    value per order, one boolean per eligible customer for the rates, the 0-10 NPS answers and
-    one boolean (4-5) per CSAT answer. Metrics without data get an empty array.
+    Counts of new and active customers become a single count (tested as Poisson events); every
+    other KPI keeps one value per unit: net revenue per customer, value per order, 0/1 per
+    eligible customer for the rates, NPS points per answer, 0/1 (4-5) per CSAT answer.
     """
-    from .kpis import churn_base, first_purchase_dates, retention_within
     from .quarters import Quarter
 
-    quarter = Quarter.parse(quarter)
-    missing = {"order_id", "customer_id", "order_date", "amount", "net_amount", "is_purchase"} - set(orders.columns)
-    if missing:
-        raise ValueError(f"orders lacks column(s) {sorted(missing)}")
-    in_quarter = quarter.contains(orders["order_date"])
-    purchases = orders.loc[in_quarter & orders["is_purchase"]]
-    first = first_purchase_dates(orders)
-    new = first.index[quarter.contains(first)]
-    eligible = first.loc[new]
-    eligible = eligible.index[eligible <= quarter.shift(1).start - pd.Timedelta(days=30)]
-    orders_per_customer = purchases.groupby("customer_id")["order_id"].nunique()
-    samples = {
-        "new_customers": np.array([len(new)], dtype=float),
-        "active_customers": np.array([len(orders_per_customer)], dtype=float),
-        "revenue": orders.loc[in_quarter].groupby("customer_id")["net_amount"].sum().to_numpy(dtype=float),
-        "average_order_value": purchases.groupby("order_id")["amount"].sum().to_numpy(dtype=float),
-        "retention_30d": retention_within(orders, eligible, 30).to_numpy(dtype=float),
-        "repeat_purchase_rate": (orders_per_customer >= 2).to_numpy(dtype=float),
-        "churn_rate": churn_base(orders, quarter, churn_days).to_numpy(dtype=float),
-        "nps": np.array([], dtype=float),
-        "csat": np.array([], dtype=float),
-    }
-    if surveys is not None:
-        answered = surveys.loc[quarter.contains(surveys["response_date"])]
-        samples["nps"] = answered["nps_score"].dropna().to_numpy(dtype=float)
-        samples["csat"] = (answered["csat_score"].dropna() >= 4).to_numpy(dtype=float)
+    units = kpi_units(orders, surveys, Quarter.parse(quarter), churn_days)
+    samples = {metric: frame["value"].to_numpy(dtype=float) for metric, frame in units.items()}
+    for metric in ("new_customers", "active_customers"):
+        samples[metric] = np.array([len(units[metric])], dtype=float)
     return samples
 
 
