@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from jupyter_client.manager import KernelManager
+
 from . import paths
 from .chapter import RUN_INFO, git_commit, package_versions, write_resolved_params
 from .errors import DataError
@@ -81,6 +83,14 @@ class Progress:
         print(f"[{self.n}/{self.total}] {label} (elapsed {time.perf_counter() - self.started:.1f} s)", flush=True)
 
 
+class IpcKernelManager(KernelManager):
+    """Kernels talk to the runner over local IPC sockets rather than TCP (nothing listens on a port)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.transport = "ipc"
+
+
 def execute_chapter(chapter: str, layout: RunLayout, params: Params, notebooks_dir: Path) -> tuple[str, str]:
     """Run one chapter notebook with papermill; returns (status, error message)."""
     import papermill
@@ -89,7 +99,7 @@ def execute_chapter(chapter: str, layout: RunLayout, params: Params, notebooks_d
         papermill.execute_notebook(
             str(notebooks_dir / f"{chapter}.ipynb"), str(layout.notebooks / f"{chapter}.ipynb"),
             parameters={"quarter": params.quarter, "run_dir": str(layout.root), "params_file": ""},
-            progress_bar=False, cwd=str(notebooks_dir), kernel_name="python3")
+            progress_bar=False, cwd=str(notebooks_dir), kernel_name="python3", kernel_manager_class=IpcKernelManager)
         return "ok", ""
     except Exception as exc:  # a failing chapter must not stop the others
         return "failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
