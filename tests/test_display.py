@@ -34,3 +34,12 @@ def test_unknown_format_and_column_are_errors():
 
 def test_finding_is_escaped():
     assert finding_html("<b>x</b>") == '<p class="ci-finding"><strong>Finding.</strong> &lt;b&gt;x&lt;/b&gt;</p>'
+
+
+def test_missing_values_of_every_kind_show_as_a_dash():
+    import numpy as np
+
+    for missing in (None, float("nan"), np.nan, pd.NA, pd.NaT):
+        assert fmt_int(missing) == "–" and fmt_pct(missing) == "–" and fmt_money(missing) == "–"
+    table = table_html(pd.DataFrame({"n": pd.array([1, None], dtype="Int64")}), formats={"n": "int"})
+    assert "<td>–</td>" in table

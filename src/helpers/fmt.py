@@ -1,13 +1,14 @@
 """Numbers formatted for readers: thousands separators, one-decimal percentages, currency."""
 from __future__ import annotations
 
-import math
+import pandas as pd
 
 
 def _missing(value) -> bool:
+    """None, NaN, NaT and pd.NA are missing (shown as a dash)."""
     try:
-        return value is None or (isinstance(value, float) and math.isnan(value)) or value != value
-    except (TypeError, ValueError):
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # array-likes are not a single missing value
         return False
 
 
