@@ -236,3 +236,21 @@ def test_pareto_nbd_matches_published_and_handles_purchase_on_as_of_day(cdnow_su
     assert out["p_alive"].tolist() == pytest.approx([1.0, 1.0], abs=1e-3)
     # The heavy buyer (20 repeats in 30 weeks) is expected to buy far more than a brand-new customer.
     assert out.loc["heavy", "expected_purchases_12m"] > 10 * out.loc["new", "expected_purchases_12m"] > 0
+
+
+def test_no_dropout_in_the_data_falls_back_to_the_nbd_model_and_says_so():
+    # Everyone keeps buying at a steady gamma-distributed rate: no dropout for BG/NBD to find.
+    rng = np.random.default_rng(3)
+    n = 3000
+    T = rng.uniform(20, 52, n)
+    x = rng.poisson(rng.gamma(0.8, 1 / 5, n) * T)
+    recency = np.where(x > 0, T - rng.uniform(0, 1, n), 0.0)
+    summary = pd.DataFrame({"customer_id": np.arange(n).astype(str), "frequency": x, "recency": recency, "T": T,
+                            "monetary_value": np.where(x > 0, 50.0, 0.0)})
+    models = clv.fit_clv_models(summary, "bgnbd", (0.0,), "W")
+    report = models.fit_report.iloc[0]
+    assert report["model"] == "NBD (no dropout)" and report["converged"]
+    assert "modelled without dropout" in report["note"]
+    assert float(report["params"].split("r = ")[1].split(",")[0]) == pytest.approx(0.8, rel=0.1)  # simulated r
+    predicted = clv.predict_clv(models, summary)
+    assert (predicted["p_alive"] == 1.0).all()

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_pct
+from .nbd import NBDFitter
 from .validation import require_columns
 
 with warnings.catch_warnings():  # lifetimes silences every FutureWarning at import; keep ours
@@ -359,6 +360,24 @@ class ClvModels:
     time_unit: str = "W"
 
 
+def _fit_no_dropout(summary: pd.DataFrame, failed_report: dict):
+    rows, _ = compress_purchase_summary(summary)
+    started = time.perf_counter()
+    try:
+        fitter = NBDFitter().fit(rows["frequency"].to_numpy(), rows["recency"].to_numpy(float),
+                                 rows["T"].to_numpy(float), weights=rows["weights"].to_numpy())
+    except ValueError as exc:
+        raise ValueError(f"the {failed_report['model']} model could not be fitted ({failed_report['note']}) "
+                         f"and neither could the NBD model without dropout ({exc})") from None
+    return fitter, {
+        "model": "NBD (no dropout)", "params": _params_text(fitter.params_), "converged": True, "penalizer": 0.0,
+        "n_customers": int(len(summary)), "n_unique_rows": int(len(rows)),
+        "seconds": round(time.perf_counter() - started, 2),
+        "note": (f"{failed_report['model']} did not give a usable fit ({failed_report['note']}); its dropout "
+                 f"parameters go to their bound, so purchases are modelled without dropout (every customer alive)"),
+    }
+
+
 def fit_clv_models(
     summary: pd.DataFrame,
     model: str = "bgnbd",
@@ -367,13 +386,17 @@ def fit_clv_models(
 ) -> ClvModels:
     """Fit the purchase model (BG/NBD or Pareto/NBD) and the Gamma-Gamma spend model.
 
-    Raises ValueError when the purchase model cannot be fitted at all; a spend model that fails
+    When the purchase model does not converge or its estimates are implausible even with the
+    penalizers, the NBD model without dropout (``helpers.nbd``) is fitted instead and the report
+    says so. Raises ValueError only when that fails too; a spend model that fails
     leaves ``spend_model`` None and the CLV falls back to the mean repeat value (see
     :func:`predict_clv`); both outcomes are in ``fit_report``.
     """
     purchase, purchase_report = fit_purchase_model(summary, model, penalizers)
-    if purchase is None:
-        raise ValueError(f"the {purchase_report['model']} model could not be fitted: {purchase_report['note']}")
+    if purchase is None or not purchase_report["converged"]:
+        # Real data often put the dropout parameters on their bound (no dropout seen in the
+        # window); the model then reduces to the NBD without dropout, which is fitted instead.
+        purchase, purchase_report = _fit_no_dropout(summary, purchase_report)
     try:
         spend, spend_report = fit_spend_model(summary, penalizers)
     except ValueError as exc:
