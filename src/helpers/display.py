@@ -62,7 +62,9 @@ def table_html(frame: pd.DataFrame, formats: dict[str, str] | None = None, capti
     shown = frame.head(max_rows)
     kinds = {c: formats.get(c, _default_kind(shown[c])) for c in shown.columns}
     numeric = {c for c, k in kinds.items() if k not in ("text", "date")}
-    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(str(c))}</th>' for c in shown.columns)
+    # Column names read as words: "active_customers" -> "active customers".
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(str(c).replace("_", " "))}</th>'
+                   for c in shown.columns)
     rows = []
     for record in shown.itertuples(index=False, name=None):
         cells = []
