@@ -78,15 +78,23 @@ def test_no_personal_data_in_any_page(report, demo):
         assert not [p for p in personal if p in text], artifact.name
 
 
-def test_second_run_gets_its_own_folder_and_leaves_the_first_alone(report, demo):
+def test_second_run_is_identical_gets_its_own_folder_and_leaves_the_first_alone(report, demo):
     folder, _ = report
     before = folder_digest(folder)
-    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(folder.parents[1]),
-                        "--chapters", "00")
+    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(folder.parents[1]))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (folder.parent / f"{folder.name}-2" / "index.html").exists()
+    second = folder.parent / f"{folder.name}-2"
+    assert (second / "index.html").exists()
     assert folder_digest(folder) == before
     assert not list((folder.parents[1] / ".building").iterdir())  # no scratch left behind
+    # Determinism: the same inputs and parameters give byte-identical tables and findings.
+    first_artifacts = sorted(p.name for p in (folder / "artifacts").iterdir())
+    assert first_artifacts == sorted(p.name for p in (second / "artifacts").iterdir())
+    different = [name for name in first_artifacts
+                 if (folder / "artifacts" / name).read_bytes() != (second / "artifacts" / name).read_bytes()]
+    assert not different, f"artifacts differ between two identical runs: {different}"
+    for name in ("orders.csv", "customers.csv"):
+        assert (folder / "quarantine" / name).read_bytes() == (second / "quarantine" / name).read_bytes()
 
 
 def test_failing_chapter_leaves_the_others_rendered(demo, tmp_path):
@@ -209,3 +217,26 @@ def test_text_from_data_is_escaped_everywhere(tmp_path):
         text = soup.get_text()
         shown += text.count(IMAGE) + text.count(SCRIPT)
     assert shown > 0, "the hostile values should be shown, as text"
+
+
+def test_a_quarter_without_orders_is_a_clear_error(demo, tmp_path):
+    result = run_report("--quarter", "2030Q1", "--data", str(demo), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "the quarter 2030Q1 has no valid orders" in result.stderr and "choose a quarter between 2023Q1" in result.stderr
+
+
+def test_optional_columns_that_are_entirely_empty_do_not_break_a_chapter(tmp_path):
+    frames = generate(customers=400, seed=5, end="2026-09-30")
+    blank = {"customers": ["industry", "company_size", "birth_year", "acquisition_channel", "signup_date"],
+             "orders": ["channel", "quantity", "product_id"], "products": ["category", "unit_cost"],
+             "tickets": ["resolved_at", "first_response_at", "complaint_type", "department", "comment"],
+             "surveys": ["csat_score", "comment"], "events": ["session_id", "feature"], "campaigns": ["leads"]}
+    for source, columns in blank.items():
+        for column in columns:
+            frames[source][column] = None
+    data = tmp_path / "data"
+    write(frames, data)
+    result = run_report("--quarter", "2026Q3", "--data", str(data), "--out", str(tmp_path / "out"))
+    folder = next((tmp_path / "out" / "2026Q3").iterdir())
+    steps = {s["name"]: (s["status"], s["error"]) for s in json.loads((folder / "manifest.json").read_text())["steps"]}
+    assert result.returncode == 0, steps

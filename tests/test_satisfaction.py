@@ -230,3 +230,12 @@ def test_driver_data_joins_answers_to_profile():
     assert data.loc[0, ["score", "complaints", "orders"]].tolist() == [8.0, 2.0, 2.0]
     # one customer is far too few for a model: key_drivers returns an empty table
     assert key_drivers(surveys, customers, orders, tickets, Q).empty
+
+
+def test_drivers_without_scores_say_so_instead_of_failing():
+    from helpers.satisfaction import satisfaction_drivers
+
+    data = pd.DataFrame({"score": [np.nan] * 3, "segment": ["Individual"] * 3, "region": ["East China"] * 3,
+                         "complaints": [0, 1, 2], "mean_resolution_hours": [np.nan] * 3, "orders": [1, 2, 3]})
+    table = satisfaction_drivers(data)
+    assert table.empty and table.attrs["note"] == "0 customers with a score are too few for a regression"

@@ -173,3 +173,16 @@ def test_bad_derive_expression_is_explained(tmp_path):
 def test_coerce_column(raw, kind, expected):
     values, failed = coerce_column(pd.Series(raw), kind, SourceSpec(files="x", thousands=","))
     assert values.tolist() == expected and not failed.any()
+
+
+def test_truncated_gzip_csv_is_a_clear_error(tmp_path):
+    whole = gzip.compress(("order_id,customer_id,order_date,amount\n" + "A1,c1,2026-07-01,10\n" * 2000).encode())
+    (tmp_path / "orders.csv.gz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError, match="(?s)cannot be read as csv.*Fix: check that the file is complete"):
+        read_source("orders", spec(files="orders.csv.gz"), tmp_path, 0.2)
+
+
+def test_csv_cut_mid_line_loses_no_row_silently(tmp_path):
+    raw = read(tmp_path, "order_id,customer_id,order_date,amount\nA1,c1,2026-07-01,10\nA2,c2,2026-07")
+    # the cut line is read with an empty amount; cleaning then sets it aside as missing a required value
+    assert raw.frame["order_id"].tolist() == ["A1", "A2"] and raw.frame["amount"].isna().tolist() == [False, True]

@@ -236,6 +236,16 @@ def _signed_log(values):
     return np.sign(values) * np.log1p(np.abs(values))
 
 
+def _fill_empty_columns(values):
+    """A feature with no value at all (e.g. resolution times in an export without them) becomes a
+    constant 0: it carries no information either way, and an all-missing column breaks the
+    boosting model's binning. Missing values in other columns stay missing (the model uses them)."""
+    frame = pd.DataFrame(values).copy()
+    empty = frame.columns[frame.isna().all()]
+    frame[empty] = 0.0
+    return frame
+
+
 def _make_models(numeric: list[str], categorical: list[str], seed: int) -> dict:
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -261,7 +271,8 @@ def _make_models(numeric: list[str], categorical: list[str], seed: int) -> dict:
         LogisticRegression(C=0.1, max_iter=2000),
     )
     boosting = make_pipeline(
-        ColumnTransformer([("numeric", "passthrough", numeric), ("category", encoder(), categorical)]),
+        ColumnTransformer([("numeric", FunctionTransformer(_fill_empty_columns, feature_names_out="one-to-one"), numeric),
+                           ("category", encoder(), categorical)]),
         HistGradientBoostingClassifier(
             learning_rate=0.1, max_iter=300, max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0,
             early_stopping=True, validation_fraction=0.15, n_iter_no_change=15, random_state=seed,

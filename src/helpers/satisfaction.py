@@ -535,6 +535,10 @@ def satisfaction_drivers(data: pd.DataFrame, alpha: float = 0.05, min_group_size
 
     require_columns(data, ["score", "segment", "region", "complaints", "mean_resolution_hours", "orders"], "data")
     data = data.dropna(subset=["score"])
+    if len(data) < 10:
+        empty = pd.DataFrame(columns=["term", "coefficient", "ci_low", "ci_high", "p_value", "significant", "reading"])
+        empty.attrs.update({"n": int(len(data)), "note": f"{len(data)} customers with a score are too few for a regression"})
+        return empty
     design = pd.DataFrame(index=data.index)
     reference = {}
     for dimension in ("segment", "region"):
