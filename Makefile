@@ -40,7 +40,11 @@ demo-data: data/demo/orders.csv ## Generate the demo data (5,000 customers) if a
 report: setup demo-data ## Produce the report for QUARTER (default 2026Q3) into outputs/<quarter>/<date>/
 	$(BIN)/python run_all.py --quarter $(QUARTER)
 
-test: setup ## Run the test suite
+$(VENV)/.spark-installed: requirements-spark.lock | $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-spark.lock
+	touch $@
+
+test: setup $(VENV)/.spark-installed ## Run the test suite (also installs PySpark for the distributed-path test)
 	$(BIN)/python -m pytest
 
 lab: setup demo-data ## Open the notebooks in JupyterLab on the project's kernel
