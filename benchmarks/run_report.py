@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from helpers.demo_data import generate, write  # noqa: E402
+from helpers.runner import IpcKernelManager  # noqa: E402
 
 
 def kernel_startup_seconds(work: Path) -> float:
@@ -34,7 +35,8 @@ def kernel_startup_seconds(work: Path) -> float:
                                             metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                      "language": "python"}}), empty)
     started = time.perf_counter()
-    papermill.execute_notebook(str(empty), str(work / "empty_out.ipynb"), progress_bar=False, kernel_name="python3")
+    papermill.execute_notebook(str(empty), str(work / "empty_out.ipynb"), progress_bar=False, kernel_name="python3",
+                               kernel_manager_class=IpcKernelManager)
     return time.perf_counter() - started
 
 

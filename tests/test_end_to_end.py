@@ -240,3 +240,39 @@ def test_optional_columns_that_are_entirely_empty_do_not_break_a_chapter(tmp_pat
     folder = next((tmp_path / "out" / "2026Q3").iterdir())
     steps = {s["name"]: (s["status"], s["error"]) for s in json.loads((folder / "manifest.json").read_text())["steps"]}
     assert result.returncode == 0, steps
+
+
+def test_overview_and_needs_artifacts_reconcile_with_the_prepared_data(report):
+    folder, _ = report
+    artifacts = folder / "artifacts"
+    for name, columns in {
+        "kpi_overview.csv": ["metric", "value", "qoq_change", "yoy_change", "target", "met", "change_low",
+                             "change_high", "significant", "small_sample"],
+        "cross_table.csv": ["region", "segment", "customers", "average_order_value", "repeat_purchase_rate",
+                            "share_of_customers", "suppressed"],
+        "key_accounts.csv": ["customer_id"], "growth_forecast.csv": [], "distribution_region.csv": [],
+        "nps_csat.csv": ["quarter", "nps", "nps_low", "nps_high", "nps_responses", "csat"],
+        "need_themes.csv": [], "satisfaction_extremes.csv": [], "complaints.csv": [],
+        "satisfaction_drivers.csv": [], "sentiment.csv": [],
+    }.items():
+        frame = pd.read_csv(artifacts / name)
+        assert set(columns) <= set(frame.columns), (name, list(frame.columns))
+    kpis = pd.read_csv(artifacts / "kpi_overview.csv").set_index("metric")
+    cross = pd.read_csv(artifacts / "cross_table.csv")
+    # every active customer is in exactly one cell; suppressed cells hide their count
+    suppressed = cross["suppressed"].astype(bool)
+    assert cross.loc[suppressed, "customers"].isna().all()          # a suppressed cell shows no count
+    hidden = kpis.loc["active_customers", "value"] - cross.loc[~suppressed, "customers"].sum()
+    # each suppressed cell holds between 1 and min_group_size - 1 customers
+    assert suppressed.sum() <= hidden <= 4 * suppressed.sum()
+    # NPS in the chapter equals NPS recomputed from the prepared surveys
+    surveys = pd.read_parquet(folder / "prepared" / "surveys.parquet")
+    answers = surveys.loc[(surveys["response_date"] >= "2026-07-01") & (surveys["response_date"] < "2026-10-01"),
+                          "nps_score"].dropna()
+    recomputed = 100 * ((answers >= 9).mean() - (answers <= 6).mean())
+    trend = pd.read_csv(artifacts / "nps_csat.csv").set_index("quarter")
+    assert trend.loc["2026Q3", "nps"] == pytest.approx(recomputed)
+    assert kpis.loc["nps", "value"] == pytest.approx(recomputed)
+    assert trend.loc["2026Q3", "nps_responses"] == len(answers)
+    findings = json.loads((artifacts / "findings_02_needs.json").read_text())
+    assert findings and all(f["text"] for f in findings)
