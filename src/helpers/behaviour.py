@@ -9,7 +9,6 @@ vectorised (groupby / merge), linear in the number of order lines or events.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 
 from .fmt import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp
 from .quarters import Quarter, quarter_labels
+from .validation import require_columns
 
 FUNNEL_STEPS = ("visit", "product_view", "add_to_cart", "purchase")
 FREQUENCY_EDGES = (0, 1, 2, 4, 9, np.inf)
@@ -63,15 +63,6 @@ def for_readers(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> t
     names = {c: name[0].upper() + name[1:] if name else name for c, name in names.items()}
     renamed = {names[c]: kind for c, kind in (formats or {}).items() if c in names}
     return frame.rename(columns=names), renamed
-
-
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    """Raise ``ValueError`` naming the columns ``frame`` lacks."""
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
 
 
 def purchase_lines(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:

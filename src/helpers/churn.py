@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .behaviour import _attach, purchase_lines, require_columns
+from .behaviour import _attach, purchase_lines
+from .validation import require_columns
 from .fmt import fmt_int, fmt_num, fmt_pct
 from .quarters import Quarter
 

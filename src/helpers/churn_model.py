@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .behaviour import purchase_lines, require_columns
+from .behaviour import purchase_lines
+from .validation import require_columns
 from .fmt import fmt_int, fmt_num, fmt_pct
 from .quarters import Quarter
 
