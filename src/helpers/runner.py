@@ -11,7 +11,9 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from jupyter_client.manager import KernelManager
@@ -36,6 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", help="folder with the raw data files (overrides data_dir)")
     parser.add_argument("--out", help="output folder (default: outputs/)")
     parser.add_argument("--chapters", help="comma-separated chapter numbers or names, e.g. 01,04 (default: all)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="run chapters 01-04 side by side in N kernels (they read only the prepared data); "
+                             "default 1: one chapter after another")
     parser.add_argument("--notebooks", help=argparse.SUPPRESS)  # another notebooks folder, for tests
     return parser.parse_args(argv)
 
@@ -89,6 +94,8 @@ class IpcKernelManager(KernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.transport = "ipc"
+        # A socket path of its own, so kernels started side by side (--jobs) never share one.
+        self.ip = os.path.join(tempfile.gettempdir(), f"ci-kernel-{uuid.uuid4().hex}")
 
 
 def execute_chapter(chapter: str, layout: RunLayout, params: Params, notebooks_dir: Path) -> tuple[str, str]:
@@ -105,6 +112,54 @@ def execute_chapter(chapter: str, layout: RunLayout, params: Params, notebooks_d
         return "failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
 
 
+# Chapters that read only the prepared data (not each other's artifacts) and may run side by side.
+INDEPENDENT_CHAPTERS = ("01_overview", "02_needs", "03_behaviour", "04_value")
+
+
+def chapter_groups(chapters: list[str], jobs: int) -> list[list[str]]:
+    """Run order: one chapter per group, or with ``jobs > 1`` chapters 01-04 as one group."""
+    if jobs <= 1:
+        return [[c] for c in chapters]
+    groups: list[list[str]] = []
+    for chapter in chapters:
+        if chapter in INDEPENDENT_CHAPTERS and groups and groups[-1][0] in INDEPENDENT_CHAPTERS:
+            groups[-1].append(chapter)
+        else:
+            groups.append([chapter])
+    return groups
+
+
+def run_chapters(group: list[str], jobs: int, layout: RunLayout, params: Params, notebooks_dir: Path,
+                 chapters: list[str], progress: "Progress") -> list[dict]:
+    """Execute a group of chapters (side by side when ``jobs > 1``), then render each page in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def execute(chapter: str) -> dict:
+        progress.step(f"chapter {CHAPTER_TITLES[chapter]}")
+        start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
+        status, error = execute_chapter(chapter, layout, params, notebooks_dir)
+        return {"name": chapter, "started": stamp, "status": status, "error": error,
+                "execute_seconds": round(time.perf_counter() - start, 2)}
+
+    if len(group) > 1:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            steps = list(pool.map(execute, group))
+    else:
+        steps = [execute(group[0])]
+    for step in steps:
+        start = time.perf_counter()
+        chapter = step["name"]
+        html_path, nb_path = layout.chapter_html(chapter), layout.notebooks / f"{chapter}.ipynb"
+        if step["status"] == "ok":
+            render_chapter(nb_path, html_path, chapter, chapters, params.report_title)
+        else:
+            print(f"      chapter {chapter} failed: {step['error']}", file=sys.stderr)
+            render_error_page(html_path, chapter, chapters, params.report_title, step["error"], nb_path)
+        step["render_seconds"] = round(time.perf_counter() - start, 2)
+        step["seconds"] = round(step["execute_seconds"] + step["render_seconds"], 2)
+    return steps
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out_root = paths.resolve(args.out) if args.out else paths.OUTPUTS_DIR
@@ -113,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
         chapters = select_chapters(args.chapters)
     except ParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.jobs < 1:
+        print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
     notebooks_dir = Path(args.notebooks) if args.notebooks else paths.NOTEBOOKS_DIR
     quarter_dir = out_root / params.quarter
@@ -141,21 +199,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         steps.append({"name": "prepare", "started": stamp, "seconds": round(time.perf_counter() - step_start, 2),
                       "status": "ok", "error": "", **result.log["timings"]})
-        for chapter in chapters:
-            progress.step(f"chapter {CHAPTER_TITLES[chapter]}")
-            step_start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
-            status, error = execute_chapter(chapter, layout, params, notebooks_dir)
-            executed = time.perf_counter() - step_start
-            html_path, nb_path = layout.chapter_html(chapter), layout.notebooks / f"{chapter}.ipynb"
-            if status == "ok":
-                render_chapter(nb_path, html_path, chapter, chapters, params.report_title)
-            else:
-                print(f"      chapter {chapter} failed: {error}", file=sys.stderr)
-                render_error_page(html_path, chapter, chapters, params.report_title, error, nb_path)
-            seconds = time.perf_counter() - step_start
-            steps.append({"name": chapter, "started": stamp, "seconds": round(seconds, 2), "status": status,
-                          "error": error, "execute_seconds": round(executed, 2),
-                          "render_seconds": round(seconds - executed, 2)})
+        for group in chapter_groups(chapters, args.jobs):
+            steps.extend(run_chapters(group, args.jobs, layout, params, notebooks_dir, chapters, progress))
         progress.step("writing the index page and manifest")
         render_index(build, f"{params.report_title} · {params.quarter}", params.company_name,
                      report_scope(params, result.log), steps, chapters, top_actions(layout))
