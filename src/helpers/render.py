@@ -32,8 +32,9 @@ body{max-width:1200px;margin:0 auto;font-family:system-ui,-apple-system,"Segoe U
 .ci-files{columns:3 240px;padding-left:18px}
 .ci-table{border-collapse:collapse;margin:8px 0 4px;font-size:13px}
 .ci-table caption{caption-side:top;text-align:left;font-weight:bold;padding:4px 0}
-.ci-table th{background:#eef2f7;border-bottom:2px solid #1f3a5f;padding:4px 8px;text-align:left}
-.ci-table td{border-bottom:1px solid #ddd;padding:3px 8px}.ci-table .num{text-align:right}
+.ci-table.ci-table th{background:#eef2f7;border-bottom:2px solid #1f3a5f;padding:4px 8px;text-align:left}
+.ci-table.ci-table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+.ci-table.ci-table th.num,.ci-table.ci-table td.num{text-align:right;white-space:nowrap}
 .ci-table.sortable th{cursor:pointer}.ci-filter{margin:6px 0;padding:3px 6px;width:260px}
 .ci-finding{background:#f3f8ee;border-left:4px solid #4c9a2a;padding:6px 10px}
 .ci-na{color:#8a5a00;background:#fff8e6;border-left:4px solid #e0a800;padding:4px 10px}
