@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .behaviour import _attach, purchase_lines
+from .kpis import churn_base
 from .validation import require_columns
 from .fmt import fmt_int, fmt_num, fmt_pct
 from .quarters import Quarter
@@ -63,10 +64,10 @@ def quarter_churn(orders: pd.DataFrame, period: Quarter | str, inactivity_days: 
     purchase + N for churners.
     """
     period = Quarter.parse(period)
-    start = churn_status(orders, period.start - pd.Timedelta(days=1), inactivity_days)
-    active = start.loc[~start["churned"], ["customer_id"]]
-    end = churn_status(orders, period.last_day, inactivity_days).set_index("customer_id")
-    frame = active.join(end[["last_purchase", "churned"]], on="customer_id")
+    churned = churn_base(orders, period, _check_days(inactivity_days))  # the KPI's definition, in one place
+    last = churn_status(orders, period.last_day, inactivity_days).set_index("customer_id")["last_purchase"]
+    frame = pd.DataFrame({"customer_id": churned.index, "last_purchase": churned.index.map(last),
+                          "churned": churned.to_numpy()})
     frame["churn_date"] = (frame["last_purchase"] + pd.Timedelta(days=inactivity_days)).where(frame["churned"])
     return frame.reset_index(drop=True)
 

@@ -67,7 +67,7 @@ def retention_within(orders: pd.DataFrame, new_customers: pd.Index, days: int) -
 
 def churn_base(orders: pd.DataFrame, quarter: Quarter, churn_days: int) -> pd.Series:
     """Customers active at the quarter start, flagged True when churned by the quarter end."""
-    purchases = purchase_lines(orders)
+    purchases = orders.loc[orders["is_purchase"], ["customer_id", "order_date"]]
     window = pd.Timedelta(days=churn_days)
     start, end = quarter.start, quarter.shift(1).start
     before = purchases.loc[purchases["order_date"] < start].groupby("customer_id")["order_date"].max()
