@@ -91,3 +91,10 @@ def test_duplicate_keys_keep_first_and_missing_required(tmp_path):
     written = pd.read_csv(tmp_path / "customers.csv")
     assert written["rule"].tolist() == ["missing_required_value:customer_id", "duplicate_key"]
     assert written["detail"].tolist() == ["customer_id is empty", "key C1"]
+
+
+def test_is_in_matches_pandas_isin_for_arrow_and_object_text():
+    keys = pd.Index(["C1", "C3"])
+    for dtype in ("str", "string", object):
+        values = pd.Series(["C1", "C2", None, "C3"], dtype=dtype)
+        assert cleaning.is_in(values, keys).tolist() == [True, False, False, True]

@@ -186,3 +186,24 @@ def test_csv_cut_mid_line_loses_no_row_silently(tmp_path):
     raw = read(tmp_path, "order_id,customer_id,order_date,amount\nA1,c1,2026-07-01,10\nA2,c2,2026-07")
     # the cut line is read with an empty amount; cleaning then sets it aside as missing a required value
     assert raw.frame["order_id"].tolist() == ["A1", "A2"] and raw.frame["amount"].isna().tolist() == [False, True]
+
+
+@pytest.mark.parametrize("raw,kind", [
+    (["10.5", None, "1e3", ".5", "-0.25"], "float"),                      # Arrow's cast reads all of these
+    (["10.5", " 7 ", "abc"], "float"),                                     # padded / unreadable: general parser
+    (["2026-07-01", "2026-07-01 13:45:10", None, "2026-07-01T08:00:00.5"], "datetime"),
+    (["2026-07-01", "1/7/2026 8:26"], "datetime"),                         # one non-ISO value: general parser
+])
+def test_arrow_fast_path_gives_the_general_parsers_values(raw, kind):
+    arrow_text, object_text = pd.Series(raw, dtype="str"), pd.Series(raw, dtype=object)
+    assert arrow_text.dtype.storage == "pyarrow"
+    fast, fast_failed = coerce_column(arrow_text, kind, SourceSpec(files="x"))
+    general, general_failed = coerce_column(object_text, kind, SourceSpec(files="x"))
+    pd.testing.assert_series_equal(fast, general, check_dtype=False)
+    assert fast_failed.tolist() == general_failed.tolist() == [v == "abc" for v in raw]
+
+
+def test_blank_values_are_empty_not_unreadable():
+    values, failed = coerce_column(pd.Series(["3", "  ", "x", None], dtype="str"), "float", SourceSpec(files="x"))
+    assert values.isna().tolist() == [False, True, True, True]
+    assert failed.tolist() == [False, False, True, False]

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .schema import SOURCES
 
@@ -37,18 +40,26 @@ class Quarantine:
     log: list[dict] = field(default_factory=list)
 
     def set_aside(self, source: str, frame: pd.DataFrame, mask: pd.Series, rule: str,
-                  detail: pd.Series | str = "", action: str = "removed") -> pd.DataFrame:
-        """Move the rows under ``mask`` to quarantine; return the remaining rows (or all, if ``action`` is not removed)."""
+                  detail: pd.Series | str | Callable[[pd.DataFrame], pd.Series] = "",
+                  action: str = "removed") -> pd.DataFrame:
+        """Move the rows under ``mask`` to quarantine; return the remaining rows (or all, if ``action`` is not removed).
+
+        ``detail`` is a reason for every row, one per row, or a function of the rows set aside
+        (which spares building text for millions of rows that stay)."""
         mask = pd.Series(mask, index=frame.index).fillna(False).astype(bool)
         n = int(mask.sum())
         if n:
             rows = frame.loc[mask].copy()
-            rows.insert(0, "detail", detail.loc[mask] if isinstance(detail, pd.Series) else detail)
+            if callable(detail):
+                detail = detail(rows)
+            elif isinstance(detail, pd.Series):
+                detail = detail.loc[mask]
+            rows.insert(0, "detail", detail)
             rows.insert(0, "action", action)
             rows.insert(0, "rule", rule)
             self.frames.setdefault(source, []).append(rows)
             self._record(source, rule, action, n, rows)
-        return frame.loc[~mask] if action == "removed" else frame
+        return frame.loc[~mask] if n and action == "removed" else frame
 
     def note(self, source: str, rule: str, action: str, rows: pd.DataFrame) -> None:
         """Log a rule that filled or flagged values without removing rows."""
@@ -103,8 +114,8 @@ def drop_duplicate_keys(frame: pd.DataFrame, source: str, q: Quarantine) -> pd.D
     if not key:
         return frame
     duplicated = frame.duplicated(subset=key, keep="first")
-    detail = "key " + frame[key].astype("string").agg("/".join, axis=1) if duplicated.any() else ""
-    return q.set_aside(source, frame, duplicated, "duplicate_key", detail)
+    return q.set_aside(source, frame, duplicated, "duplicate_key",
+                       lambda rows: "key " + rows[key].astype("string").agg("/".join, axis=1))
 
 
 def drop_future_dates(frame: pd.DataFrame, source: str, as_of: pd.Timestamp, q: Quarantine) -> pd.DataFrame:
@@ -114,8 +125,18 @@ def drop_future_dates(frame: pd.DataFrame, source: str, as_of: pd.Timestamp, q: 
         return frame
     limit = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
     future = frame[date_column] >= limit
-    detail = f"{date_column}=" + frame[date_column].astype("string") if future.any() else ""
-    return q.set_aside(source, frame, future, "future_date", detail)
+    return q.set_aside(source, frame, future, "future_date",
+                       lambda rows: f"{date_column}=" + rows[date_column].astype("string"))
+
+
+def is_in(values: pd.Series, keys: pd.Index) -> np.ndarray:
+    """``values.isin(keys)`` as a boolean array (empty values are never in), by Arrow's hash
+    lookup for Arrow text: pandas' own isin turns every key into a Python object on each call."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        key_set = pa.array(pd.Series(keys, dtype=values.dtype).dropna().array)
+        found = pc.is_in(pa.array(values.array), value_set=key_set)
+        return found.fill_null(False).to_numpy(zero_copy_only=False)
+    return values.isin(keys).fillna(False).to_numpy(dtype=bool)
 
 
 def normalise_email(email: pd.Series) -> pd.Series:
@@ -177,13 +198,14 @@ def remap_customer_ids(frame: pd.DataFrame, source: str, id_map: pd.Series, q: Q
     """Re-key rows of merged customers to the kept id; the changed rows are logged (original id kept in quarantine)."""
     if id_map.empty:
         return frame
-    remapped = frame["customer_id"].isin(id_map.index).fillna(False)
+    remapped = pd.Series(is_in(frame["customer_id"], id_map.index), index=frame.index)
     if remapped.any():
         q.set_aside(source, frame, remapped, "customer_id_remapped",
                     "customer_id " + frame.loc[remapped, "customer_id"] + " -> "
                     + frame.loc[remapped, "customer_id"].map(id_map), action="changed")
-        frame = frame.copy()
-        frame.loc[remapped, "customer_id"] = frame.loc[remapped, "customer_id"].map(id_map)
+        ids = frame["customer_id"].copy()
+        ids[remapped] = ids[remapped].map(id_map)
+        frame = frame.assign(customer_id=ids)
     return frame
 
 
@@ -191,12 +213,12 @@ def drop_non_positive_amounts(orders: pd.DataFrame, q: Quarantine) -> pd.DataFra
     """Completed sales lines with a zero or negative amount that are not returns are errors."""
     completed = orders["status"].fillna("completed").eq("completed")
     bad = completed & ~orders["is_return"].fillna(False).astype(bool) & (orders["amount"] <= 0)
-    detail = "amount=" + orders["amount"].astype("string") if bad.any() else ""
-    return q.set_aside("orders", orders, bad, "non_positive_amount", detail)
+    return q.set_aside("orders", orders, bad, "non_positive_amount",
+                       lambda rows: "amount=" + rows["amount"].astype("string"))
 
 
 def drop_orphans(frame: pd.DataFrame, source: str, known_ids: pd.Index, q: Quarantine) -> pd.DataFrame:
     """Rows whose customer id is not in the customer table."""
-    orphan = ~frame["customer_id"].isin(known_ids)
-    detail = "customer_id " + frame["customer_id"].astype("string") + " unknown" if orphan.any() else ""
-    return q.set_aside(source, frame, orphan, "orphan_customer_id", detail)
+    orphan = ~is_in(frame["customer_id"], known_ids)
+    return q.set_aside(source, frame, orphan, "orphan_customer_id",
+                       lambda rows: "customer_id " + rows["customer_id"].astype("string") + " unknown")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DataError
 from .params import SourceSpec
@@ -120,7 +122,23 @@ def _clean_text(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
+def _arrow_cast(raw: pd.Series, arrow_type: pa.DataType) -> pd.Series | None:
+    """The whole text column cast by Arrow (about 50x faster than pandas' parsers), or ``None``
+    when the column is not Arrow text or any value is not in Arrow's strict form (plain decimal
+    numbers; ISO 8601 dates without a zone), which leaves it to the general parsers below."""
+    if not (isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow"):
+        return None
+    try:
+        cast = pc.cast(pa.array(raw.array), arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(cast.to_numpy(zero_copy_only=False), index=raw.index)
+
+
 def _parse_numbers(raw: pd.Series, spec: SourceSpec) -> pd.Series:
+    fast = _arrow_cast(raw, pa.float64())
+    if fast is not None:
+        return fast
     numbers = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw) else raw.astype(float)
     if pd.api.types.is_numeric_dtype(raw) or numbers.notna().sum() == raw.notna().sum():
         return numbers.astype(float)
@@ -143,6 +161,10 @@ def _parse_dates(raw: pd.Series, spec: SourceSpec) -> pd.Series:
     if spec.date_format == "excel" or pd.api.types.is_numeric_dtype(raw):
         serial = pd.to_numeric(raw, errors="coerce")
         return (pd.Timestamp("1899-12-30") + pd.to_timedelta(serial, unit="D")).astype("datetime64[ns]")
+    if not spec.date_format and not spec.dayfirst:
+        fast = _arrow_cast(raw, pa.timestamp("ns"))
+        if fast is not None:
+            return fast
     text = raw.astype("string").str.strip()
     if spec.date_format:
         parsed = pd.to_datetime(text, format=spec.date_format, errors="coerce")
@@ -176,7 +198,6 @@ def _parse_ids(raw: pd.Series) -> pd.Series:
 
 def coerce_column(raw: pd.Series, kind: str, spec: SourceSpec) -> tuple[pd.Series, pd.Series]:
     """Convert ``raw`` to the canonical ``kind``; returns the values and a mask of unreadable ones."""
-    present = raw.notna() & (raw.astype("string").str.strip() != "").fillna(False)
     if kind == "float":
         values = _parse_numbers(raw, spec)
     elif kind == "int":
@@ -189,8 +210,12 @@ def coerce_column(raw: pd.Series, kind: str, spec: SourceSpec) -> tuple[pd.Serie
         values = _parse_ids(raw)
     else:
         values = _clean_text(raw)
-    failed = present & values.isna()
-    return values, failed
+    # Unreadable: a value that is there (not blank) and did not convert; blanks are checked only
+    # where the conversion gave nothing, which spares stripping millions of readable values.
+    failed = values.isna() & raw.notna()
+    if failed.any():
+        failed[failed] = (raw[failed].astype("string").str.strip() != "").fillna(False)
+    return values, failed.astype(bool)
 
 
 def _fix_hint(kind: str) -> str:
