@@ -41,11 +41,15 @@ def as_of_date(params: Params) -> pd.Timestamp:
     return pd.Timestamp(params.data_as_of) if params.data_as_of else pd.Timestamp.today().normalize()
 
 
-def _date_range(frame: pd.DataFrame, source: str) -> tuple[str | None, str | None]:
-    column = SOURCES[source].date_column
-    if not column or column not in frame or frame[column].isna().all():
-        return None, None
-    return str(frame[column].min().date()), str(frame[column].max().date())
+def _inventory_entry(source: RawSource) -> dict:
+    """What was read from a source: files, rows, columns mapped and the dates covered."""
+    frame, column = source.frame, SOURCES[source.name].date_column
+    first = last = None
+    if column and column in frame and frame[column].notna().any():
+        first, last = str(frame[column].min().date()), str(frame[column].max().date())
+    return {"source": source.name, "status": "read", "files": source.files, "rows": source.rows_read,
+            "columns_mapped": int(frame.drop(columns=ROW_COLUMNS).notna().any().sum()),
+            "date_from": first, "date_to": last}
 
 
 def _clean_generic(raw: RawSource, as_of: pd.Timestamp, q: cleaning.Quarantine) -> pd.DataFrame:
@@ -98,7 +102,7 @@ def _finish_customers(customers: pd.DataFrame | None, orders: pd.DataFrame, as_o
 
 
 def _finish_orders(orders: pd.DataFrame, products: pd.DataFrame | None) -> pd.DataFrame:
-    orders = orders.drop(columns=ROW_COLUMNS).copy()
+    orders = orders.drop(columns=ROW_COLUMNS)
     orders["region"] = orders["region"].fillna(orders["country"])
     orders["status"] = orders["status"].astype("string").str.lower().fillna("completed")
     orders["is_return"] = orders["is_return"].fillna(False).astype(bool)
@@ -117,7 +121,7 @@ def _finish_orders(orders: pd.DataFrame, products: pd.DataFrame | None) -> pd.Da
 
 
 def _finish_tickets(tickets: pd.DataFrame) -> pd.DataFrame:
-    tickets = tickets.drop(columns=ROW_COLUMNS).copy()
+    tickets = tickets.drop(columns=ROW_COLUMNS)
     tickets["ticket_type"] = tickets["ticket_type"].astype("string").str.lower()
     tickets["reopened"] = tickets["reopened"].fillna(False).astype(bool)
     hours = pd.Timedelta(hours=1)
@@ -151,14 +155,23 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
     started = time.perf_counter()
     as_of = as_of_date(params)
     q = cleaning.Quarantine()
-    raw: dict[str, RawSource] = {}
+    inventory: dict[str, dict] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    personal_read: list[str] = []
+    read_seconds = 0.0
     for name, spec in params.sources.items():
         progress(f"reading {name}")
+        step = time.perf_counter()
         source = read_source(name, spec, params.data_path, params.max_parse_failure_share)
-        if source is not None:
-            raw[name] = source
-    read_done = time.perf_counter()
-    frames = {name: _clean_generic(source, as_of, q) for name, source in raw.items()}
+        read_seconds += time.perf_counter() - step
+        if source is None:
+            continue
+        inventory[name] = _inventory_entry(source)
+        if name == "customers":
+            personal_read = sorted(c for c in PERSONAL_FIELDS if source.frame[c].notna().any())
+        # Each source is cleaned as soon as it is read, so only one raw source is in memory at a time.
+        frames[name] = _clean_generic(source, as_of, q)
+    read_done = started + read_seconds
 
     id_map = pd.Series(dtype="string")
     if "customers" in frames:
@@ -171,15 +184,17 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
     frames["orders"] = cleaning.drop_non_positive_amounts(frames["orders"], q)
 
     progress("deriving prepared tables")
+    kept_rows = {name: len(frame) for name, frame in frames.items()}
     tables: dict[str, pd.DataFrame] = {}
-    tables["orders"] = _finish_orders(frames["orders"], frames.get("products"))
-    _check_scope(tables["orders"], params, raw["orders"].files)
-    tables["customers"] = _finish_customers(frames.get("customers"), tables["orders"], as_of, q)
+    # Each cleaned frame is released once its prepared table is made.
+    tables["orders"] = _finish_orders(frames.pop("orders"), frames.get("products"))
+    _check_scope(tables["orders"], params, inventory["orders"]["files"])
+    tables["customers"] = _finish_customers(frames.pop("customers", None), tables["orders"], as_of, q)
     if "tickets" in frames:
-        tables["tickets"] = _finish_tickets(frames["tickets"])
+        tables["tickets"] = _finish_tickets(frames.pop("tickets"))
     for name in ("products", "surveys", "events", "campaigns"):
         if name in frames:
-            tables[name] = frames[name].drop(columns=ROW_COLUMNS).reset_index(drop=True)
+            tables[name] = frames.pop(name).drop(columns=ROW_COLUMNS).reset_index(drop=True)
 
     clean_done = time.perf_counter()
     progress("writing prepared tables and quarantine")
@@ -188,30 +203,19 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
         table.to_parquet(layout.prepared / f"{name}.parquet", index=False)
     q.write(layout.quarantine)
 
-    inventory, reconciliation = [], []
-    for name in SOURCES:
-        if name not in raw:
-            inventory.append({"source": name, "status": "absent", "files": [], "rows": 0})
-            continue
-        source = raw[name]
-        first, last = _date_range(source.frame, name)
-        inventory.append({
-            "source": name, "status": "read", "files": source.files, "rows": source.rows_read,
-            "columns_mapped": int(source.frame.drop(columns=ROW_COLUMNS).notna().any().sum()),
-            "date_from": first, "date_to": last,
-        })
-        kept = len(frames[name]) if name != "customers" else len(frames["customers"])
-        reconciliation.append({"source": name, "rows_in": source.rows_read, "rows_kept": kept,
-                               "rows_quarantined": q.removed(name),
-                               "balanced": source.rows_read == kept + q.removed(name)})
-    personal_read = sorted(c for c in PERSONAL_FIELDS if "customers" in raw and raw["customers"].frame[c].notna().any())
+    reconciliation = []
+    for name in (name for name in SOURCES if name in inventory):
+        rows_in, kept = inventory[name]["rows"], kept_rows[name]
+        reconciliation.append({"source": name, "rows_in": rows_in, "rows_kept": kept,
+                               "rows_quarantined": q.removed(name), "balanced": rows_in == kept + q.removed(name)})
     log = {
         "quarter": params.quarter,
         "as_of": str(as_of.date()),
         "data_dir": str(params.data_path),
         "available": sorted(tables),
-        "absent": sorted(set(SOURCES) - set(raw)),
-        "inventory": inventory,
+        "absent": sorted(set(SOURCES) - set(inventory)),
+        "inventory": [inventory.get(name, {"source": name, "status": "absent", "files": [], "rows": 0})
+                      for name in SOURCES],
         "cleaning": q.log,
         "reconciliation": reconciliation,
         "customers_merged": int(len(id_map)),
