@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
@@ -24,16 +23,6 @@ from .sources import ROW_COLUMNS, RawSource, read_source
 PREPARE_LOG = "prepare_log.json"
 SEGMENTS = {"large": "Large enterprise", "medium": "Medium enterprise", "small": "Small enterprise"}
 AGE_BANDS = [(0, 25, "under 25"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55 and over")]
-
-
-@dataclass
-class PrepareResult:
-    tables: dict[str, pd.DataFrame]
-    log: dict
-
-    @property
-    def available(self) -> list[str]:
-        return self.log["available"]
 
 
 def as_of_date(params: Params) -> pd.Timestamp:
@@ -146,8 +135,11 @@ def _check_scope(orders: pd.DataFrame, params: Params, files: list[dict]) -> Non
                 f"{last:%Y}Q{(last.month - 1) // 3 + 1} (--quarter), or check the date format (dayfirst / date_format)")
 
 
-def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] = lambda message: None) -> PrepareResult:
+def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] = lambda message: None) -> dict:
     """Read every source of ``params``, clean and integrate them, and write the prepared tables.
+
+    Returns the prepare log (also written as ``prepare_log.json``); the tables themselves are
+    left to the chapters to read, so the caller holds no copy of them while chapters run.
 
     Raises ``DataError`` (naming file, column, example rows and the fix) before anything is written
     when the input cannot be used.
@@ -226,7 +218,7 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
                     "write_seconds": round(time.perf_counter() - clean_done, 2)},
     }
     (layout.prepared / PREPARE_LOG).write_text(json.dumps(log, indent=2, default=str), encoding="utf-8")
-    return PrepareResult(tables, log)
+    return log
 
 
 def load_prepared(layout: RunLayout, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:

@@ -192,19 +192,19 @@ def run(args: argparse.Namespace) -> int:
         try:
             write_resolved_params(params, layout)
             (build / RUN_INFO).write_text(json.dumps({"outputs_root": str(out_root)}), encoding="utf-8")
-            result = prepare(params, layout, progress=lambda m: print(f"      {m}", flush=True))
+            log = prepare(params, layout, progress=lambda m: print(f"      {m}", flush=True))
         except (DataError, ParameterError) as exc:
             print(f"\nerror: the input data cannot be used; no report was written.\n{exc}", file=sys.stderr)
             shutil.rmtree(build, ignore_errors=True)
             return 2
         steps.append({"name": "prepare", "started": stamp, "seconds": round(time.perf_counter() - step_start, 2),
-                      "status": "ok", "error": "", **result.log["timings"]})
+                      "status": "ok", "error": "", **log["timings"]})
         for group in chapter_groups(chapters, args.jobs):
             steps.extend(run_chapters(group, args.jobs, layout, params, notebooks_dir, chapters, progress))
         progress.step("writing the index page and manifest")
         render_index(build, f"{params.report_title} · {params.quarter}", params.company_name,
-                     report_scope(params, result.log), steps, chapters, top_actions(layout))
-        write_manifest(layout, params, result.log, steps, time.perf_counter() - started)
+                     report_scope(params, log), steps, chapters, top_actions(layout))
+        write_manifest(layout, params, log, steps, time.perf_counter() - started)
         quarter_dir.mkdir(parents=True, exist_ok=True)
         final = final_folder(quarter_dir, dt.date.today())
         os.rename(build, final)
