@@ -55,6 +55,17 @@ def test_purchase_orders_sums_purchase_lines_only(orders):
     assert len(table) == 7
 
 
+def test_purchase_lines_window_is_the_same_sorted_or_not(orders):
+    # 2026-04-02 .. 2026-05-10 holds the purchase lines of o1 (2), o2, o4, o5; not the cancelled line
+    by_date = orders.sort_values("order_date", kind="stable")
+    for frame in (orders, by_date):
+        window = behaviour.purchase_lines(frame, "2026-04-02", "2026-05-10")
+        assert sorted(window["order_id"]) == ["o1", "o1", "o2", "o4", "o5"]
+    assert behaviour.purchase_lines(by_date, "2026-04-02", "2026-05-10").index.tolist() == [0, 1, 5, 3, 6]
+    assert behaviour.purchase_lines(by_date, start="2026-06-01")["order_id"].tolist() == ["o6"]
+    assert behaviour.purchase_lines(by_date, end="2026-03-31")["order_id"].tolist() == ["o7"]
+
+
 def test_purchase_frequency_bands(orders):
     table = behaviour.purchase_frequency(orders, Q).set_index("orders_per_customer")
     # A: 1 order, B: 2, C: 3 -> bands "1", "2", "3-4" one customer each; D is not active
