@@ -29,3 +29,13 @@ def test_final_folder_never_reuses_a_name(tmp_path):
     (tmp_path / "2026-11-23").mkdir()
     (tmp_path / "2026-11-23-2").mkdir()
     assert runner.final_folder(tmp_path, day).name == "2026-11-23-3"
+
+
+def test_side_by_side_kernels_share_the_cores(monkeypatch):
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # set by the user: kept
+    with runner.shared_cores(jobs=3):
+        assert runner.os.environ["OMP_NUM_THREADS"] == "2"  # 8 cores // 3 jobs
+        assert runner.os.environ["MKL_NUM_THREADS"] == "3"
+    assert "OMP_NUM_THREADS" not in runner.os.environ and runner.os.environ["MKL_NUM_THREADS"] == "3"

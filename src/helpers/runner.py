@@ -5,6 +5,7 @@ only when the run is complete.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -129,6 +130,25 @@ def chapter_groups(chapters: list[str], jobs: int) -> list[list[str]]:
     return groups
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def shared_cores(jobs: int):
+    """Kernels started inside share the machine's cores: each gets ``cores // jobs`` threads for
+    its numerical libraries (unless set by the user), instead of all of them fighting for every
+    core. The end-to-end test checks that such a run's artifacts are byte-identical to a
+    sequential run's."""
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    unset = [name for name in THREAD_VARIABLES if name not in os.environ]
+    os.environ.update({name: threads for name in unset})
+    try:
+        yield
+    finally:
+        for name in unset:
+            os.environ.pop(name, None)
+
+
 def run_chapters(group: list[str], jobs: int, layout: RunLayout, params: Params, notebooks_dir: Path,
                  chapters: list[str], progress: "Progress") -> list[dict]:
     """Execute a group of chapters (side by side when ``jobs > 1``), then render each page in order."""
@@ -142,7 +162,7 @@ def run_chapters(group: list[str], jobs: int, layout: RunLayout, params: Params,
                 "execute_seconds": round(time.perf_counter() - start, 2)}
 
     if len(group) > 1:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with ThreadPoolExecutor(max_workers=jobs) as pool, shared_cores(jobs):
             steps = list(pool.map(execute, group))
     else:
         steps = [execute(group[0])]
