@@ -57,7 +57,7 @@ def test_purchase_orders_sums_purchase_lines_only(orders):
 
 def test_purchase_lines_window_is_the_same_sorted_or_not(orders):
     # 2026-04-02 .. 2026-05-10 holds the purchase lines of o1 (2), o2, o4, o5; not the cancelled line
-    by_date = orders.sort_values("order_date", kind="stable")
+    by_date = orders.sort_values("order_date", kind="stable").astype({"order_date": "datetime64[ns]"})
     for frame in (orders, by_date):
         window = behaviour.purchase_lines(frame, "2026-04-02", "2026-05-10")
         assert sorted(window["order_id"]) == ["o1", "o1", "o2", "o4", "o5"]

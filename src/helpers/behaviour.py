@@ -68,13 +68,13 @@ def for_readers(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> t
 def purchase_lines(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
     """The valid purchase lines (``is_purchase``), optionally with ``start <= order_date <= end``.
 
-    Prepared orders are sorted by date, so the window is cut as a slice (no copy) and rows are
+    Prepared orders are sorted by date (in nanoseconds), so the window is cut as a slice (no copy) and rows are
     copied only when some in it are not purchases; at millions of lines this matters, as chapters
     ask for many windows.
     """
     require_columns(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
     dates = orders["order_date"]
-    if (start is not None or end is not None) and dates.is_monotonic_increasing:
+    if (start is not None or end is not None) and dates.dtype == "datetime64[ns]" and dates.is_monotonic_increasing:
         first = 0 if start is None else dates.searchsorted(pd.Timestamp(start), side="left")
         last = len(orders) if end is None else dates.searchsorted(pd.Timestamp(end), side="right")
         orders, start, end = orders.iloc[first:last], None, None
