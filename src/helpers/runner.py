@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import datetime as dt
+import gc
 import json
 import os
 import shutil
@@ -17,6 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pyarrow
 from jupyter_client.manager import KernelManager
 
 from . import paths
@@ -78,6 +81,16 @@ def remove_stale_builds(out_root: Path) -> None:
             shutil.rmtree(build, ignore_errors=True)
         except PermissionError:
             pass
+
+
+def return_freed_memory() -> None:
+    """Hand memory freed after the preparation back to the system: Arrow's pool and the C heap
+    keep it otherwise (at 100,000 customers the runner went from 1,029 MiB to 249 MiB), and the
+    runner would sit on it while the chapter kernels need it."""
+    gc.collect()
+    pyarrow.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # malloc_trim is glibc's
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class Progress:
@@ -213,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
             write_resolved_params(params, layout)
             (build / RUN_INFO).write_text(json.dumps({"outputs_root": str(out_root)}), encoding="utf-8")
             log = prepare(params, layout, progress=lambda m: print(f"      {m}", flush=True))
+            return_freed_memory()
         except (DataError, ParameterError) as exc:
             print(f"\nerror: the input data cannot be used; no report was written.\n{exc}", file=sys.stderr)
             shutil.rmtree(build, ignore_errors=True)
