@@ -86,6 +86,12 @@ class Params(_Strict):
     currency_symbol: str = "¥"
     data_dir: str = "data/demo"
     data_as_of: str | None = Field(None, description="Dates after this are future-dated errors; default: run date")
+    earliest_date: str = Field("2000-01-01", description="Dates before this are set aside as implausible")
+    report_timezone: str = Field(
+        "UTC", description="Time zone of the report: timestamps carrying a UTC offset are converted to it; "
+                           "timestamps without one are taken as already in it")
+    amount_ceiling: float | None = Field(
+        None, gt=0, description="Order lines whose absolute amount exceeds this are set aside (a typo guard)")
     sources: dict[str, SourceSpec]
     kpi_targets: KpiTargets = KpiTargets()
     churn_inactivity_days: int = Field(90, gt=0, le=3650)
@@ -107,6 +113,29 @@ class Params(_Strict):
     @classmethod
     def _quarter(cls, value):
         return str(Quarter.parse(value))
+
+    @field_validator("earliest_date", "data_as_of")
+    @classmethod
+    def _iso_day(cls, value):
+        if value is not None:
+            try:
+                import datetime as dt
+
+                dt.date.fromisoformat(str(value))
+            except ValueError:
+                raise ValueError(f"write the day as YYYY-MM-DD, got {value!r}") from None
+        return value if value is None else str(value)
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _time_zone(cls, value):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai or UTC") from None
+        return value
 
     @field_validator("sources")
     @classmethod
