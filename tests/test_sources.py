@@ -6,7 +6,7 @@ import pytest
 
 from helpers.errors import DataError
 from helpers.params import SourceSpec
-from helpers.sources import coerce_column, read_source
+from helpers.sources import DateOrderError, coerce_column, read_source
 
 ORDERS_CSV = "order_id,customer_id,order_date,amount\nA1,c1,2026-07-01,10.5\nA2,c2,2026-07-02,20\n"
 
@@ -28,6 +28,8 @@ def test_canonical_names_need_no_mapping(tmp_path):
     assert frame["order_date"].dt.day.tolist() == [1, 2]
     assert frame["quantity"].isna().all()  # optional column absent -> empty, not an error
     assert raw.rows_read == 2 and raw.files[0]["sha256"]
+    assert raw.files[0]["raw_records"] == raw.files[0]["rows"] == 2  # counted from the bytes = rows loaded
+    assert raw.frame["_source_row"].tolist() == [2, 3]
 
 
 def test_mapping_derive_and_float_ids(tmp_path):
@@ -207,3 +209,16 @@ def test_blank_values_are_empty_not_unreadable():
     values, failed = coerce_column(pd.Series(["3", "  ", "x", None], dtype="str"), "float", SourceSpec(files="x"))
     assert values.isna().tolist() == [False, True, True, True]
     assert failed.tolist() == [False, False, True, False]
+
+
+def test_coerce_column_converts_offsets_to_the_time_zone():
+    raw = pd.Series(["2026-07-01T00:30:00Z", "2026-07-01 09:00:00", None], dtype="str")
+    values, failed = coerce_column(raw, "datetime", SourceSpec(files="x"), timezone="Asia/Shanghai")
+    assert values.tolist()[:2] == [pd.Timestamp("2026-07-01 08:30"), pd.Timestamp("2026-07-01 09:00")]
+    assert values.dtype == "datetime64[ns]" and not failed.any()
+
+
+def test_coerce_column_never_swaps_day_and_month():
+    with pytest.raises(DateOrderError, match="valid only day-first") as info:
+        coerce_column(pd.Series(["31/12/2026", "01/02/2026"]), "datetime", SourceSpec(files="x"))
+    assert info.value.day_first == ["31/12/2026"] and "dayfirst: true" in info.value.fix
