@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import export
 from .fmt import fmt_int, fmt_money, fmt_pct
 from .kpis import KPIS, format_kpi_value, purchase_lines
 from .quarters import Quarter
@@ -151,7 +152,7 @@ def closed_loop_lists(previous_artifacts: Path, orders: pd.DataFrame, period: Qu
         path = previous_artifacts / name
         if not path.exists():
             continue
-        listed = pd.read_csv(path, dtype={"customer_id": str})
+        listed = export.read_csv(path, dtype={"customer_id": str})
         if name == "cross_sell.csv" and "consequent" in listed and "category" in in_quarter:
             bought = in_quarter[["customer_id", "category"]].drop_duplicates()
             hits = listed.merge(bought, left_on=["customer_id", "consequent"], right_on=["customer_id", "category"])
@@ -166,7 +167,7 @@ def closed_loop_lists(previous_artifacts: Path, orders: pd.DataFrame, period: Qu
 
 def previous_kpis(previous_report: Path) -> pd.DataFrame:
     """The KPI table of an earlier report folder."""
-    return pd.read_csv(Path(previous_report) / "artifacts" / "kpi_overview.csv")
+    return export.read_csv(Path(previous_report) / "artifacts" / "kpi_overview.csv")
 
 
 def closed_loop_kpis(previous_kpis: pd.DataFrame, current_kpis: pd.DataFrame, currency: str) -> pd.DataFrame:

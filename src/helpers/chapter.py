@@ -19,7 +19,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from . import display as html_parts
-from . import paths
+from . import export, paths
 from .params import Params, load_params
 from .paths import RunLayout
 from .plotting import setup_style
@@ -123,8 +123,9 @@ class Chapter:
         return paths.latest_report(self.outputs_root, str(self.period.shift(-quarters_back)))
 
     def artifact(self, name: str) -> pd.DataFrame | None:
+        """An artifact an earlier chapter of this run saved, with its values as saved (or None)."""
         path = self.layout.artifacts / name
-        return pd.read_csv(path) if path.exists() else None
+        return export.read_csv(path) if path.exists() else None
 
     def artifacts_available(self, *names: str) -> bool:
         """True when earlier chapters of this run wrote every artifact; otherwise a one-line note."""
@@ -155,9 +156,8 @@ class Chapter:
         plt.close(figure)
 
     def save(self, frame: pd.DataFrame, name: str) -> Path:
-        path = self.layout.artifacts / name
-        frame.to_csv(path, index=False)
-        return path
+        """Write a table for the teams as ``artifacts/<name>``, safe to open in Excel or WPS."""
+        return export.write_csv(frame, self.layout.artifacts / name)
 
     def glossary(self, entries: dict[str, str]) -> None:
         display(HTML(html_parts.glossary_html(entries)))

@@ -25,7 +25,12 @@ def available_cjk_fonts() -> list[str]:
 
 
 def setup_style() -> None:
-    """Seaborn's clean grid style, readable sizes, and a CJK fallback font."""
+    """Seaborn's clean grid style, readable sizes, a CJK fallback font, and text shown as written.
+
+    Labels come from the customer's data (industries, products, regions), so ``$...$`` in them
+    must not be parsed as mathtext: ``$\\alert{x}$`` would make the chart fail, ``$5 to $9``
+    would print in italics. ``text.parse_math`` turns that off for every text created
+    afterwards; no chart of the project uses mathtext."""
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     plt.rcParams.update({
         "figure.figsize": (8, 4.2),
@@ -36,6 +41,7 @@ def setup_style() -> None:
         # A list of families makes matplotlib fall back glyph by glyph (Latin in DejaVu, Chinese in CJK).
         "font.family": ["DejaVu Sans", *available_cjk_fonts()],
         "axes.unicode_minus": False,
+        "text.parse_math": False,
     })
 
 
