@@ -1,14 +1,41 @@
 #!/usr/bin/env python
 """Produce the quarterly customer analysis report: ``python run_all.py --quarter 2026Q3``.
 
-See ``python run_all.py --help`` and the README.
+See ``python run_all.py --help`` (it lists the exit codes) and the README.
 """
+import signal
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))  # works before `pip install -e .` too
 
-from helpers.runner import main  # noqa: E402
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StoppedWhileStarting(BaseException):
+    """SIGINT or SIGTERM while the runner is imported, before it handles signals itself."""
+
+
+def stop_while_starting(signum, _frame):
+    raise StoppedWhileStarting(signum)
+
+
+def load_runner():
+    """``helpers.runner.main``. The imports take seconds; a signal meanwhile ends the start with
+    the same one line and exit code as a signal during the run."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop_while_starting)
+    try:
+        from helpers.runner import main
+
+        # ``main`` installs its own handlers and puts these back when the run is over.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+    except StoppedWhileStarting as stop:
+        print("interrupted: nothing was written", file=sys.stderr)
+        sys.exit(128 + stop.args[0])
+    return main
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(load_runner()())
