@@ -194,15 +194,43 @@ def test_killed_run_leaves_earlier_reports_and_no_half_folder(report, demo):
 
 SCRIPT = '<script>alert("ci")</script>'
 IMAGE = "<img src=x onerror=alert(1)>"
+FORMULA = '=HYPERLINK("http://evil.example","open")'
+MATH = r"$\alert{x}$"
+# A person's name, phone, e-mail and ID number (valid GB 11643 check digit), planted in the
+# personal columns and inside the person's own comments.
+MARKERS = ("欧阳明月", "13912345678", "marker.person@example.org", "11010519491231002X")
 
 
-def test_text_from_data_is_escaped_everywhere(tmp_path):
+def _files_text(folder):
+    """Every file under ``folder`` as text; Parquet decoded, since its pages are compressed."""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            yield path, pd.read_parquet(path).to_csv(index=False)
+        else:
+            yield path, path.read_bytes().decode("utf-8", errors="replace")
+
+
+def test_text_from_data_is_escaped_masked_and_safe_everywhere(tmp_path):
     frames = generate(customers=400, seed=11, end="2026-09-30")
-    frames["customers"]["region"] = frames["customers"]["region"].replace("South China", IMAGE)
+    customers = frames["customers"]
+    frames["customers"]["region"] = customers["region"].replace("South China", IMAGE)
+    frames["customers"]["industry"] = customers["industry"].replace("Retail", MATH)
     frames["products"]["product_name"] = SCRIPT + frames["products"]["product_name"]
+    frames["products"].loc[0, "product_name"] = FORMULA
     frames["products"]["category"] = frames["products"]["category"].replace("Hardware", f"Hardware {IMAGE}")
     for source in ("tickets", "surveys"):
         frames[source]["comment"] = frames[source]["comment"].fillna("") + " " + SCRIPT
+    person = sorted(set(frames["surveys"]["customer_id"]) & set(frames["tickets"]["customer_id"]))[0]
+    row = customers["customer_id"] == person
+    customers.loc[row, ["name", "phone", "email", "id_number"]] = list(MARKERS)
+    duplicate = customers.loc[row].assign(customer_id="W9999999", source_system="webshop", phone="+86 139-1234-5678")
+    frames["customers"] = pd.concat([customers, duplicate], ignore_index=True)  # merged, so set aside
+    said = "我是欧阳明月，电话 139 1234 5678，邮箱 marker.person@example.org，身份证 11010519491231002X。"
+    for source in ("tickets", "surveys"):
+        own = frames[source]["customer_id"] == person
+        frames[source].loc[own, "comment"] = said
+    quarantined_survey = frames["surveys"].loc[frames["surveys"]["customer_id"] == person].head(1)
+    frames["surveys"] = pd.concat([frames["surveys"], quarantined_survey.assign(survey_id="SV-OUT", nps_score=11)])
     data = tmp_path / "data"
     write(frames, data)
     out = tmp_path / "out"
@@ -218,6 +246,26 @@ def test_text_from_data_is_escaped_everywhere(tmp_path):
         text = soup.get_text()
         shown += text.count(IMAGE) + text.count(SCRIPT)
     assert shown > 0, "the hostile values should be shown, as text"
+    # The industry written as mathematics did not take chapter 01 down.
+    steps = {s["name"]: s["status"] for s in json.loads((folder / "manifest.json").read_text())["steps"]}
+    assert set(steps.values()) == {"ok"}
+    # No personal data in any file of the report folder: pages, artifacts, quarantine, prepared
+    # tables, executed notebooks, manifest.
+    checked = 0
+    for path, text in _files_text(folder):
+        checked += 1
+        for marker in MARKERS:
+            assert marker not in text, f"{marker} in {path.relative_to(folder)}"
+    assert checked > 30
+    surveys_aside = pd.read_csv(folder / "quarantine" / "surveys.csv", dtype=str)
+    assert "[phone]" in surveys_aside.loc[surveys_aside["survey_id"] == "SV-OUT", "comment"].iloc[0]
+    # No CSV cell a spreadsheet would evaluate.
+    import csv
+    for path in [*(folder / "artifacts").glob("*.csv"), *(folder / "quarantine").glob("*.csv")]:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            for cells in csv.reader(handle):
+                risky = [c for c in cells if c[:1] in ("=", "@", "\t", "\r")]
+                assert not risky, f"{path.name}: {risky[:2]}"
 
 
 def test_a_quarter_without_orders_is_a_clear_error(demo, tmp_path):

@@ -15,20 +15,30 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .schema import SOURCES
+from . import export
+from .errors import DataError
+from .schema import PERSONAL_FIELDS, SOURCES
 
 RULE_DESCRIPTIONS = {
     "unreadable_value": "a value could not be read as its type (the raw value is in the detail)",
     "excluded_by_parameter": "the value is on an exclusion list in the parameters (e.g. postage codes)",
     "missing_required_value": "a required field (id, date, amount) is empty",
+    "unknown_value": "a category value outside the column's vocabulary (translate it with value_map)",
     "exact_duplicate": "an exact copy of an earlier row (e.g. a sync duplicate)",
-    "duplicate_key": "same primary key as an earlier row with different content; the first is kept",
+    "duplicate_key": "same primary key as an earlier row with other values; the first row in file order is kept",
+    "order_with_several_customers": "an order id carried by more than one customer; every line of it is set aside",
     "future_date": "dated after the data's as-of date (e.g. a year typed 2062)",
+    "date_before_earliest": "dated before earliest_date (e.g. a 1900-01-01 placeholder)",
+    "date_order": "a time before the one it must follow (e.g. resolved before the ticket was opened)",
+    "non_finite_value": "a number that is infinite",
+    "out_of_range": "a number outside the column's valid range (e.g. NPS 11 on the 0-10 scale)",
+    "amount_above_ceiling": "an amount above amount_ceiling in the parameters",
     "merged_duplicate_customer": "the same person in two systems (same e-mail or phone); merged into one id",
     "customer_id_remapped": "row re-keyed to the merged customer's id",
     "non_positive_amount": "a completed sale with zero or negative amount that is not a return",
     "orphan_customer_id": "the customer id is not in the customer table",
     "birth_year_missing": "birth year missing; age band set to 'Unknown'",
+    "signup_after_first_order": "the sign-up date is after the first purchase (kept; check the CRM export)",
 }
 
 
@@ -49,7 +59,8 @@ class Quarantine:
         mask = pd.Series(mask, index=frame.index).fillna(False).astype(bool)
         n = int(mask.sum())
         if n:
-            rows = frame.loc[mask].copy()
+            # Personal columns never reach a quarantine file.
+            rows = frame.loc[mask].drop(columns=[c for c in PERSONAL_FIELDS if c in frame.columns])
             if callable(detail):
                 detail = detail(rows)
             elif isinstance(detail, pd.Series):
@@ -80,13 +91,11 @@ class Quarantine:
         return int(sum(e["rows"] for e in self.log if e["source"] == source and e["action"] == "removed"))
 
     def write(self, folder: Path) -> list[Path]:
+        """One ``<source>.csv`` per source with rows set aside, safe to open in a spreadsheet
+        (the raw values come from the customer's exports)."""
         folder.mkdir(parents=True, exist_ok=True)
-        written = []
-        for source, parts in self.frames.items():
-            path = folder / f"{source}.csv"
-            pd.concat(parts, ignore_index=True).to_csv(path, index=False)
-            written.append(path)
-        return written
+        return [export.write_csv(pd.concat(parts, ignore_index=True), folder / f"{source}.csv")
+                for source, parts in self.frames.items()]
 
     def log_frame(self) -> pd.DataFrame:
         columns = ["source", "rule", "action", "rows", "examples", "description"]
@@ -109,24 +118,235 @@ def drop_exact_duplicates(frame: pd.DataFrame, source: str, q: Quarantine) -> pd
 
 
 def drop_duplicate_keys(frame: pd.DataFrame, source: str, q: Quarantine) -> pd.DataFrame:
-    """Rows whose primary key repeats an earlier row's; the first is kept."""
-    key = [c for c in SOURCES[source].key if frame[c].notna().any()]
-    if not key:
+    """Rows whose primary key repeats an earlier row's with other values: the first row in file
+    order is kept, the later ones are set aside with the columns in which they differ. Only rows
+    with every key column filled take part (an export without line ids has no line key)."""
+    key = list(SOURCES[source].key)
+    if not key or not all(frame[c].notna().any() for c in key):
         return frame
-    duplicated = frame.duplicated(subset=key, keep="first")
-    return q.set_aside(source, frame, duplicated, "duplicate_key",
-                       lambda rows: "key " + rows[key].astype("string").agg("/".join, axis=1))
+    keyed = frame[key].notna().all(axis=1)
+    duplicated = frame.duplicated(subset=key, keep="first") & keyed
+    if not duplicated.any():
+        return frame
+    # Personal fields are never named in a detail.
+    compared = [c for c in SOURCES[source].names if c not in key and c in frame and c not in PERSONAL_FIELDS]
+
+    def detail(rows: pd.DataFrame) -> pd.Series:
+        first = rows[key].merge(frame.loc[keyed & ~duplicated, key + compared], on=key, how="left")
+        first = first.set_axis(rows.index)
+        text = "key " + rows[key].astype("string").agg("/".join, axis=1)
+        for column in compared:
+            later, kept_value = rows[column], first[column]
+            differs = ~((later == kept_value).fillna(False) | (later.isna() & kept_value.isna()))
+            if differs.any():
+                text = text.mask(differs, text + f"; {column} " + kept_value.astype("string").fillna("empty")
+                                 + " kept, " + later.astype("string").fillna("empty") + " set aside")
+        return text
+
+    return q.set_aside(source, frame, duplicated, "duplicate_key", detail)
 
 
-def drop_future_dates(frame: pd.DataFrame, source: str, as_of: pd.Timestamp, q: Quarantine) -> pd.DataFrame:
-    """Rows dated after the as-of day, which cannot have happened yet."""
-    date_column = SOURCES[source].date_column
-    if not date_column:
+def drop_orders_with_several_customers(orders: pd.DataFrame, q: Quarantine) -> pd.DataFrame:
+    """Every line of an order id that more than one customer carries: whose order it is cannot be
+    told, and counting it for either customer would be a guess."""
+    if orders.empty:
+        return orders
+    order_codes, _ = pd.factorize(orders["order_id"])
+    customer_codes, _ = pd.factorize(orders["customer_id"])
+    pairs = np.unique(np.stack([order_codes, customer_codes], axis=1), axis=0)
+    pairs = pairs[pairs[:, 0] >= 0]
+    customers_per_order = np.bincount(pairs[:, 0], minlength=order_codes.max() + 1)
+    counts = pd.Series(customers_per_order[np.maximum(order_codes, 0)], index=orders.index)
+    return q.set_aside("orders", orders, counts > 1, "order_with_several_customers",
+                       lambda rows: "order " + rows["order_id"].astype("string") + " carries "
+                       + counts[rows.index].astype("string") + " customers")
+
+
+# What a widespread violation of a rule most likely means, and how to fix it.
+_DOMAIN_FIXES = {
+    "out_of_range": "check that the column mapped is the right one and on the scale the report expects "
+                    "(NPS 0-10, CSAT 1-5); convert another scale with derive, e.g. csat_score: \"csat_raw / 2\"",
+    "non_finite_value": "export the numbers again; infinite values come from a division by zero in the export",
+    "amount_above_ceiling": "check the amount column and its decimal setting, or raise amount_ceiling",
+    "date_before_earliest": "check the date format (dayfirst / date_format) and placeholder dates such as "
+                            "1900-01-01, or set earliest_date in the parameters",
+    "future_date": "check the date format (dayfirst / date_format), or set data_as_of to the day of the export",
+    "date_order": "check that the columns mapped to the two times are the right ones and in the same time zone",
+}
+
+
+def _widespread(frame: pd.DataFrame, source: str, column: str, mask: pd.Series, present: pd.Series, rule: str,
+                max_share: float, label: str) -> pd.Series:
+    """``mask`` as a boolean Series. Stops the run when it covers more than ``max_share`` of the
+    values present: that is a mapping or format mistake, not a few bad rows."""
+    mask = pd.Series(mask, index=frame.index).fillna(False).astype(bool)
+    n, n_present = int(mask.sum()), int(present.sum())
+    if n and n > max_share * max(n_present, 1):
+        kind = rule.split(":")[0]
+        raise DataError(
+            f"{n:,} of {n_present:,} values of {source}.{column} break the rule {rule} "
+            f"({RULE_DESCRIPTIONS[kind]})", file=label, column=column,
+            examples=example_rows(frame, mask, column), fix=_DOMAIN_FIXES.get(kind, "check the mapping of this column"))
+    return mask
+
+
+def example_rows(frame: pd.DataFrame, mask: pd.Series, column: str) -> pd.DataFrame:
+    """The first rows under ``mask``: the column with the file and line each row came from."""
+    shown = [c for c in (column, "_source_file", "_source_row") if c in frame]
+    return frame.loc[mask, shown].head(5).rename(columns={"_source_file": "file", "_source_row": "line"})
+
+
+def _apply(frame: pd.DataFrame, source: str, column: str, mask: pd.Series, rule: str, detail, q: Quarantine
+           ) -> pd.DataFrame:
+    """Rows are set aside; a customer's attribute is cleared instead (the row is kept and a copy
+    quarantined as changed), since dropping a customer would orphan every order of theirs."""
+    if not mask.any():
         return frame
-    limit = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
-    future = frame[date_column] >= limit
-    return q.set_aside(source, frame, future, "future_date",
-                       lambda rows: f"{date_column}=" + rows[date_column].astype("string"))
+    if source == "customers":
+        q.set_aside(source, frame, mask, rule, detail, action="changed")
+        return frame.assign(**{column: frame[column].mask(mask)})
+    return q.set_aside(source, frame, mask, rule, detail)
+
+
+def check_domains(frame: pd.DataFrame, source: str, q: Quarantine, *, earliest: pd.Timestamp,
+                  as_of: pd.Timestamp, amount_ceiling: float | None = None, max_share: float = 0.2,
+                  label: str = "") -> pd.DataFrame:
+    """The value rules declared in the schema, for every column of ``source``.
+
+    Numbers are finite and within their ``valid`` range (order amounts also within
+    ``amount_ceiling``); dates lie from ``earliest`` to the end of the ``as_of`` day; the source's
+    ``date_order`` holds (a ticket is answered and resolved after it is opened). A violating row
+    goes to quarantine with the rule's name (``out_of_range:nps_score``); a customer's attribute is
+    cleared instead. A rule broken by more than ``max_share`` of a column's values stops the run.
+    """
+    spec = SOURCES[source]
+    end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    earliest = pd.Timestamp(earliest)
+    for column in spec.columns:
+        name = column.name
+        if name not in frame or column.kind not in ("float", "int", "datetime"):
+            continue
+        values, present = frame[name], frame[name].notna()
+        if column.kind == "datetime":
+            checks = [("date_before_earliest", values < earliest, f"before {earliest.date()}"),
+                      ("future_date", values >= end, f"after {pd.Timestamp(as_of).date()}")]
+        else:
+            numbers = values.astype("Float64")
+            infinite = pd.Series(np.isinf(numbers.fillna(0).to_numpy(dtype=float)), index=frame.index)
+            checks = [("non_finite_value", infinite, "is infinite")]
+            if column.valid:
+                low, high = column.valid
+                outside = pd.Series(False, index=frame.index)
+                if low is not None:
+                    outside |= (numbers < low).fillna(False)
+                if high is not None:
+                    outside |= (numbers > high).fillna(False)
+                checks.append(("out_of_range", outside & ~infinite,
+                               f"outside {low if low is not None else '-inf'} to {high if high is not None else 'inf'}"))
+            if source == "orders" and name == "amount" and amount_ceiling:
+                checks.append(("amount_above_ceiling", numbers.abs() > amount_ceiling, f"above {amount_ceiling:,g}"))
+        for kind, mask, why in checks:
+            rule = kind if (kind == "future_date" and name == spec.date_column) else f"{kind}:{name}"
+            # Masks are aligned by row label, so rows set aside by an earlier check drop out.
+            mask = _widespread(frame, source, name, mask, present, rule, max_share, label)
+            frame = _apply(frame, source, name, mask, rule,
+                           lambda rows, name=name, why=why: f"{name}=" + rows[name].astype("string") + f" {why}", q)
+            present = frame[name].notna()
+    for later, earlier in spec.date_order:
+        if later not in frame or earlier not in frame:
+            continue
+        rule = f"date_order:{later}"
+        before = _widespread(frame, source, later, (frame[later] < frame[earlier]).fillna(False),
+                             frame[later].notna(), rule, max_share, label)
+        frame = _apply(frame, source, later, before, rule,
+                       lambda rows, a=later, b=earlier: f"{a}=" + rows[a].astype("string") + f" before {b}="
+                       + rows[b].astype("string"), q)
+    return frame
+
+
+# Common names of vocabulary values in exports, offered in the fix (never applied unasked).
+SYNONYMS = {
+    "completed": ("已完成", "完成", "成功", "paid", "complete", "closed", "delivered", "shipped", "done"),
+    "cancelled": ("已取消", "取消", "canceled", "void", "voided", "cancel"),
+    "refunded": ("已退款", "退款", "refund", "returned", "已退货"),
+    "complaint": ("投诉", "complaints", "claim"),
+    "consultation": ("咨询", "inquiry", "enquiry", "question", "query", "support"),
+    "visit": ("访问", "session_start", "page_view", "pageview", "landing"),
+    "product_view": ("浏览商品", "商品浏览", "view_item", "item_view", "view_product"),
+    "add_to_cart": ("加购", "加入购物车", "cart_add", "addtocart", "add_cart"),
+    "purchase": ("购买", "下单", "checkout", "order"),
+    "feature_use": ("功能使用", "feature", "use_feature"),
+    "online": ("线上", "网店", "电商", "website", "ecommerce", "e-commerce", "webshop"),
+    "offline": ("线下", "门店", "store", "retail", "shop", "branch"),
+    "app": ("小程序", "mobile_app", "mobile"),
+    "web": ("网页", "pc", "desktop", "mobile_web"),
+}
+
+
+def vocabulary_key(values: pd.Index) -> pd.Index:
+    """Trimmed, case-folded, with runs of spaces and hyphens as one underscore:
+    ``' Add to cart'`` -> ``'add_to_cart'``."""
+    text = pd.Series(values, dtype="string").str.strip().str.casefold().str.replace(r"[\s\-]+", "_", regex=True)
+    return pd.Index(text, dtype="string")
+
+
+def _suggest(value: str, vocabulary: tuple[str, ...]) -> str:
+    key = vocabulary_key(pd.Index([value]))[0]
+    for target in vocabulary:
+        if key in set(vocabulary_key(pd.Index(list(SYNONYMS.get(target, ()))))):
+            return target
+    return "<" + " | ".join(vocabulary) + ">"
+
+
+def normalise_vocabularies(frame: pd.DataFrame, source: str, q: Quarantine, *,
+                           value_map: dict[str, dict[str, str]] | None = None, max_share: float = 0.2,
+                           label: str = "") -> pd.DataFrame:
+    """Category columns with a known vocabulary (``schema.Column.vocabulary``), trimmed and case
+    folded in this one place, so ``' VISIT '``, ``'Visit'`` and ``'visit'`` are one value; the
+    parameters' ``value_map`` is matched the same way. Unknown values are set aside as
+    ``unknown_value:<column>`` when rare (at most ``max_share`` of the values present); otherwise
+    the run stops with the values, their counts and the ``value_map`` lines that fix them."""
+    value_map = value_map or {}
+    for column in SOURCES[source].columns:
+        if not column.vocabulary or column.name not in frame or not frame[column.name].notna().any():
+            continue
+        # Work on the distinct values only: millions of rows carry a handful of them.
+        codes, uniques = pd.factorize(frame[column.name])
+        translate = value_map.get(column.name, {})
+        mapped = dict(zip(vocabulary_key(pd.Index(list(translate))), translate.values()))
+        canonical = vocabulary_key(pd.Index([mapped.get(k, k) for k in vocabulary_key(pd.Index(uniques))]))
+        known = np.asarray(canonical.isin(column.vocabulary))
+        values = pd.Series(pd.array(np.asarray(canonical, dtype=object)[np.maximum(codes, 0)], dtype="string"),
+                           index=frame.index).mask(codes < 0)
+        unknown = pd.Series((codes >= 0) & ~known[np.maximum(codes, 0)], index=frame.index)
+        raw = frame[column.name]
+        frame = frame.assign(**{column.name: values})
+        if not unknown.any():
+            continue
+        n_present = int((codes >= 0).sum())
+        if unknown.sum() > max_share * n_present:
+            counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniques))[~known],
+                               index=[str(v) for v in np.asarray(uniques, dtype=object)[~known]])
+            counts = counts.sort_values(ascending=False, kind="stable").head(10)
+            listed = ", ".join(f"'{value}' ({n:,} rows)" for value, n in counts.items())
+            lines = ", ".join(f'"{value}": {_suggest(value, column.vocabulary)}' for value in counts.index)
+            raise DataError(
+                f"{int(unknown.sum()):,} of {n_present:,} values of {source}.{column.name} are not among "
+                f"{', '.join(column.vocabulary)}: {listed}", file=label, column=column.name,
+                examples=example_rows(frame.assign(**{column.name: raw}), unknown, column.name),
+                fix=f"translate them in the parameters file, under sources.{source}:\n"
+                    f"  value_map:\n    {column.name}: {{{lines}}}")
+        frame = q.set_aside(source, frame, unknown, f"unknown_value:{column.name}",
+                            lambda rows, raw=raw, name=column.name: f"{name}=" + raw[rows.index].astype("string"))
+    return frame
+
+
+def flag_signup_after_first_order(customers: pd.DataFrame, q: Quarantine) -> None:
+    """Accounts whose sign-up day is after the day of their first purchase: kept as they are
+    (the order is the fact) and listed for the CRM team."""
+    signup = pd.to_datetime(customers["signup_date"])  # all empty when the customers come from the orders
+    late = (signup.dt.normalize() > customers["first_order_date"].dt.normalize()).fillna(False)
+    q.note("customers", "signup_after_first_order", "flagged", customers.loc[late])
 
 
 def is_in(values: pd.Series, keys: pd.Index) -> np.ndarray:

@@ -1304,6 +1304,8 @@ def _write_csv(frame: pd.DataFrame, path: Path, batch_rows: int = 1_000_000) -> 
             texts = [_csv_text(part[c], c, quote[c]) for c in frame.columns]
             lines = pc.binary_join_element_wise(*texts, ",", null_handling="replace", null_replacement="")
             lines = pc.binary_join_element_wise(lines, "", "\n").cast(pa.large_string())
+            if isinstance(lines, pa.ChunkedArray):  # a frame edited after generation holds chunked columns
+                lines = lines.combine_chunks()
             offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
             handle.write(memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]])
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
-from . import cleaning
+from . import cleaning, privacy
 from .errors import DataError
 from .params import Params
 from .paths import RunLayout
 from .quality import profile_tables
-from .schema import PERSONAL_FIELDS, SOURCES
+from .schema import FREE_TEXT_COLUMNS, PERSONAL_FIELDS, SOURCES
 from .sources import ROW_COLUMNS, RawSource, read_source
 
 PREPARE_LOG = "prepare_log.json"
@@ -37,20 +38,45 @@ def _inventory_entry(source: RawSource) -> dict:
     if column and column in frame and frame[column].notna().any():
         first, last = str(frame[column].min().date()), str(frame[column].max().date())
     return {"source": source.name, "status": "read", "files": source.files, "rows": source.rows_read,
+            "raw_records": int(sum(f.get("raw_records", f["rows"]) for f in source.files)),
             "columns_mapped": int(frame.drop(columns=ROW_COLUMNS).notna().any().sum()),
             "date_from": first, "date_to": last}
 
 
-def _clean_generic(raw: RawSource, as_of: pd.Timestamp, q: cleaning.Quarantine) -> pd.DataFrame:
-    frame = raw.frame
+def _clean_generic(raw: RawSource, params: Params, as_of: pd.Timestamp, q: cleaning.Quarantine) -> pd.DataFrame:
+    """The rules every source obeys, in order: unreadable values, required fields, vocabularies,
+    value domains, exact copies, conflicting keys."""
+    frame, name = raw.frame, raw.name
+    label = source_label(raw)
+    limit = params.max_parse_failure_share
     for mask, rule, detail in raw.rejected:
-        frame = q.set_aside(raw.name, frame, mask.reindex(frame.index, fill_value=False), rule, detail)
-    frame = cleaning.drop_missing_required(frame, raw.name, q)
-    frame = cleaning.drop_exact_duplicates(frame, raw.name, q)
-    frame = cleaning.drop_future_dates(frame, raw.name, as_of, q)
-    if raw.name not in ("orders", "events"):
-        frame = cleaning.drop_duplicate_keys(frame, raw.name, q)
-    return frame
+        frame = q.set_aside(name, frame, mask.reindex(frame.index, fill_value=False), rule, detail)
+    frame = cleaning.drop_missing_required(frame, name, q)
+    frame = cleaning.normalise_vocabularies(frame, name, q, value_map=params.sources[name].value_map,
+                                            max_share=limit, label=label)
+    frame = cleaning.check_domains(frame, name, q, earliest=pd.Timestamp(params.earliest_date), as_of=as_of,
+                                   amount_ceiling=params.amount_ceiling, max_share=limit, label=label)
+    frame = cleaning.drop_exact_duplicates(frame, name, q)
+    return cleaning.drop_duplicate_keys(frame, name, q)
+
+
+def source_label(raw: RawSource) -> str:
+    """The file a source was read from, or how many files, for messages."""
+    files = [f["file"] for f in raw.files]
+    return files[0] if len(files) == 1 else f"{len(files)} {raw.name} files ({', '.join(Path(f).name for f in files[:3])}" \
+        + (", ...)" if len(files) > 3 else ")")
+
+
+def _scrub_free_text(raw: RawSource, names: pd.Series, masked: dict[str, dict[str, int]]) -> None:
+    """Phone numbers, e-mail addresses, ID and card numbers and the customer's own name are
+    replaced in free text before anything is stored or shown; counts go to ``masked``."""
+    for column in FREE_TEXT_COLUMNS[raw.name]:
+        text = raw.frame[column]
+        if not text.notna().any():
+            continue
+        own_names = raw.frame["customer_id"].map(names) if len(names) else None
+        raw.frame[column], counts = privacy.scrub_text(text, own_names)
+        masked[f"{raw.name}.{column}"] = {kind: int(n) for kind, n in counts.items()}
 
 
 def _age_band(birth_year: pd.Series, as_of: pd.Timestamp) -> pd.Series:
@@ -87,15 +113,16 @@ def _finish_customers(customers: pd.DataFrame | None, orders: pd.DataFrame, as_o
     individuals_missing = ctype.eq("individual").fillna(False) & customers["birth_year"].isna()
     q.note("customers", "birth_year_missing", "filled", customers.loc[individuals_missing])
     customers["first_order_date"] = customers["customer_id"].map(first_order).astype("datetime64[ns]")
+    cleaning.flag_signup_after_first_order(customers, q)
     return customers.reset_index(drop=True)
 
 
 def _finish_orders(orders: pd.DataFrame, products: pd.DataFrame | None) -> pd.DataFrame:
     orders = orders.drop(columns=ROW_COLUMNS)
     orders["region"] = orders["region"].fillna(orders["country"])
-    orders["status"] = orders["status"].astype("string").str.lower().fillna("completed")
+    orders["status"] = orders["status"].astype("string").fillna("completed")
     orders["is_return"] = orders["is_return"].fillna(False).astype(bool)
-    orders["channel"] = orders["channel"].astype("string").str.lower().fillna("Unknown")
+    orders["channel"] = orders["channel"].astype("string").fillna("Unknown")
     if orders["line_id"].isna().any():
         orders["line_id"] = (orders.groupby("order_id").cumcount() + 1).astype("string")
     completed = orders["status"].eq("completed")
@@ -111,7 +138,6 @@ def _finish_orders(orders: pd.DataFrame, products: pd.DataFrame | None) -> pd.Da
 
 def _finish_tickets(tickets: pd.DataFrame) -> pd.DataFrame:
     tickets = tickets.drop(columns=ROW_COLUMNS)
-    tickets["ticket_type"] = tickets["ticket_type"].astype("string").str.lower()
     tickets["reopened"] = tickets["reopened"].fillna(False).astype(bool)
     hours = pd.Timedelta(hours=1)
     tickets["first_response_hours"] = (tickets["first_response_at"] - tickets["created_at"]) / hours
@@ -151,18 +177,27 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
     frames: dict[str, pd.DataFrame] = {}
     personal_read: list[str] = []
     read_seconds = 0.0
-    for name, spec in params.sources.items():
+    names = pd.Series(dtype="string")
+    masked: dict[str, dict[str, int]] = {}
+    # In schema order: the customer table comes first, so comments can be scrubbed of the
+    # customer's own name before they are kept or set aside.
+    for name in (n for n in SOURCES if n in params.sources):
         progress(f"reading {name}")
         step = time.perf_counter()
-        source = read_source(name, spec, params.data_path, params.max_parse_failure_share)
+        source = read_source(name, params.sources[name], params.data_path, params.max_parse_failure_share,
+                             timezone=params.report_timezone)
         read_seconds += time.perf_counter() - step
         if source is None:
             continue
         inventory[name] = _inventory_entry(source)
         if name == "customers":
             personal_read = sorted(c for c in PERSONAL_FIELDS if source.frame[c].notna().any())
+            named = source.frame.dropna(subset=["customer_id", "name"]).drop_duplicates("customer_id")
+            names = pd.Series(named["name"].to_numpy(), index=named["customer_id"].to_numpy(), dtype="string")
+        _scrub_free_text(source, names, masked)
         # Each source is cleaned as soon as it is read, so only one raw source is in memory at a time.
-        frames[name] = _clean_generic(source, as_of, q)
+        frames[name] = _clean_generic(source, params, as_of, q)
+    del names
     read_done = started + read_seconds
 
     id_map = pd.Series(dtype="string")
@@ -173,6 +208,7 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
             frames[name] = cleaning.remap_customer_ids(frames[name], name, id_map, q)
             if "customers" in frames:
                 frames[name] = cleaning.drop_orphans(frames[name], name, pd.Index(frames["customers"]["customer_id"]), q)
+    frames["orders"] = cleaning.drop_orders_with_several_customers(frames["orders"], q)
     frames["orders"] = cleaning.drop_non_positive_amounts(frames["orders"], q)
 
     progress("deriving prepared tables")
@@ -197,9 +233,10 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
 
     reconciliation = []
     for name in (name for name in SOURCES if name in inventory):
-        rows_in, kept = inventory[name]["rows"], kept_rows[name]
-        reconciliation.append({"source": name, "rows_in": rows_in, "rows_kept": kept,
-                               "rows_quarantined": q.removed(name), "balanced": rows_in == kept + q.removed(name)})
+        raw_records, rows_in, kept = inventory[name]["raw_records"], inventory[name]["rows"], kept_rows[name]
+        reconciliation.append({"source": name, "raw_records": raw_records, "rows_in": rows_in, "rows_kept": kept,
+                               "rows_quarantined": q.removed(name),
+                               "balanced": raw_records == rows_in == kept + q.removed(name)})
     log = {
         "quarter": params.quarter,
         "as_of": str(as_of.date()),
@@ -212,6 +249,7 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
         "reconciliation": reconciliation,
         "customers_merged": int(len(id_map)),
         "personal_fields_read": personal_read,
+        "free_text_masked": masked,
         "profile": profile_tables(tables),
         "seconds": round(time.perf_counter() - started, 2),
         "timings": {"read_seconds": round(read_done - started, 2), "clean_seconds": round(clean_done - read_done, 2),

@@ -56,8 +56,8 @@ def cleaning_table(log: dict) -> pd.DataFrame:
 def reconciliation_table(log: dict) -> pd.DataFrame:
     frame = pd.DataFrame(log["reconciliation"])
     frame["balanced"] = frame["balanced"].map({True: "yes", False: "NO"})
-    return frame.rename(columns={"rows_in": "rows read", "rows_kept": "rows kept",
-                                 "rows_quarantined": "rows set aside"})
+    return frame.rename(columns={"raw_records": "records in the raw files", "rows_in": "rows read",
+                                 "rows_kept": "rows kept", "rows_quarantined": "rows set aside"})
 
 
 def cleaning_finding(log: dict) -> str:
@@ -130,16 +130,29 @@ def load_profile(report: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")).get("profile")
 
 
+MASKED_KINDS = {"email": "e-mail addresses", "phone": "phone numbers", "id_number": "ID numbers",
+                "card_number": "card numbers", "name": "the customer's own name"}
+
+
 def personal_data_table(log: dict) -> pd.DataFrame:
+    """What the run did with each personal field and with personal data inside free text, with
+    counts: the personal columns never reach a prepared table, a quarantine file or a page."""
     from .schema import PERSONAL_FIELDS
 
     read = set(log.get("personal_fields_read", []))
-    return pd.DataFrame([
+    rows = [
         {"field": field, "read from the input": "yes" if field in read else "no",
-         "how it was handled": ("used only to merge duplicate accounts, then dropped" if field in ("email", "phone")
-                                else "dropped when the data was prepared") if field in read else "–"}
+         "how it was handled": ("used only to merge duplicate accounts, then dropped before anything was written"
+                                if field in ("email", "phone") else "dropped before anything was written")
+         if field in read else "–"}
         for field in PERSONAL_FIELDS
-    ])
+    ]
+    for column, counts in log.get("free_text_masked", {}).items():
+        found = [f"{MASKED_KINDS.get(kind, kind)} in {n:,}" for kind, n in counts.items() if n]
+        rows.append({"field": f"{column} (free text)", "read from the input": "yes",
+                     "how it was handled": ("masked before it was stored: " + "; ".join(found) + " comments")
+                     if found else "checked; no personal data found"})
+    return pd.DataFrame(rows)
 
 
 def drift_finding(drift: pd.DataFrame, previous_label: str) -> str:

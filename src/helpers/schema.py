@@ -11,11 +11,21 @@ from dataclasses import dataclass
 # kinds: id (text key), text, category, datetime, float, int, bool
 @dataclass(frozen=True)
 class Column:
+    """One canonical column and the rules its values obey (checked once, in ``cleaning``).
+
+    ``valid`` is the inclusive range of a number (``None`` for an open end); every number must be
+    finite. ``vocabulary`` lists the only values a category may take after trimming and case
+    folding. ``free_text`` marks text scrubbed of personal data before it is stored or shown.
+    """
+
     name: str
     kind: str
     required: bool = False
     personal: bool = False
     description: str = ""
+    valid: tuple[float | None, float | None] | None = None
+    vocabulary: tuple[str, ...] | None = None
+    free_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,8 @@ class Source:
     columns: tuple[Column, ...]
     description: str
     date_column: str | None = None
+    # (later, earlier): the first datetime column may not lie before the second.
+    date_order: tuple[tuple[str, str], ...] = ()
 
     @property
     def required_columns(self) -> list[str]:
@@ -43,6 +55,9 @@ class Source:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def of_kind(self, kind: str) -> list[Column]:
+        return [c for c in self.columns if c.kind == kind]
 
 
 C = Column
@@ -66,7 +81,7 @@ SOURCES: dict[str, Source] = {
             C("country", "category", description="Country"),
             C("acquisition_channel", "category", description="Channel that acquired the customer"),
             C("signup_date", "datetime", description="Date the account was created"),
-            C("birth_year", "int", description="Birth year of individual customers"),
+            C("birth_year", "int", description="Birth year of individual customers", valid=(1900, 2100)),
         ),
     ),
     "orders": Source(
@@ -83,8 +98,10 @@ SOURCES: dict[str, Source] = {
             C("product_id", "id", description="Product / stock code"),
             C("quantity", "float", description="Units on the line"),
             C("unit_price", "float", description="Price per unit (lets amount be derived)"),
-            C("channel", "category", description="Sales channel (online, offline, app)"),
-            C("status", "category", description="completed, cancelled or refunded (default completed)"),
+            C("channel", "category", description="Sales channel (online, offline, app)",
+              vocabulary=("online", "offline", "app")),
+            C("status", "category", description="completed, cancelled or refunded (default completed)",
+              vocabulary=("completed", "cancelled", "refunded")),
             C("is_return", "bool", description="The line is a return / credit note"),
             C("region", "category", description="Customer's region on the order (used when there is no customer table)"),
             C("country", "category", description="Customer's country on the order (used when there is no customer table)"),
@@ -98,20 +115,22 @@ SOURCES: dict[str, Source] = {
             C("product_id", "id", True, description="Product / stock code"),
             C("product_name", "text", description="Product name"),
             C("category", "category", description="Product category"),
-            C("unit_price", "float", description="List price"),
-            C("unit_cost", "float", description="Unit cost, for margins"),
+            C("unit_price", "float", description="List price", valid=(0, None)),
+            C("unit_cost", "float", description="Unit cost, for margins", valid=(0, None)),
         ),
     ),
     "tickets": Source(
         "tickets",
         key=("ticket_id",),
         date_column="created_at",
+        date_order=(("first_response_at", "created_at"), ("resolved_at", "created_at")),
         description="Service tickets: complaints and consultations.",
         columns=(
             C("ticket_id", "id", True, description="Ticket id"),
             C("customer_id", "id", True, description="Customer account id"),
             C("created_at", "datetime", True, description="When the ticket was opened"),
-            C("ticket_type", "category", True, description="complaint or consultation"),
+            C("ticket_type", "category", True, description="complaint or consultation",
+              vocabulary=("complaint", "consultation")),
             C("first_response_at", "datetime", description="First answer to the customer"),
             C("resolved_at", "datetime", description="When it was resolved (empty while open)"),
             C("complaint_type", "category", description="Kind of complaint (quality, delivery, ...)"),
@@ -119,7 +138,7 @@ SOURCES: dict[str, Source] = {
             C("department", "category", description="Handling department"),
             C("channel", "category", description="Contact channel (phone, e-mail, chat, ...)"),
             C("reopened", "bool", description="The ticket was reopened after resolution"),
-            C("comment", "text", description="Free text of the ticket"),
+            C("comment", "text", description="Free text of the ticket", free_text=True),
         ),
     ),
     "surveys": Source(
@@ -131,9 +150,9 @@ SOURCES: dict[str, Source] = {
             C("survey_id", "id", True, description="Response id"),
             C("customer_id", "id", True, description="Customer account id"),
             C("response_date", "datetime", True, description="Response date"),
-            C("nps_score", "float", description="Likelihood to recommend, 0-10"),
-            C("csat_score", "float", description="Satisfaction, 1-5"),
-            C("comment", "text", description="Free text"),
+            C("nps_score", "float", description="Likelihood to recommend, 0-10", valid=(0, 10)),
+            C("csat_score", "float", description="Satisfaction, 1-5", valid=(1, 5)),
+            C("comment", "text", description="Free text", free_text=True),
         ),
     ),
     "events": Source(
@@ -144,10 +163,11 @@ SOURCES: dict[str, Source] = {
         columns=(
             C("customer_id", "id", True, description="Customer account id"),
             C("event_time", "datetime", True, description="Event time"),
-            C("event_type", "category", True, description="visit, product_view, add_to_cart, purchase, feature_use"),
+            C("event_type", "category", True, description="visit, product_view, add_to_cart, purchase, feature_use",
+              vocabulary=("visit", "product_view", "add_to_cart", "purchase", "feature_use")),
             C("session_id", "id", description="Session id"),
             C("feature", "category", description="Feature used (for feature_use events)"),
-            C("channel", "category", description="web or app"),
+            C("channel", "category", description="web or app", vocabulary=("web", "app")),
         ),
     ),
     "campaigns": Source(
@@ -158,8 +178,8 @@ SOURCES: dict[str, Source] = {
         columns=(
             C("month", "datetime", True, description="First day of the month"),
             C("channel", "category", True, description="Acquisition channel (matches customers.acquisition_channel)"),
-            C("spend", "float", True, description="Spend in the report currency"),
-            C("leads", "float", description="Leads generated"),
+            C("spend", "float", True, description="Spend in the report currency", valid=(0, None)),
+            C("leads", "float", description="Leads generated", valid=(0, None)),
         ),
     ),
 }
@@ -167,3 +187,4 @@ del C
 
 REQUIRED_SOURCES = ("orders",)
 PERSONAL_FIELDS = tuple(sorted({c for s in SOURCES.values() for c in s.personal_columns}))
+FREE_TEXT_COLUMNS = {name: [c.name for c in s.columns if c.free_text] for name, s in SOURCES.items()}
