@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from helpers import paths
+from helpers.registry import CHAPTERS
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 
@@ -36,7 +37,7 @@ pytestmark = [
                                                 "(.ci/run installs Debian's chromium; apt-get install chromium)"),
 ]
 
-PAGES = ["index.html", *(f"{chapter}.html" for chapter in paths.CHAPTERS)]
+PAGES = ["index.html", *(f"{chapter}.html" for chapter in CHAPTERS)]
 LOCAL_SCHEMES = {"file", "data", "about", "chrome", "blob"}
 START_TIMEOUT = 30.0  # the browser's first answer
 PAGE_TIMEOUT = 10.0  # navigation and load of one page
@@ -304,7 +305,7 @@ def test_page_renders_offline_without_errors_and_its_links_resolve(page, report,
 
     if page == "index.html":
         assert any(link.endswith(".csv") for link in visit.links), "the index links no CSV artifact"
-        assert {f"{c}.html" for c in paths.CHAPTERS} <= {urlsplit(h).path for h in visit.links}, \
+        assert {f"{c}.html" for c in CHAPTERS} <= {urlsplit(h).path for h in visit.links}, \
             "the index does not link every chapter"
         shot = tmp_path / "index.png"
         shot.write_bytes(visit.screenshot or b"")

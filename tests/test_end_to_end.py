@@ -13,10 +13,11 @@ from bs4 import BeautifulSoup
 
 from conftest import folder_digest, run_report
 from helpers import paths
+from helpers.registry import CHAPTERS
 from helpers.demo_data import generate, write
 
 pytestmark = pytest.mark.slow
-CHAPTER_PAGES = [f"{c}.html" for c in paths.CHAPTERS]
+CHAPTER_PAGES = [f"{c}.html" for c in CHAPTERS]
 
 
 def test_report_folder_is_complete(report):
@@ -56,7 +57,7 @@ def test_manifest_is_complete(report):
                                                          "events", "campaigns"}
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert manifest["packages"]["pandas"] and manifest["git_commit"]
-    assert [s["name"] for s in manifest["steps"]] == ["prepare", *paths.CHAPTERS]
+    assert [s["name"] for s in manifest["steps"]] == ["prepare", *CHAPTERS]
     assert all(s["status"] == "ok" and s["seconds"] >= 0 and s["started"] for s in manifest["steps"])
     assert all(r["balanced"] for r in manifest["reconciliation"])
 
@@ -155,7 +156,7 @@ def test_actions_and_index_summary(report):
     text = index.get_text(" ")
     assert "Top actions" in text and actions.iloc[0]["problem"] in text
     links = {a["href"] for a in index.find_all("a")}
-    assert {f"{c}.html" for c in paths.CHAPTERS} <= links
+    assert {f"{c}.html" for c in CHAPTERS} <= links
     assert "artifacts/actions.csv" in links
     for link in links:
         assert (folder / link).exists(), link

@@ -7,8 +7,9 @@ import pytest
 import yaml
 
 from helpers import paths
+from helpers.registry import CHAPTERS
 
-NOTEBOOKS = [paths.notebook_path(c) for c in paths.CHAPTERS]
+NOTEBOOKS = [paths.notebook_path(c) for c in CHAPTERS]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)

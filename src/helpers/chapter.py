@@ -25,6 +25,7 @@ from .paths import RunLayout
 from .plotting import setup_style
 from .prepare import load_log, load_prepared, prepare
 from .quarters import Quarter
+from .registry import chapter_spec
 
 RESOLVED_PARAMS = "params.json"
 RUN_INFO = "run.json"  # written by run_all: where this run's report folders live
@@ -188,8 +189,7 @@ def _plain(value):
 
 def open_chapter(name: str, quarter: str = "2026Q3", run_dir: str = "", params_file: str = "") -> Chapter:
     """Set up a chapter: parameters, prepared data (made on demand outside a report run), plot style."""
-    if name not in paths.CHAPTERS:
-        raise ValueError(f"unknown chapter {name!r}; chapters are {paths.CHAPTERS}")
+    chapter_spec(name)  # an unknown name is a ValueError listing the chapters
     if run_dir:
         layout = RunLayout(run_dir)
         params = read_resolved_params(layout)

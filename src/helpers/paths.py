@@ -13,15 +13,6 @@ DEMO_DATA_DIR = DATA_DIR / "demo"
 WORK_DIR = DATA_DIR / "work"
 OUTPUTS_DIR = PROJECT_ROOT / "outputs"
 
-CHAPTERS = (
-    "00_data_quality",
-    "01_overview",
-    "02_needs",
-    "03_behaviour",
-    "04_value",
-    "05_crm_recommendations",
-)
-
 
 def quarter_params_file(quarter: str) -> Path:
     """The optional per-quarter parameters file merged over the defaults."""

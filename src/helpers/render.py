@@ -15,14 +15,8 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
-CHAPTER_TITLES = {
-    "00_data_quality": "00 Data quality and integration",
-    "01_overview": "01 Overview",
-    "02_needs": "02 Needs and satisfaction",
-    "03_behaviour": "03 Behaviour",
-    "04_value": "04 Value",
-    "05_crm_recommendations": "05 CRM recommendations",
-}
+from .registry import TITLES
+
 
 REPORT_CSS = """
 <style>
@@ -78,7 +72,7 @@ def nav_html(chapters: list[str], current: str | None) -> str:
     links = ['<a href="index.html"%s>Summary</a>' % (' class="current"' if current is None else "")]
     for chapter in chapters:
         cls = ' class="current"' if chapter == current else ""
-        links.append(f'<a href="{chapter}.html"{cls}>{html.escape(CHAPTER_TITLES.get(chapter, chapter))}</a>')
+        links.append(f'<a href="{chapter}.html"{cls}>{html.escape(TITLES.get(chapter, chapter))}</a>')
     return f'<nav class="ci-nav">{"".join(links)}</nav>'
 
 
@@ -105,7 +99,7 @@ def _exporter() -> HTMLExporter:
 def render_chapter(notebook_path: Path, html_path: Path, chapter: str, chapters: list[str], report_title: str) -> None:
     """The executed notebook as a code-free HTML page."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    title = f"{CHAPTER_TITLES.get(chapter, chapter)} · {report_title}"
+    title = f"{TITLES.get(chapter, chapter)} · {report_title}"
     body, _ = _exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
     html_path.write_text(_finish_page(body, nav_html(chapters, chapter)), encoding="utf-8")
 
@@ -126,7 +120,7 @@ def render_error_page(html_path: Path, chapter: str, chapters: list[str], report
                       notebook_path: Path) -> None:
     """A page that says the chapter failed, with the error and the cell that raised it."""
     ename, evalue, source = failed_cell(notebook_path)
-    title = f"{CHAPTER_TITLES.get(chapter, chapter)} · {report_title}"
+    title = f"{TITLES.get(chapter, chapter)} · {report_title}"
     message = f"{ename}: {evalue}" if ename else error
     cell = (f"<h3>The cell that raised it</h3><pre>{html.escape(source)}</pre>" if source else "")
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
@@ -152,12 +146,12 @@ def render_index(root: Path, report_title: str, company: str, scope: list[tuple[
         items = _findings(root / "artifacts", chapter)[:findings_per_chapter]
         if items:
             bullets = "".join(f"<li>{esc(item['text'])}</li>" for item in items)
-            summary.append(f"<h3><a href='{chapter}.html'>{esc(CHAPTER_TITLES.get(chapter, chapter))}</a></h3>"
+            summary.append(f"<h3><a href='{chapter}.html'>{esc(TITLES.get(chapter, chapter))}</a></h3>"
                            f"<ul>{bullets}</ul>")
     actions = ("<h2>Top actions</h2><ol>" + "".join(f"<li>{esc(a)}</li>" for a in top_actions) + "</ol>"
                if top_actions else "")
     status_rows = "".join(
-        f"<tr><td><a href='{esc(s['name'])}.html'>{esc(CHAPTER_TITLES.get(s['name'], s['name']))}</a></td>"
+        f"<tr><td><a href='{esc(s['name'])}.html'>{esc(TITLES.get(s['name'], s['name']))}</a></td>"
         f"<td class='ci-status-{'ok' if s['status'] == 'ok' else 'failed'}'>{esc(s['status'])}</td>"
         f"<td class='num'>{s['seconds']:.1f} s</td></tr>"
         for s in steps if s["name"] in chapters)

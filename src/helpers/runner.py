@@ -44,7 +44,8 @@ from .params import ParameterError, Params, load_params
 from .paths import RunLayout
 from .prepare import prepare
 from .quarters import Quarter
-from .render import CHAPTER_TITLES, render_chapter, render_error_page, render_index
+from .registry import CHAPTER_SPECS, CHAPTERS, TITLES
+from .render import render_chapter, render_error_page, render_index
 
 # Reports are built here and renamed into outputs/<quarter>/ when complete (same file system,
 # so the rename is atomic); a killed run leaves at most a scratch folder here, never a half report.
@@ -125,15 +126,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def select_chapters(spec: str | None) -> list[str]:
     if not spec:
-        return list(paths.CHAPTERS)
+        return list(CHAPTERS)
     wanted = [s.strip() for s in spec.split(",") if s.strip()]
     chosen = []
     for item in wanted:
-        matches = [c for c in paths.CHAPTERS if c == item or c.split("_")[0] == item.zfill(2)]
+        matches = [c for c in CHAPTERS if c == item or c.split("_")[0] == item.zfill(2)]
         if not matches:
-            raise ParameterError(f"unknown chapter {item!r}; choose from {', '.join(paths.CHAPTERS)}")
+            raise ParameterError(f"unknown chapter {item!r}; choose from {', '.join(CHAPTERS)}")
         chosen.extend(m for m in matches if m not in chosen)
-    return [c for c in paths.CHAPTERS if c in chosen]
+    return [c for c in CHAPTERS if c in chosen]
 
 
 def final_folder(quarter_dir: Path, today: dt.date) -> Path:
@@ -284,7 +285,7 @@ def short_error(exc: BaseException) -> str:
 
 
 # Chapters that read only the prepared data (not each other's artifacts) and may run side by side.
-INDEPENDENT_CHAPTERS = ("01_overview", "02_needs", "03_behaviour", "04_value")
+INDEPENDENT_CHAPTERS = tuple(spec.name for spec in CHAPTER_SPECS if spec.side_by_side)
 
 
 def chapter_groups(chapters: list[str], jobs: int) -> list[list[str]]:
@@ -361,7 +362,7 @@ def run_chapters(group: list[str], jobs: int, layout: RunLayout, params: Params,
     """Execute a group of chapters (side by side when ``jobs > 1``), then render each page in order."""
 
     def execute(chapter: str) -> dict:
-        progress.step(f"chapter {CHAPTER_TITLES[chapter]}")
+        progress.step(f"chapter {TITLES[chapter]}")
         start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
         status, error = execute_chapter(chapter, layout, params, notebooks_dir)
         return {"name": chapter, "started": stamp, "status": status, "error": error,
