@@ -299,3 +299,17 @@ def test_business_shape_growth_seasonality_channels_and_cac(large):
     cac = campaigns.groupby("channel")["spend"].sum() / customers.groupby("acquisition_channel").size()
     assert cac.idxmin() == "referral" and cac.idxmax() == "trade fair"
     assert cac["trade fair"] > 10 * cac["referral"]
+
+
+def test_some_comments_carry_the_writers_own_contact_details():
+    frames = demo_data.generate(customers=2000, seed=5)
+    people = frames["customers"].set_index("customer_id")
+    for source in ("tickets", "surveys"):
+        comments = frames[source].dropna(subset=["comment"])
+        told = comments.loc[comments["comment"].str.contains("我是|This is", regex=True)]
+        assert len(told) >= 5, source
+        # each gives the writer's own name and their own phone number or e-mail address
+        for row in told.head(20).itertuples():
+            person = people.loc[row.customer_id]
+            assert person["name"] in row.comment
+            assert person["phone"] in row.comment or person["email"] in row.comment

@@ -17,7 +17,8 @@ How the data are made (one latent model, everything vectorised with numpy):
   and slow resolution, events are sessions around web / app orders plus browsing sessions.
 * Quirks: the same people in CRM and web shop with differently written e-mail and phone,
   verbatim duplicate order lines, zero / negative amounts, the year 2026 typed as 2062, orphan
-  customer ids, missing birth years, cancelled / refunded orders and returns.
+  customer ids, missing birth years, cancelled / refunded orders and returns, and comments in
+  which customers give their own name, phone number or e-mail address.
 
 Every name, phone number, e-mail address and ID number is made up from character lists
 (e-mail domains are the reserved ``example.*`` ones).
@@ -1182,6 +1183,36 @@ def _campaigns_frame(world: _World, rng: np.random.Generator) -> pd.DataFrame:
     })
 
 
+def _contact_sample(people: pd.DataFrame, rng: np.random.Generator, share: float = 0.03) -> pd.DataFrame:
+    """The name, phone and e-mail of a few accounts, who will write them into their comments."""
+    chosen = rng.random(len(people)) < share
+    return people.loc[chosen, ["customer_id", "name", "phone", "email"]].dropna().set_index("customer_id")
+
+
+def _with_contact_details(frame: pd.DataFrame, contacts: pd.DataFrame, rng: np.random.Generator,
+                          share: float = 0.5) -> pd.DataFrame:
+    """About ``share`` of the comments of the ``contacts`` accounts end with the writer's own
+    name and phone number, or e-mail address, in the comment's language: personal data the
+    preparation must mask before anything is stored."""
+    known = frame["customer_id"].isin(contacts.index).to_numpy() & frame["comment"].notna().to_numpy()
+    rows = np.flatnonzero(known & (rng.random(len(frame)) < share))
+    if not len(rows):
+        return frame
+    who = contacts.reindex(frame["customer_id"].to_numpy()[rows])
+    comment = frame["comment"].to_numpy(dtype=object)[rows].astype(str)
+    chinese = pd.Series(comment).str.contains(r"[\u4e00-\u9fff]", regex=True).to_numpy()
+    by_phone = rng.random(len(rows)) < 0.6
+    name, phone, email = (who[c].to_numpy(dtype=object).astype(str) for c in ("name", "phone", "email"))
+    chinese_text = np.where(by_phone, "我是" + name + "，请回电 " + phone + "。", "我是" + name + "，邮箱 " + email + "。")
+    english_text = np.where(by_phone, " This is " + name + ", call me back on " + phone + ".",
+                            " This is " + name + ", write to " + email + ".")
+    frame = frame.copy()
+    values = frame["comment"].to_numpy(dtype=object).copy()
+    values[rows] = comment + np.where(chinese, chinese_text, english_text)
+    frame["comment"] = values
+    return frame
+
+
 def _canonical(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """The frame's columns in the canonical order of ``helpers.schema`` (and nothing else)."""
     missing = [c for c in SOURCES[name].names if c not in frame.columns]
@@ -1205,7 +1236,8 @@ def iter_sources(customers: int, seed: int, end: str = "2026-09-30") -> Iterator
         raise ValueError(f"end must be a date such as 2026-09-30, got {end!r}") from exc
     if pd.isna(end_day) or not 2000 <= end_day.year <= 2200:
         raise ValueError(f"end must be a date between the years 2000 and 2200, got {end!r}")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(10)]
+    # Child seeds depend only on their position: an added stream leaves the others' draws as they were.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(11)]
     w = _World()
     w.start, w.end_day, w.edges, w.cal_month = _calendar(end)
     w.end_t = float(w.edges[-1])
@@ -1215,12 +1247,16 @@ def iter_sources(customers: int, seed: int, end: str = "2026-09-30") -> Iterator
     _accounts(w, streams[1], int(customers))
     products = _products()
     yield "products", _canonical("products", products)
-    yield "customers", _canonical("customers", _personal(w, streams[2]))
+    people = _canonical("customers", _personal(w, streams[2]))
+    contacts = _contact_sample(people, streams[10])
+    yield "customers", people
+    del people
     _order_headers(w, streams[3])
     _order_lines(w, streams[4], products)
     yield "orders", _canonical("orders", _orders_frame(w, streams[5], products))
-    yield "tickets", _canonical("tickets", _tickets_frame(w, streams[6], products))
-    yield "surveys", _canonical("surveys", _surveys_frame(w, streams[7]))
+    yield "tickets", _canonical("tickets", _with_contact_details(_tickets_frame(w, streams[6], products), contacts,
+                                                                 streams[10]))
+    yield "surveys", _canonical("surveys", _with_contact_details(_surveys_frame(w, streams[7]), contacts, streams[10]))
     yield "events", _canonical("events", _events_frame(w, streams[8]))
     yield "campaigns", _canonical("campaigns", _campaigns_frame(w, streams[9]))
 
