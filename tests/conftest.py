@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from helpers import facts  # noqa: E402
 from helpers.demo_data import generate, write  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +29,8 @@ def make_orders(rows: list[tuple]) -> pd.DataFrame:
                         "order_date": pd.Timestamp(date), "amount": float(amount), "status": status,
                         "is_return": is_return})
     orders = pd.DataFrame(records)
-    orders["net_amount"] = orders["amount"].where(orders["status"].eq("completed"), 0.0)
-    orders["is_purchase"] = orders["status"].eq("completed") & ~orders["is_return"] & (orders["amount"] > 0)
+    orders["net_amount"] = facts.net_amount(orders)
+    orders["is_purchase"] = facts.is_purchase(orders)
     return orders
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import aggregation
+from helpers import aggregation, facts
 from helpers.demo_data import iter_sources
 
 AS_OF = "2026-09-30"
@@ -34,11 +34,10 @@ ROWS = [
 
 
 def _prepare(orders: pd.DataFrame) -> pd.DataFrame:
-    """The derived columns of helpers.prepare._finish_orders."""
+    """The derived columns the preparation adds, from their one definition."""
     orders = orders.copy()
-    completed = orders["status"].eq("completed")
-    orders["net_amount"] = orders["amount"].where(completed, 0.0)
-    orders["is_purchase"] = completed & ~orders["is_return"] & (orders["amount"] > 0)
+    orders["net_amount"] = facts.net_amount(orders)
+    orders["is_purchase"] = facts.is_purchase(orders)
     orders["category"] = "x"
     return orders
 

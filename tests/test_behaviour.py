@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import pandas as pd
 import pytest
 
-from helpers import behaviour
+from helpers import behaviour, facts
 
 Q = "2026Q2"  # 2026-04-01 .. 2026-06-30
 
@@ -59,11 +59,11 @@ def test_purchase_lines_window_is_the_same_sorted_or_not(orders):
     # 2026-04-02 .. 2026-05-10 holds the purchase lines of o1 (2), o2, o4, o5; not the cancelled line
     by_date = orders.sort_values("order_date", kind="stable").astype({"order_date": "datetime64[ns]"})
     for frame in (orders, by_date):
-        window = behaviour.purchase_lines(frame, "2026-04-02", "2026-05-10")
+        window = facts.purchase_lines(frame, "2026-04-02", "2026-05-10")
         assert sorted(window["order_id"]) == ["o1", "o1", "o2", "o4", "o5"]
-    assert behaviour.purchase_lines(by_date, "2026-04-02", "2026-05-10").index.tolist() == [0, 1, 5, 3, 6]
-    assert behaviour.purchase_lines(by_date, start="2026-06-01")["order_id"].tolist() == ["o6"]
-    assert behaviour.purchase_lines(by_date, end="2026-03-31")["order_id"].tolist() == ["o7"]
+    assert facts.purchase_lines(by_date, "2026-04-02", "2026-05-10").index.tolist() == [0, 1, 5, 3, 6]
+    assert facts.purchase_lines(by_date, start="2026-06-01")["order_id"].tolist() == ["o6"]
+    assert facts.purchase_lines(by_date, end="2026-03-31")["order_id"].tolist() == ["o7"]
 
 
 def test_purchase_frequency_bands(orders):
@@ -207,13 +207,7 @@ def test_plots_are_titled(orders, customers):
         plt.close(ax.figure)
 
 
-def test_options_and_readable_columns():
-    from types import SimpleNamespace
-
-    options = behaviour.behaviour_options(SimpleNamespace(chapter_options={"03_behaviour": {"min_support": 0.02, "retention_windows": [7]}}))
-    assert options.min_support == 0.02 and options.retention_windows == (7,) and options.basket_quarters == 4
-    with pytest.raises(ValueError, match="unknown key"):
-        behaviour.behaviour_options(SimpleNamespace(chapter_options={"03_behaviour": {"min_suport": 0.02}}))
+def test_readable_columns():
     frame, formats = behaviour.for_readers(pd.DataFrame({"churn_rate": [0.1], "segment": ["x"], "auc": [0.7]}), {"churn_rate": "pct"})
     assert list(frame.columns) == ["Churn rate", "Segment", "AUC"] and formats == {"Churn rate": "pct"}
 

@@ -7,14 +7,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from helpers.forecast import growth_forecast, growth_trend  # noqa: E402
 from helpers.overview import (  # noqa: E402
     cross_table,
     cross_table_finding,
     customer_distribution,
     distribution_finding,
-    growth_forecast,
     growth_table,
-    growth_trend,
     key_accounts,
     key_accounts_finding,
     pareto_curve,
@@ -130,6 +129,13 @@ def test_cross_table_without_surveys_and_bad_dimensions():
         cross_table(_orders([10]), customers, None, Q, ["region", "region"])
 
 
+def test_plot_pareto_has_labels():
+    ax = plot_pareto(pareto_curve(_orders([40, 20, 10, 10, 5, 5, 4, 3, 2, 1]), Q))
+    assert ax.get_title() == "Revenue concentration (Pareto curve)"
+    assert "(%)" in ax.get_xlabel() and "(%)" in ax.get_ylabel()
+    plt.close("all")
+
+
 def test_growth_trend_and_forecast():
     # c0 first buys 2026Q1 and again 2026Q3; c1 first buys 2026Q3
     orders = pd.concat([_orders([100], "2026-02-01"), _orders([50, 70], "2026-08-01")], ignore_index=True)
@@ -152,11 +158,4 @@ def test_growth_trend_and_forecast():
     assert table["revenue"].tolist()[:4] == [0.0, 100.0, 0.0, 120.0]
     ax = plot_growth(forecast)
     assert ax.get_ylabel() == "Customers" and "forecast" in ax.get_title()
-    plt.close("all")
-
-
-def test_plot_pareto_has_labels():
-    ax = plot_pareto(pareto_curve(_orders([40, 20, 10, 10, 5, 5, 4, 3, 2, 1]), Q))
-    assert ax.get_title() == "Revenue concentration (Pareto curve)"
-    assert "(%)" in ax.get_xlabel() and "(%)" in ax.get_ylabel()
     plt.close("all")

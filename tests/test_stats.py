@@ -198,3 +198,15 @@ def test_kpi_table_with_significance_formats_intervals():
     assert table["Small sample"].tolist() == ["", "yes"]
     with pytest.raises(ValueError, match="merge compute_kpis"):
         kpi_table_with_significance(kpi_overview.drop(columns="significant"))
+
+
+def test_nps_change_interval_is_in_points_like_the_change():
+    # 2026Q3: 6 promoters and 4 detractors of 10 (NPS 20); 2026Q2: 8 promoters, 2 detractors (NPS 60).
+    answers = [10.0] * 6 + [0.0] * 4 + [10.0] * 8 + [0.0] * 2
+    dates = ["2026-07-15"] * 10 + ["2026-04-15"] * 10
+    surveys = pd.DataFrame({"customer_id": [f"c{i}" for i in range(20)], "response_date": pd.to_datetime(dates),
+                            "nps_score": answers, "csat_score": np.nan})
+    row = kpi_significance(_orders(), surveys, "2026Q3", churn_days=90, seed=1, n_resamples=500).set_index("metric").loc["nps"]
+    # The change is -40 points; its interval must bracket it in points (not as a share of the previous NPS).
+    assert row["change_low"] < -40 < row["change_high"]
+    assert row["change_low"] < -60 and row["change_high"] > -25

@@ -10,16 +10,13 @@ import pandas as pd
 
 from . import export
 from .fmt import fmt_int, fmt_money, fmt_pct
-from .kpis import KPIS, format_kpi_value, purchase_lines
+from . import facts
+from .facts import purchase_lines
+from .kpis import KPIS, format_kpi_value
 from .quarters import Quarter
 
 # KPIs checked monthly between reports; the rest quarterly.
 MONTHLY_KPIS = {"active_customers", "churn_rate", "nps", "csat", "new_customers"}
-
-
-def _last_purchase(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
-    purchases = purchase_lines(orders)
-    return purchases.loc[purchases["order_date"] <= as_of].groupby("customer_id")["order_date"].max()
 
 
 def reason_codes(frame: pd.DataFrame) -> pd.Series:
@@ -50,8 +47,8 @@ def at_risk_high_value(clv: pd.DataFrame, scores: pd.DataFrame, orders: pd.DataF
     frame = clv.merge(scores, on="customer_id", how="inner")
     frame = frame.loc[(frame["value_tier"].astype(str).str.lower() == "high") & (frame["churn_probability"] >= threshold)]
     frame = frame.rename(columns={"clv_12m": "clv"}).copy()
-    last = _last_purchase(orders, as_of)
-    frame["days_since_last_purchase"] = (as_of - frame["customer_id"].map(last)).dt.days
+    last = facts.last_purchase(orders, as_of)
+    frame["days_since_last_purchase"] = facts.days_since(frame["customer_id"].map(last), as_of)
     frame["complaints_90d"] = 0
     if tickets is not None:
         recent = tickets.loc[(tickets["ticket_type"] == "complaint")
@@ -75,11 +72,10 @@ def win_back(orders: pd.DataFrame, as_of: pd.Timestamp, churn_days: int, lookbac
     """Recently lapsed customers worth winning back: last purchase between ``churn_days`` and
     ``churn_days + lookback_days`` days ago, ranked by what they spent in the year before lapsing.
     """
-    purchases = purchase_lines(orders)
-    purchases = purchases.loc[purchases["order_date"] <= as_of]
+    purchases = purchase_lines(orders, end=facts.end_of_day(as_of))
     last = purchases.groupby("customer_id")["order_date"].max()
-    days = (as_of - last).dt.days
-    lapsed = last.loc[(days > churn_days) & (days <= churn_days + lookback_days)]
+    days = facts.days_since(last, as_of)
+    lapsed = last.loc[facts.is_churned(days, churn_days) & (days < churn_days + lookback_days)]
     window = purchases.loc[purchases["customer_id"].isin(lapsed.index)]
     window = window.loc[window["order_date"] > window["customer_id"].map(lapsed) - pd.Timedelta(days=365)]
     spend = window.groupby("customer_id").agg(revenue_year_before_lapse=("amount", "sum"),
@@ -101,7 +97,7 @@ def onboarding(orders: pd.DataFrame, period: Quarter, as_of: pd.Timestamp) -> pd
     first_value = purchases.loc[purchases["customer_id"].isin(new.index)].groupby("customer_id")["amount"].sum()
     table = pd.DataFrame({"customer_id": new.index,
                           "first_order_date": new["first_order_date"].dt.strftime("%Y-%m-%d").to_numpy(),
-                          "days_since_first_order": (as_of - new["first_order_date"]).dt.days.to_numpy(),
+                          "days_since_first_order": facts.days_since(new["first_order_date"], as_of).to_numpy(),
                           "first_order_value": first_value.reindex(new.index).to_numpy()})
     return table.sort_values(["first_order_value", "customer_id"], ascending=[False, True]).reset_index(drop=True)
 
@@ -144,7 +140,7 @@ LIST_OUTCOMES = {
 
 def closed_loop_lists(previous_artifacts: Path, orders: pd.DataFrame, period: Quarter) -> pd.DataFrame:
     """Last quarter's action lists checked against this quarter's purchases."""
-    purchases = purchase_lines(orders).join(orders[["category"]]) if "category" in orders else purchase_lines(orders)
+    purchases = purchase_lines(orders)
     in_quarter = purchases.loc[period.contains(purchases["order_date"])]
     buyers = set(in_quarter["customer_id"])
     rows = []

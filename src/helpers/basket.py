@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .behaviour import purchase_lines
+from .facts import purchase_lines
 from .validation import require_columns
 from .fmt import fmt_int, fmt_money, fmt_num, fmt_pct
 from .quarters import Quarter

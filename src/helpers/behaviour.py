@@ -8,12 +8,11 @@ vectorised (groupby / merge), linear in the number of order lines or events.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .facts import purchase_lines
 from .fmt import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp
 from .quarters import Quarter, quarter_labels
 from .validation import require_columns
@@ -24,36 +23,6 @@ FREQUENCY_LABELS = ("1", "2", "3-4", "5-9", "10+")
 
 
 # ----------------------------------------------------------------------------- shared basics
-@dataclass(frozen=True)
-class BehaviourOptions:
-    """Settings of chapter 03, read from ``chapter_options.03_behaviour`` in the parameters."""
-
-    trend_quarters: int = 8  # quarters in the channel and category trends
-    cohort_months: int = 12  # monthly acquisition cohorts in the retention matrix
-    retention_windows: tuple[int, ...] = (30, 90)  # days for early retention
-    churn_reason_lookback_days: int = 180  # tickets / surveys looked at before churn
-    basket_quarters: int = 4  # quarters of orders for association rules and sequences
-    min_support: float = 0.01  # minimum share of orders holding both items of a rule
-    min_confidence: float = 0.05
-    max_products: int = 200  # product-level rules only up to this many distinct products
-    cross_sell_max_rules: int = 50
-    high_risk_threshold: float = 0.5  # churn probability counted as high risk
-    top_products: int = 10
-
-
-def behaviour_options(params) -> BehaviourOptions:
-    """The chapter's options from ``params.chapter_options['03_behaviour']`` over the defaults."""
-    given = dict(params.chapter_options.get("03_behaviour", {}))
-    unknown = sorted(set(given) - set(BehaviourOptions.__dataclass_fields__))
-    if unknown:
-        raise ValueError(
-            f"chapter_options.03_behaviour has unknown key(s) {unknown}; allowed: {sorted(BehaviourOptions.__dataclass_fields__)}"
-        )
-    if "retention_windows" in given:
-        given["retention_windows"] = tuple(int(w) for w in given["retention_windows"])
-    return BehaviourOptions(**given)
-
-
 def for_readers(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Column names in words ("churn_rate" -> "Churn rate") with the display formats renamed to match."""
     acronyms = {"auc": "AUC", "nps": "NPS", "csat": "CSAT", "p10": "P10", "p25": "P25", "p75": "P75", "p90": "P90", "n": "N"}
@@ -63,27 +32,6 @@ def for_readers(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> t
     names = {c: name[0].upper() + name[1:] if name else name for c, name in names.items()}
     renamed = {names[c]: kind for c, kind in (formats or {}).items() if c in names}
     return frame.rename(columns=names), renamed
-
-
-def purchase_lines(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
-    """The valid purchase lines (``is_purchase``), optionally with ``start <= order_date <= end``.
-
-    Prepared orders are sorted by date (in nanoseconds), so the window is cut as a slice (no copy) and rows are
-    copied only when some in it are not purchases; at millions of lines this matters, as chapters
-    ask for many windows.
-    """
-    require_columns(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
-    dates = orders["order_date"]
-    if (start is not None or end is not None) and dates.dtype == "datetime64[ns]" and dates.is_monotonic_increasing:
-        first = 0 if start is None else dates.searchsorted(pd.Timestamp(start), side="left")
-        last = len(orders) if end is None else dates.searchsorted(pd.Timestamp(end), side="right")
-        orders, start, end = orders.iloc[first:last], None, None
-    mask = orders["is_purchase"].fillna(False).astype(bool)
-    if start is not None:
-        mask &= orders["order_date"] >= pd.Timestamp(start)
-    if end is not None:
-        mask &= orders["order_date"] <= pd.Timestamp(end)
-    return orders if mask.all() else orders.loc[mask]
 
 
 def purchase_orders(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
@@ -112,7 +60,7 @@ def _period_orders(orders: pd.DataFrame, period: Quarter | str) -> pd.DataFrame:
     return purchase_orders(orders, period.start, period.end)
 
 
-def _attach(frame: pd.DataFrame, customers: pd.DataFrame, by: str) -> pd.DataFrame:
+def attach_customers(frame: pd.DataFrame, customers: pd.DataFrame, by: str) -> pd.DataFrame:
     """``frame`` with the customer attribute ``by`` ("Unknown" when missing)."""
     require_columns(customers, ["customer_id", by], "customers")
     attribute = customers.drop_duplicates("customer_id").set_index("customer_id")[by]
@@ -259,7 +207,7 @@ def category_mix(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter 
     period = Quarter.parse(period)
     lines = purchase_lines(orders, period.start, period.end)
     require_columns(lines, ["category"], "orders")
-    lines = _attach(lines[["customer_id", "category", "net_amount"]], customers, by)
+    lines = attach_customers(lines[["customer_id", "category", "net_amount"]], customers, by)
     lines["category"] = lines["category"].astype("object").fillna("Uncategorised").astype(str)
     by_group = lines.groupby([by, "category"])["net_amount"].sum()
     overall = lines.groupby("category")["net_amount"].sum()
@@ -324,7 +272,7 @@ def product_distribution(
         names = products.drop_duplicates("product_id").set_index("product_id")["product_name"].astype("object")
         lines["product"] = lines["product"].map(names).fillna(lines["product"]).astype(str)
     lines["units"] = lines["quantity"].fillna(1) if "quantity" in lines.columns else 1.0
-    lines = _attach(lines[["customer_id", "product", "units", "net_amount"]], customers, by)
+    lines = attach_customers(lines[["customer_id", "product", "units", "net_amount"]], customers, by)
     group_units = lines.groupby(by)["units"].sum()
     top = lines.groupby("product")["units"].sum().nlargest(top_n).index
     table = (

@@ -9,30 +9,43 @@ All dates are taken at day granularity.
 """
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import yaml
 
-from .behaviour import _attach, purchase_lines
-from .kpis import churn_base
-from .validation import require_columns
+from . import facts, paths
+from .behaviour import attach_customers
+from .facts import purchase_lines
 from .fmt import fmt_int, fmt_num, fmt_pct
+from .kpis import churn_base
+from .needs import NEED_THEMES_FILE, theme_keywords, theme_pattern
 from .quarters import Quarter
+from .validation import require_columns
 
 ALL = "All customers"
 
-# Theme keywords for ticket and survey comments (English and Chinese), matched case-insensitively.
-CHURN_THEMES: dict[str, tuple[str, ...]] = {
-    "price": ("price", "expensive", "cost", "cheaper", "discount", "价格", "贵", "涨价", "优惠"),
-    "delivery": ("deliver", "shipping", "late", "delay", "logistics", "物流", "配送", "发货", "快递", "延迟"),
-    "quality": ("quality", "broken", "defect", "faulty", "damaged", "质量", "坏", "故障", "破损", "次品"),
-    "service": ("service", "support", "rude", "no response", "slow response", "客服", "服务", "态度", "回复"),
-    "usability": ("difficult", "confusing", "hard to use", "bug", "crash", "复杂", "难用", "卡顿", "闪退"),
-    "billing": ("invoice", "billing", "refund", "charge", "发票", "退款", "扣费", "账单"),
-    "competitor": ("competitor", "switch", "alternative", "竞争", "别家", "换成"),
-}
+def load_churn_reason_themes(path: str | Path | None = None) -> pd.DataFrame:
+    """The comment themes of churn reasons: the ``churn_reasons`` section of the need-theme
+    lexicon (``params/need_themes.yaml``), as ``theme, en, zh`` (keyword lists). Keywords match
+    as the need themes' do (:func:`helpers.needs.theme_pattern`).
+
+    Raises ``ValueError`` naming the theme when the section is missing or malformed.
+    """
+    path = paths.resolve(path) if path else NEED_THEMES_FILE
+    if not path.exists():
+        raise ValueError(f"churn-reason themes file {path} does not exist")
+    themes = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("churn_reasons")
+    if not isinstance(themes, dict) or not themes:
+        raise ValueError(f"{path} must hold a mapping 'churn_reasons: {{name: {{en: [...], zh: [...]}}}}'")
+    rows = []
+    for theme, spec in themes.items():
+        if not isinstance(spec, dict) or set(spec) - {"en", "zh"}:
+            raise ValueError(f"{path}: churn reason {theme!r} must be a mapping with 'en' and / or 'zh' keyword lists")
+        rows.append({"theme": str(theme), **theme_keywords(spec, f"{path}: churn reason {theme!r}")})
+    return pd.DataFrame(rows)
 
 
 def _check_days(inactivity_days: int) -> int:
@@ -48,13 +61,13 @@ def churn_status(orders: pd.DataFrame, as_of, inactivity_days: int = 90) -> pd.D
     """
     inactivity_days = _check_days(inactivity_days)
     day = pd.Timestamp(as_of).normalize()
-    lines = purchase_lines(orders, end=day + pd.Timedelta(days=1) - pd.Timedelta(1, "ns"))
+    lines = purchase_lines(orders, end=facts.end_of_day(day))
     dates = lines["order_date"].dt.normalize().groupby(lines["customer_id"]).agg(["min", "max"])
     status = pd.DataFrame(
         {"first_purchase": dates["min"], "last_purchase": dates["max"]}, index=dates.index.rename("customer_id")
     )
     status["days_since_last_purchase"] = (day - status["last_purchase"]).dt.days
-    status["churned"] = status["days_since_last_purchase"] >= inactivity_days
+    status["churned"] = facts.is_churned(status["days_since_last_purchase"], inactivity_days)
     return status.reset_index()
 
 
@@ -86,7 +99,7 @@ def churn_rate(
 
     Returns ``<by>, active_at_start, churned, churn_rate``.
     """
-    frame = _attach(quarter_churn(orders, period, inactivity_days), customers, by)
+    frame = attach_customers(quarter_churn(orders, period, inactivity_days), customers, by)
     table = frame.groupby(by).agg(active_at_start=("churned", "size"), churned=("churned", "sum")).reset_index()
     total = pd.DataFrame({by: [ALL], "active_at_start": [len(frame)], "churned": [int(frame["churned"].sum())]})
     table = pd.concat([table.sort_values("active_at_start", ascending=False), total], ignore_index=True)
@@ -147,7 +160,7 @@ def churn_durations(
             "churned": status["churned"].astype(int),
         }
     )
-    return _attach(frame, customers, by)[["customer_id", by, "duration_days", "churned"]]
+    return attach_customers(frame, customers, by)[["customer_id", by, "duration_days", "churned"]]
 
 
 def _groups(durations: pd.DataFrame, by: str, min_customers: int) -> list[str]:
@@ -271,13 +284,13 @@ def plot_survival(curves: pd.DataFrame, by: str = "segment", ax=None):
 
 
 # ----------------------------------------------------------------------------- reasons
-def _theme_flags(texts: pd.Series) -> pd.DataFrame:
-    """One boolean column per theme in ``CHURN_THEMES``."""
+def _theme_flags(texts: pd.Series, themes: pd.DataFrame) -> pd.DataFrame:
+    """One boolean column per theme of ``themes`` (see :func:`load_churn_reason_themes`)."""
     texts = texts.astype("object").fillna("").astype(str)
     return pd.DataFrame(
         {
-            theme: texts.str.contains("|".join(re.escape(w) for w in words), case=False, regex=True)
-            for theme, words in CHURN_THEMES.items()
+            theme: texts.str.contains(theme_pattern(english, chinese))
+            for theme, english, chinese in zip(themes["theme"], themes["en"], themes["zh"])
         },
         index=texts.index,
     )
@@ -369,15 +382,16 @@ def churn_reasons(
     tickets: pd.DataFrame | None = None,
     surveys: pd.DataFrame | None = None,
     lookback_days: int = 180,
+    themes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """What churners of the quarter raised in the ``lookback_days`` before churning, against
     customers who stayed (looked back from the quarter's last day).
 
-    Reasons are complaint types (tickets), comment themes (ticket and survey text, keyword
-    lists in ``CHURN_THEMES``) and low scores (NPS detractor 0-6, CSAT 1-2). Customers who buy
-    less also contact service less, so shares are taken among the customers of each group with
-    any ticket or survey answer in their window (the mix of what they raised), and the groups'
-    feedback rates are given alongside.
+    Reasons are complaint types (tickets), comment themes (ticket and survey text, the keyword
+    lists of ``themes``, by default :func:`load_churn_reason_themes`) and low scores (NPS
+    detractor 0-6, CSAT 1-2). Customers who buy less also contact service less, so shares are
+    taken among the customers of each group with any ticket or survey answer in their window
+    (the mix of what they raised), and the groups' feedback rates are given alongside.
 
     Returns ``reason, source, churners_with_reason, churner_share, stayer_share, ratio`` (how
     many times more common among churners) and the group sizes ``churners_with_feedback,
@@ -421,8 +435,8 @@ def churn_reasons(
             texts.append(window[["customer_id", "comment"]])
     if texts:
         text = pd.concat(texts, ignore_index=True)
-        themes = _theme_flags(text["comment"])
-        hits = themes.stack()
+        mentions = _theme_flags(text["comment"], load_churn_reason_themes() if themes is None else themes)
+        hits = mentions.stack()
         hits = hits[hits]
         flags.append(
             pd.DataFrame(

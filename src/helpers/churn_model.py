@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .behaviour import purchase_lines
+from . import facts
+from .facts import purchase_lines
 from .validation import require_columns
 from .fmt import fmt_int, fmt_num, fmt_pct
 from .quarters import Quarter
@@ -76,10 +77,6 @@ RISK_SIDE = {
 
 
 # ----------------------------------------------------------------------------- features and labels
-def _day_end(day: pd.Timestamp) -> pd.Timestamp:
-    return day + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
-
-
 def churn_features(
     orders: pd.DataFrame,
     cutoff,
@@ -98,7 +95,7 @@ def churn_features(
     source was given.
     """
     day = pd.Timestamp(cutoff).normalize()
-    until = _day_end(day)
+    until = facts.end_of_day(day)
     lines = purchase_lines(orders, end=until)
     if lines.empty:
         raise ValueError(f"no valid purchase on or before the cut-off {day.date()}")
@@ -127,7 +124,7 @@ def churn_features(
     usual_gap = usual_gap.where(features["orders_total"] > 1).clip(lower=1)
     features["recency_vs_usual_gap"] = features["days_since_last_purchase"] / usual_gap
     if active_only:
-        features = features[features["days_since_last_purchase"] < inactivity_days]
+        features = features[~facts.is_churned(features["days_since_last_purchase"], inactivity_days)]
     recent = lines[age < 365]
     if "category" in recent.columns:
         features["categories_365d"] = recent.groupby("customer_id")["category"].nunique().reindex(features.index).fillna(0)
@@ -160,7 +157,7 @@ def churn_features(
 
 def _complaint_features(tickets: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     require_columns(tickets, ["customer_id", "created_at", "ticket_type"], "tickets")
-    until = _day_end(day)
+    until = facts.end_of_day(day)
     complaints = tickets[(tickets["ticket_type"] == "complaint") & (tickets["created_at"] <= until)]
     age = (day - complaints["created_at"].dt.normalize()).dt.days
     resolved = complaints["resolved_at"] if "resolved_at" in complaints.columns else pd.Series(pd.NaT, index=complaints.index)
@@ -183,7 +180,7 @@ def _complaint_features(tickets: pd.DataFrame, day: pd.Timestamp) -> pd.DataFram
 
 def _survey_features(surveys: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     require_columns(surveys, ["customer_id", "response_date"], "surveys")
-    answered = surveys[surveys["response_date"] <= _day_end(day)].sort_values("response_date")
+    answered = surveys[surveys["response_date"] <= facts.end_of_day(day)].sort_values("response_date")
     out = {}
     for score, name in (("nps_score", "last_nps"), ("csat_score", "last_csat")):
         if score in answered.columns:
@@ -194,7 +191,7 @@ def _survey_features(surveys: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
 
 def _event_features(events: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     require_columns(events, ["customer_id", "event_time"], "events")
-    seen = events[events["event_time"] <= _day_end(day)]
+    seen = events[events["event_time"] <= facts.end_of_day(day)]
     age = (day - seen["event_time"].dt.normalize()).dt.days
     if "session_id" in seen.columns:
         session = seen["session_id"]
@@ -220,11 +217,11 @@ def churn_labels(orders: pd.DataFrame, cutoff, inactivity_days: int = 90) -> pd.
     if int(inactivity_days) <= 0:
         raise ValueError(f"inactivity_days must be positive, got {inactivity_days}")
     day = pd.Timestamp(cutoff).normalize()
-    lines = purchase_lines(orders, end=_day_end(day + pd.Timedelta(days=int(inactivity_days))))
+    lines = purchase_lines(orders, end=facts.end_of_day(day + pd.Timedelta(days=int(inactivity_days))))
     line_day = lines["order_date"].dt.normalize()
     before = lines[line_day <= day]
     last = before["order_date"].dt.normalize().groupby(before["customer_id"]).max()
-    active = last.index[(day - last).dt.days < inactivity_days]
+    active = last.index[~facts.is_churned(facts.days_since(last, day), inactivity_days)]
     bought_after = pd.Index(lines.loc[line_day > day, "customer_id"].unique())
     labels = pd.Series(1, index=active, name="churned")
     labels[labels.index.isin(bought_after)] = 0
@@ -684,13 +681,16 @@ def score_customers(
     return scores.sort_values("churn_probability", ascending=False, ignore_index=True)
 
 
-def scores_finding(scores: pd.DataFrame, threshold: float = 0.5) -> str:
-    """How many active customers are at high risk and the most common first reason."""
+def scores_finding(scores: pd.DataFrame, threshold: float = 0.5, inactivity_days: int = 90) -> str:
+    """How many of the customers scored (not churned at the quarter end) are at high risk, and
+    the most common first reason. The scored are not the quarter's active customers: a customer
+    who last bought in the N days before the quarter is scored, and counts as not yet churned."""
     if scores.empty:
-        return "No active customer to score."
+        return "No customer to score: nobody has bought in the last N days."
     high = scores[scores["churn_probability"] >= threshold]
     text = (
-        f"{fmt_int(len(high))} of {fmt_int(len(scores))} active customers ({fmt_pct(len(high) / len(scores))}) have a churn "
+        f"{fmt_int(len(high))} of the {fmt_int(len(scores))} customers not yet churned at the quarter end (a purchase "
+        f"in its last {int(inactivity_days)} days) ({fmt_pct(len(high) / len(scores))}) have a churn "
         f"probability of {fmt_pct(threshold, 0)} or more"
     )
     if not high.empty:

@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .facts import purchase_lines
 from .fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_pct
 from .nbd import NBDFitter
 from .validation import require_columns
@@ -82,8 +83,7 @@ def purchases_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
     line's ``net_amount``.
     """
     require_columns(orders, ["customer_id", "order_date", "net_amount", "is_purchase"], "orders")
-    valid = orders["is_purchase"].fillna(False).astype(bool)
-    out = orders.loc[valid, ["customer_id", "order_date", "net_amount"]].rename(columns={"net_amount": "amount"})
+    out = purchase_lines(orders)[["customer_id", "order_date", "net_amount"]].rename(columns={"net_amount": "amount"})
     return out.reset_index(drop=True)
 
 

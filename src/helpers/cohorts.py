@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .behaviour import purchase_lines
+from .facts import purchase_lines
 from .fmt import fmt_int, fmt_pct, fmt_pp
 
 
@@ -170,8 +170,10 @@ def plot_early_retention(early_by_cohort: pd.DataFrame, ax=None):
     return ax
 
 
-def early_retention_finding(early: pd.DataFrame) -> str:
-    """The 30- and 90-day retention in one sentence."""
+def early_retention_finding(early: pd.DataFrame, acquired_since=None) -> str:
+    """The 30- and 90-day retention in one sentence, naming the customers counted: those
+    acquired since ``acquired_since`` whose window has closed, which is not the population of
+    the quarter's 30-day retention KPI (only the quarter's new customers)."""
     parts = [
         f"{fmt_pct(row.retention)} within {row.window_days} days (of {fmt_int(row.new_customers)} customers)"
         for row in early.itertuples()
@@ -179,4 +181,6 @@ def early_retention_finding(early: pd.DataFrame) -> str:
     ]
     if not parts:
         return "No new customer's retention window has closed yet."
-    return "New customers who came back for a second purchase: " + "; ".join(parts) + "."
+    since = f" acquired since {pd.Timestamp(acquired_since):%Y-%m-%d}" if acquired_since is not None else ""
+    return (f"New customers{since} who came back for a second purchase, once their window had closed: "
+            + "; ".join(parts) + ". The 30-day retention KPI of the overview counts only this quarter's new customers.")

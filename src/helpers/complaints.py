@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .facts import purchase_lines
 from .fmt import fmt_change, fmt_int, fmt_num, fmt_pct
 from .plotting import label, new_axes
 from .quarters import Quarter
@@ -115,7 +116,7 @@ def complaint_breakdown(tickets: pd.DataFrame, period: Quarter | str, customers:
 
 def _valid_orders(orders: pd.DataFrame) -> pd.DataFrame:
     require_columns(orders, ["order_id", "order_date", "is_purchase"], "orders")
-    return orders.loc[orders["is_purchase"].fillna(False).astype(bool)]
+    return purchase_lines(orders)
 
 
 def complaint_summary(tickets: pd.DataFrame, orders: pd.DataFrame, period: Quarter | str) -> pd.DataFrame:

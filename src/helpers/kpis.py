@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import facts
+from .facts import purchase_lines
 from .fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp
 from .quarters import Quarter
 
@@ -47,11 +49,6 @@ KPIS: dict[str, Kpi] = {
 KPI_DEFINITIONS = {kpi.label: kpi.definition for kpi in KPIS.values()}
 
 
-def purchase_lines(orders: pd.DataFrame) -> pd.DataFrame:
-    """Valid purchase lines only (completed, not returns, positive amount)."""
-    return orders.loc[orders["is_purchase"], ["order_id", "customer_id", "order_date", "amount"]]
-
-
 def first_purchase_dates(orders: pd.DataFrame) -> pd.Series:
     return purchase_lines(orders).groupby("customer_id")["order_date"].min()
 
@@ -66,14 +63,13 @@ def retention_within(orders: pd.DataFrame, new_customers: pd.Index, days: int) -
 
 
 def churn_base(orders: pd.DataFrame, quarter: Quarter, churn_days: int) -> pd.Series:
-    """Customers active at the quarter start, flagged True when churned by the quarter end."""
-    purchases = orders.loc[orders["is_purchase"], ["customer_id", "order_date"]]
-    window = pd.Timedelta(days=churn_days)
-    start, end = quarter.start, quarter.shift(1).start
-    before = purchases.loc[purchases["order_date"] < start].groupby("customer_id")["order_date"].max()
-    base = before.index[before >= start - window]
-    recent = purchases.loc[(purchases["order_date"] >= end - window) & (purchases["order_date"] < end), "customer_id"]
-    return pd.Series(~base.isin(recent.unique()), index=base)
+    """Customers active at the quarter start (not churned as of the day before it), flagged True
+    when churned as of its last day (``facts.is_churned``)."""
+    day_before = quarter.start - pd.Timedelta(days=1)
+    before = facts.last_purchase(orders, day_before)
+    base = before.index[~facts.is_churned(facts.days_since(before, day_before), churn_days)]
+    at_end = facts.last_purchase(orders, quarter.last_day).reindex(base)
+    return pd.Series(facts.is_churned(facts.days_since(at_end, quarter.last_day), churn_days).to_numpy(), index=base)
 
 
 ADDITIVE_KPIS = ("new_customers", "active_customers", "revenue")
@@ -89,7 +85,7 @@ def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quart
     changes and the search for the group behind a change all start from these units.
     """
     in_quarter = quarter.contains(orders["order_date"])
-    purchases = orders.loc[in_quarter & orders["is_purchase"]]
+    purchases = purchase_lines(orders, quarter.start, quarter.end)
     first = first_purchase_dates(orders)
     new = first.index[quarter.contains(first)]
     eligible = first.loc[new]
@@ -149,10 +145,14 @@ def nps_points(scores) -> np.ndarray:
     return np.where(data >= 9, 100.0, np.where(data <= 6, -100.0, 0.0))
 
 
+RELATIVE_CHANGE_UNITS = ("count", "money")
+"""Units whose changes are relative (+6.7%); shares and NPS points change by a difference."""
+
+
 def _change(current: float, reference: float, unit: str) -> float:
     if np.isnan(current) or np.isnan(reference):
         return np.nan
-    if unit in ("share", "points"):
+    if unit not in RELATIVE_CHANGE_UNITS:
         return current - reference
     return current / reference - 1 if reference else np.nan
 

@@ -61,18 +61,24 @@ def load_need_themes(path: str | Path | None = None) -> pd.DataFrame:
         group = spec.get("group")
         if group not in NEED_GROUPS:
             raise ValueError(f"{path}: theme {theme!r} has group {group!r}; use one of {NEED_GROUPS}")
-        words = {}
-        for lang in ("en", "zh"):
-            entries = spec.get(lang) or []
-            odd = [w for w in entries if not isinstance(w, (str, int, float)) or isinstance(w, bool)]
-            if odd:
-                raise ValueError(f"{path}: theme {theme!r} '{lang}' has {odd}: quote words YAML reads as "
-                                 "true/false or null, e.g. \"no\"")
-            words[lang] = [str(w).strip() for w in entries if str(w).strip()]
-        if not words["en"] and not words["zh"]:
-            raise ValueError(f"{path}: theme {theme!r} lists no English ('en') or Chinese ('zh') keywords")
+        words = theme_keywords(spec, f"{path}: theme {theme!r}")
         rows.append({"theme": str(theme), "group": group, "label": str(spec.get("label") or theme), **words})
     return pd.DataFrame(rows)
+
+
+def theme_keywords(spec: dict, where: str) -> dict[str, list[str]]:
+    """The English (``en``) and Chinese (``zh``) keyword lists of one theme of a lexicon file,
+    checked: ``where`` names the file and theme in the ``ValueError``."""
+    words = {}
+    for lang in ("en", "zh"):
+        entries = spec.get(lang) or []
+        odd = [w for w in entries if not isinstance(w, (str, int, float)) or isinstance(w, bool)]
+        if odd:
+            raise ValueError(f"{where} '{lang}' has {odd}: quote words YAML reads as true/false or null, e.g. \"no\"")
+        words[lang] = [str(w).strip() for w in entries if str(w).strip()]
+    if not words["en"] and not words["zh"]:
+        raise ValueError(f"{where} lists no English ('en') or Chinese ('zh') keywords")
+    return words
 
 
 def theme_pattern(english: list[str], chinese: list[str]) -> re.Pattern:

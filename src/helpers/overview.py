@@ -14,18 +14,14 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .facts import purchase_lines
 from .fmt import fmt_change, fmt_int, fmt_money, fmt_pct
-from .forecast import forecast_series
+from .forecast import GROWTH_METRICS
 from .plotting import label, new_axes
 from .quarters import Quarter
 from .validation import require_columns
 
 DIMENSIONS = ("region", "country", "industry", "customer_type", "company_size", "segment", "acquisition_channel")
-GROWTH_METRICS = {
-    "new_customers": "New customers",
-    "active_customers": "Active customers",
-    "revenue": "Revenue (net)",
-}
 
 
 
@@ -50,7 +46,7 @@ def customer_quarter_activity(orders: pd.DataFrame, period: Quarter | str) -> pd
     require_columns(orders, ["order_id", "customer_id", "order_date", "amount", "net_amount", "is_purchase"], "orders")
     period = Quarter.parse(period)
     lines = orders.loc[period.contains(orders["order_date"])]
-    purchases = lines.loc[lines["is_purchase"].fillna(False).astype(bool)]
+    purchases = purchase_lines(lines)
     activity = purchases.groupby("customer_id").agg(
         orders=("order_id", "nunique"), purchase_amount=("amount", "sum"))
     activity["revenue"] = lines.groupby("customer_id")["net_amount"].sum().reindex(activity.index).fillna(0.0)
@@ -285,64 +281,6 @@ def cross_table_finding(table: pd.DataFrame, dimensions: Sequence[str] = ("regio
 
 
 # ----------------------------------------------------------------------------- growth
-def growth_trend(orders: pd.DataFrame, period: Quarter | str, n_quarters: int = 8) -> pd.DataFrame:
-    """New customers, active customers and net revenue per quarter, the last ``n_quarters``.
-
-    Returns ``quarter, new_customers, active_customers, revenue`` oldest first.
-    """
-    require_columns(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
-    trailing = Quarter.parse(period).trailing(n_quarters)
-    index = [q.year * 4 + q.q - 1 for q in trailing]  # integer quarter keys: cheaper than text labels
-
-    def quarter_index(dates: pd.Series) -> pd.Series:
-        return dates.dt.year * 4 + dates.dt.quarter - 1
-
-    window = orders.loc[(orders["order_date"] >= trailing[0].start) & (orders["order_date"] <= trailing[-1].end)]
-    keys = quarter_index(window["order_date"])
-    purchase = window["is_purchase"].fillna(False).astype(bool)
-    active = window.loc[purchase].groupby(keys[purchase])["customer_id"].nunique()
-    revenue = window.groupby(keys)["net_amount"].sum()
-    first = orders.loc[orders["is_purchase"].fillna(False).astype(bool)].groupby("customer_id")["order_date"].min()
-    new = quarter_index(first).value_counts()
-    return pd.DataFrame({
-        "quarter": [str(q) for q in trailing],
-        "new_customers": new.reindex(index).fillna(0).to_numpy(dtype="int64"),
-        "active_customers": active.reindex(index).fillna(0).to_numpy(dtype="int64"),
-        "revenue": revenue.reindex(index).fillna(0.0).to_numpy(dtype=float),
-    })
-
-
-def growth_forecast(trend: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """The trend in long form with a one-quarter forecast of every metric.
-
-    Uses ``helpers.forecast.forecast_series`` (damped-trend exponential smoothing). Quarters
-    with no activity before the first active quarter are left out of the fit. Returns
-    ``quarter, metric, label, value, lower, upper, kind`` (``actual`` or ``forecast``).
-    """
-    require_columns(trend, ["quarter", *GROWTH_METRICS], "trend")
-    if trend.empty:
-        raise ValueError("trend has no quarters to forecast from")
-    next_quarter = str(Quarter.parse(trend["quarter"].iloc[-1]).shift(1))
-    started = (trend[list(GROWTH_METRICS)] != 0).any(axis=1).cummax()
-    if not started.any():
-        started[:] = True
-    rows = []
-    for metric, metric_label in GROWTH_METRICS.items():
-        actual = pd.DataFrame({"quarter": trend["quarter"], "metric": metric, "label": metric_label,
-                               "value": trend[metric].astype(float), "lower": np.nan, "upper": np.nan,
-                               "kind": "actual"})
-        history = trend.loc[started, metric].astype(float)
-        history.index = trend.loc[started, "quarter"]
-        predicted = forecast_series(history, horizon=1, alpha=alpha).iloc[0]
-        floor = 0.0 if metric != "revenue" else -np.inf
-        forecast = pd.DataFrame([{
-            "quarter": next_quarter, "metric": metric, "label": metric_label,
-            "value": max(predicted["forecast"], floor), "lower": max(predicted["lower"], floor),
-            "upper": max(predicted["upper"], floor), "kind": "forecast"}])
-        rows += [actual, forecast]
-    return pd.concat(rows, ignore_index=True)
-
-
 def growth_table(forecast: pd.DataFrame) -> pd.DataFrame:
     """The long ``growth_forecast`` frame as one row per quarter: ``quarter, kind`` and one column
     per metric (the forecast row holds the point forecasts)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from . import paths
 from .quarters import Quarter
@@ -76,8 +76,117 @@ class KpiTargets(_Strict):
     csat: float | None = Field(None, ge=0, le=1)
 
 
+class OverviewOptions(_Strict):
+    """Chapter 01 (overview): ``chapter_options.01_overview``."""
+
+    top_fraction: float = Field(0.2, gt=0, lt=1, description="The 'top customers' share of the Pareto finding")
+    trend_quarters: int = Field(8, ge=2, le=40, description="Quarters in the growth trend the forecast starts from")
+
+
+class NeedsOptions(_Strict):
+    """Chapter 02 (needs and satisfaction): ``chapter_options.02_needs``."""
+
+    need_themes_file: str = Field("params/need_themes.yaml", description="Need-theme lexicon, relative to the project")
+    sentiment_lexicon_file: str = Field("params/sentiment_lexicon.yaml", description="Sentiment lexicon, relative to the project")
+    trend_quarters: int = Field(8, ge=2, le=40, description="Quarters in the NPS / CSAT, need-theme and sentiment trends")
+    topics_per_language: int = Field(5, ge=2, le=50, description="Topics discovered per comment language")
+    extreme_fraction: float = Field(0.2, gt=0, le=0.5, description="Most / least satisfied share compared")
+    complaint_run_months: int = Field(
+        2, ge=1, description="Consecutive months above the benchmark that make a product's complaint rate persistent")
+    complaint_window_months: int = Field(3, ge=1, le=24, description="Months ending with the quarter searched for such runs")
+
+    @model_validator(mode="after")
+    def _run_fits_window(self):
+        if self.complaint_run_months > self.complaint_window_months:
+            raise ValueError(
+                f"complaint_run_months ({self.complaint_run_months}) cannot exceed complaint_window_months "
+                f"({self.complaint_window_months})")
+        return self
+
+
+class BehaviourOptions(_Strict):
+    """Chapter 03 (behaviour): ``chapter_options.03_behaviour``."""
+
+    trend_quarters: int = Field(8, ge=2, le=40, description="Quarters in the channel and category trends")
+    cohort_months: int = Field(12, ge=1, le=120, description="Monthly acquisition cohorts in the retention matrix")
+    retention_windows: tuple[PositiveInt, ...] = Field((30, 90), min_length=1, description="Days for early retention")
+    early_retention_quarters: int = Field(
+        4, ge=1, le=40, description="Quarters of new customers (ending with the report quarter) whose early retention is shown")
+    churn_reason_lookback_days: int = Field(180, ge=1, le=3650, description="Tickets / surveys looked at before churn")
+    churn_reason_themes_file: str = Field(
+        "params/need_themes.yaml", description="File whose 'churn_reasons' section lists the comment themes of churn reasons")
+    basket_quarters: int = Field(4, ge=1, le=40, description="Quarters of orders for association rules and sequences")
+    min_support: float = Field(0.01, gt=0, le=1, description="Minimum share of orders holding both items of a rule")
+    min_confidence: float = Field(0.05, ge=0, le=1)
+    max_products: int = Field(200, ge=0, description="Product-level rules only up to this many distinct products")
+    cross_sell_max_rules: int = Field(50, ge=1)
+    high_risk_threshold: float = Field(0.5, gt=0, lt=1, description="Churn probability counted as high risk")
+    top_products: int = Field(10, ge=1, description="Best-selling products shown per region")
+
+
+class ValueOptions(_Strict):
+    """Chapter 04 (value): ``chapter_options.04_value``."""
+
+    rfm_window_days: int = Field(365, ge=1, description="Days of orders behind the F and M scores")
+    clv_model: Literal["bgnbd", "pareto_nbd"] = "bgnbd"
+    clv_time_unit: Literal["W", "D"] = Field("W", description="Model time unit: W weeks, D days")
+    clv_horizon_months: int = Field(12, ge=1, le=120)
+    monthly_discount_rate: float = Field(0.01, ge=0, lt=1)
+    holdout_weeks: int = Field(26, ge=1, le=520)
+    penalizers: tuple[float, ...] = Field((0.0, 0.001, 0.01), min_length=1, description="Tried in order until a fit converges")
+    value_tier_quantiles: tuple[float, float] = Field(
+        (0.5, 0.8), description="CLV quantiles: below the first = low, from the second = high")
+    strategic_segments: tuple[str, ...] = Field(
+        ("Large enterprise", "Medium enterprise"), description="Segments whose high-value customers are strategic accounts")
+    cac_trailing_quarters: int = Field(4, ge=1, le=40)
+    cost_per_ticket: float = Field(50.0, ge=0, description="Cost to serve of one service ticket, in the report currency")
+    profitability_window_days: int = Field(365, ge=1)
+    cluster_k_min: int = Field(3, ge=2)
+    cluster_k_max: int = Field(6, ge=2)
+    cluster_fit_sample: int = Field(100_000, ge=100, description="Customers k-means is fitted on (all when fewer)")
+    silhouette_sample: int = Field(10_000, ge=100, description="Customers the silhouette is computed on")
+    forecast_history_quarters: int = Field(8, ge=2, le=40)
+    forecast_horizon_quarters: int = Field(4, ge=1, le=12)
+
+    @field_validator("penalizers")
+    @classmethod
+    def _penalties_not_negative(cls, value):
+        if any(p < 0 for p in value):
+            raise ValueError(f"penalizers must not be negative, got {list(value)}")
+        return value
+
+    @field_validator("value_tier_quantiles")
+    @classmethod
+    def _increasing_shares(cls, value):
+        low, high = value
+        if not 0 < low < high < 1:
+            raise ValueError(f"value_tier_quantiles must be two increasing shares in (0, 1), got {list(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _cluster_range(self):
+        if self.cluster_k_min > self.cluster_k_max:
+            raise ValueError(f"cluster_k_min ({self.cluster_k_min}) cannot exceed cluster_k_max ({self.cluster_k_max})")
+        return self
+
+
+class ChapterOptions(_Strict):
+    """The settings of each chapter, under the chapter's name (``01_overview`` ...) in the
+    parameters files and as ``overview``, ``needs``, ``behaviour``, ``value`` in code.
+    Chapter 05 has no options of its own."""
+
+    # Written under the chapter names too, so that params.json reads back into the same model.
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
+    overview: OverviewOptions = Field(default_factory=OverviewOptions, alias="01_overview")
+    needs: NeedsOptions = Field(default_factory=NeedsOptions, alias="02_needs")
+    behaviour: BehaviourOptions = Field(default_factory=BehaviourOptions, alias="03_behaviour")
+    value: ValueOptions = Field(default_factory=ValueOptions, alias="04_value")
+
+
 class Params(_Strict):
-    """Every setting of a report run. Defaults live in ``params/default.yaml``."""
+    """Every setting of a report run. ``params/default.yaml`` sets the run-wide defaults; the
+    defaults of the chapter options are those of the models above (the file repeats them)."""
 
     quarter: str
     report_title: str = "Quarterly customer analysis"
@@ -105,9 +214,7 @@ class Params(_Strict):
     max_parse_failure_share: float = Field(
         0.2, ge=0, le=1, description="Above this share of unparseable values a column is an error, below it rows are quarantined"
     )
-    chapter_options: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-chapter settings added by later chapters"
-    )
+    chapter_options: ChapterOptions = Field(default_factory=ChapterOptions, description="Settings of each chapter")
 
     @field_validator("quarter")
     @classmethod
@@ -168,9 +275,6 @@ class Params(_Strict):
     @property
     def data_path(self) -> Path:
         return paths.resolve(self.data_dir)
-
-    def option(self, chapter: str, key: str, default: Any = None) -> Any:
-        return self.chapter_options.get(chapter, {}).get(key, default)
 
 
 def _read_yaml(path: Path) -> dict:

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import cleaning, privacy
+from . import cleaning, facts, privacy
 from .errors import DataError
 from .params import Params
 from .paths import RunLayout
@@ -89,7 +89,7 @@ def _age_band(birth_year: pd.Series, as_of: pd.Timestamp) -> pd.Series:
 
 def _finish_customers(customers: pd.DataFrame | None, orders: pd.DataFrame, as_of: pd.Timestamp,
                       q: cleaning.Quarantine) -> pd.DataFrame:
-    first_order = orders.loc[orders["is_purchase"]].groupby("customer_id")["order_date"].min()
+    first_order = facts.purchase_lines(orders).groupby("customer_id")["order_date"].min()
     if customers is None:
         # No customer table: one row per customer seen in the orders, with the region and country
         # of their latest order line where the export carries them.
@@ -125,9 +125,8 @@ def _finish_orders(orders: pd.DataFrame, products: pd.DataFrame | None) -> pd.Da
     orders["channel"] = orders["channel"].astype("string").fillna("Unknown")
     if orders["line_id"].isna().any():
         orders["line_id"] = (orders.groupby("order_id").cumcount() + 1).astype("string")
-    completed = orders["status"].eq("completed")
-    orders["net_amount"] = orders["amount"].where(completed, 0.0)
-    orders["is_purchase"] = completed & ~orders["is_return"] & (orders["amount"] > 0)
+    orders["net_amount"] = facts.net_amount(orders)
+    orders["is_purchase"] = facts.is_purchase(orders)
     if products is not None and products["category"].notna().any():
         category = products.drop_duplicates("product_id").set_index("product_id")["category"]
         orders["category"] = orders["product_id"].map(category).astype("string").fillna("Uncategorised")
@@ -147,7 +146,7 @@ def _finish_tickets(tickets: pd.DataFrame) -> pd.DataFrame:
 
 def _check_scope(orders: pd.DataFrame, params: Params, files: list[dict]) -> None:
     period = params.period
-    purchases = orders.loc[orders["is_purchase"], "order_date"]
+    purchases = facts.purchase_lines(orders)["order_date"]
     if purchases.empty:
         raise DataError("no valid purchases are left after cleaning", file=files[0]["file"],
                         fix="check the orders mapping (amount, status, is_return) and the quarantine files")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .facts import purchase_lines
 from .quarters import Quarter
 from .schema import SOURCES
 
@@ -81,18 +82,18 @@ def scope_table(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter) 
     rows = []
     for label, quarter in (("This quarter", period), ("Previous quarter", period.previous()),
                            ("Same quarter last year", period.year_ago())):
-        in_quarter = quarter.contains(orders["order_date"]) & orders["is_purchase"]
+        in_quarter = purchase_lines(orders, quarter.start, quarter.end)
         rows.append({
             "period": f"{label} ({quarter})",
             "from": quarter.start.strftime("%Y-%m-%d"),
             "to": quarter.last_day.strftime("%Y-%m-%d"),
             "order lines": int((quarter.contains(orders["order_date"])).sum()),
-            "orders": int(orders.loc[in_quarter, "order_id"].nunique()),
-            "active customers": int(orders.loc[in_quarter, "customer_id"].nunique()),
+            "orders": int(in_quarter["order_id"].nunique()),
+            "active customers": int(in_quarter["customer_id"].nunique()),
         })
     rows.append({"period": "All history", "from": orders["order_date"].min().strftime("%Y-%m-%d"),
                  "to": orders["order_date"].max().strftime("%Y-%m-%d"), "order lines": len(orders),
-                 "orders": int(orders.loc[orders["is_purchase"], "order_id"].nunique()),
+                 "orders": int(purchase_lines(orders)["order_id"].nunique()),
                  "active customers": int(customers["first_order_date"].notna().sum())})
     return pd.DataFrame(rows)
 

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import paths
+from . import facts, paths
+from .facts import purchase_lines
 from .fmt import fmt_int, fmt_pct
 
 __all__ = [
@@ -147,8 +148,7 @@ def rfm_scores(orders: pd.DataFrame, as_of, window_days: int = 365) -> pd.DataFr
         raise ValueError(f"window_days must be at least 1, got {window_days}")
     as_of_day = pd.Timestamp(as_of).normalize()
     cutoff = as_of_day + pd.Timedelta(days=1)
-    valid = orders["is_purchase"].fillna(False).astype(bool) & (orders["order_date"] < cutoff)
-    purchases = orders.loc[valid, ["customer_id", "order_id", "order_date", "net_amount"]]
+    purchases = purchase_lines(orders, end=facts.end_of_day(as_of_day))[["customer_id", "order_id", "order_date", "net_amount"]]
     by_customer = purchases.groupby("customer_id", observed=True)["order_date"]
     first, last = by_customer.min(), by_customer.max()
     in_window = purchases.loc[purchases["order_date"] >= cutoff - pd.Timedelta(days=window_days)]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .facts import purchase_lines
 from .fmt import fmt_int, fmt_num, fmt_pct, fmt_pp
 from .kpis import nps_points
 from .plotting import label, new_axes
@@ -289,7 +290,7 @@ def customer_profile(customers: pd.DataFrame, orders: pd.DataFrame, tickets: pd.
     for dimension in ("segment", "region"):
         profile[dimension] = _attribute(customers, dimension) if dimension in customers.columns else "Unknown"
     window = orders.loc[(orders["order_date"] >= start) & (orders["order_date"] <= end)]
-    purchases = window.loc[window["is_purchase"].fillna(False).astype(bool)]
+    purchases = purchase_lines(window)
     profile["orders"] = purchases.groupby("customer_id")["order_id"].nunique().reindex(profile.index).fillna(0)
     profile["revenue"] = window.groupby("customer_id")["net_amount"].sum().reindex(profile.index).fillna(0.0)
     if "category" in purchases.columns and len(purchases):

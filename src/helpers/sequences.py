@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .behaviour import purchase_lines
+from .facts import purchase_lines
 from .validation import require_columns
 from .fmt import fmt_int, fmt_num, fmt_pct
 from .quarters import Quarter

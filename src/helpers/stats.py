@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .kpis import kpi_units, nps_points
+from .kpis import KPIS, RELATIVE_CHANGE_UNITS, kpi_units, nps_points
 
 KINDS = ("mean", "nps", "proportion", "total", "count")
 # Index draws per chunk of resamples: bounds memory at about 8 bytes x this number.
@@ -352,7 +352,7 @@ def kpi_significance(
             # a count is one observation of a Poisson process: "small" means few events
             result["n_current"], result["n_previous"] = int(result["current"]), int(result["previous"])
             result["small_sample"] = bool(min(result["current"], result["previous"]) < small_sample_size)
-        if kind in ("count", "total", "mean"):
+        if KPIS[metric].unit in RELATIVE_CHANGE_UNITS:  # the interval in the unit of the change it brackets
             base = result["previous"]
             scale = 1 / base if base and not np.isnan(base) and base > 0 else np.nan
             result["change_low"] *= scale

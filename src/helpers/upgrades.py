@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .fmt import fmt_int, fmt_money
-from .kpis import purchase_lines
+from .facts import purchase_lines
 from .quarters import Quarter
 from .validation import require_columns
 

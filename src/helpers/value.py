@@ -2,11 +2,9 @@
 general), acquisition cost (CAC) and customer relationship value (CRV = CLV - CAC) by channel and
 segment, customer profitability after the cost to serve, and the revenue and customer forecast.
 
-Also the one place that reads chapter 04's options (:func:`value_options`) with their defaults.
+Chapter 04's options are :class:`helpers.params.ValueOptions` (``params.chapter_options.value``).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass, fields
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
@@ -14,13 +12,12 @@ import numpy as np
 import pandas as pd
 
 from .fmt import fmt_int, fmt_money, fmt_num, fmt_pct
-from .forecast import forecast_series
+from .params import ValueOptions
 from .quarters import Quarter
 from .validation import require_columns
 
 __all__ = [
     "ValueOptions",
-    "value_options",
     "value_tiers",
     "tier_summary",
     "relationship_tiers",
@@ -29,8 +26,6 @@ __all__ = [
     "crv_table",
     "customer_profitability",
     "profitability_by_segment",
-    "quarterly_history",
-    "growth_forecast",
     "plot_tiers",
     "plot_cac_crv",
     "plot_profitability",
@@ -45,69 +40,8 @@ __all__ = [
     "glossary",
 ]
 
-CHAPTER = "04_value"
 VALUE_TIERS = ["high", "medium", "low"]
 RELATIONSHIP_TIERS = ["strategic", "important", "general"]
-
-
-@dataclass(frozen=True)
-class ValueOptions:
-    """Chapter 04 settings, read from ``chapter_options: {04_value: {...}}`` in the parameters."""
-
-    rfm_window_days: int = 365
-    clv_model: str = "bgnbd"  # or "pareto_nbd"
-    clv_time_unit: str = "W"  # model time unit: "W" weeks or "D" days
-    clv_horizon_months: int = 12
-    monthly_discount_rate: float = 0.01
-    holdout_weeks: int = 26
-    penalizers: tuple = (0.0, 0.001, 0.01)
-    value_tier_quantiles: tuple = (0.5, 0.8)  # CLV quantiles: below the first = low, from the second = high
-    strategic_segments: tuple = ("Large enterprise", "Medium enterprise")
-    cac_trailing_quarters: int = 4
-    cost_per_ticket: float = 50.0
-    profitability_window_days: int = 365
-    cluster_k_min: int = 3
-    cluster_k_max: int = 6
-    cluster_fit_sample: int = 100_000
-    silhouette_sample: int = 10_000
-    forecast_history_quarters: int = 8
-    forecast_horizon_quarters: int = 4
-
-
-def value_options(params) -> ValueOptions:
-    """Chapter 04 options from ``params.option("04_value", key, default)``, checked.
-
-    Raises ValueError naming a bad option.
-    """
-    values = {}
-    for spec in fields(ValueOptions):
-        value = params.option(CHAPTER, spec.name, spec.default)
-        if isinstance(spec.default, tuple):
-            value = tuple(value) if isinstance(value, (list, tuple)) else (value,)
-        values[spec.name] = value
-    options = ValueOptions(**values)
-    low, high = (list(options.value_tier_quantiles) + [None, None])[:2]
-    problems = []
-    if len(options.value_tier_quantiles) != 2 or not (0 < low < high < 1):
-        problems.append(f"value_tier_quantiles must be two increasing shares in (0, 1), got {list(options.value_tier_quantiles)}")
-    if not 0 <= options.monthly_discount_rate < 1:
-        problems.append(f"monthly_discount_rate must be in [0, 1), got {options.monthly_discount_rate}")
-    if options.clv_model not in ("bgnbd", "pareto_nbd"):
-        problems.append(f"clv_model must be 'bgnbd' or 'pareto_nbd', got {options.clv_model!r}")
-    if options.clv_time_unit not in ("W", "D"):
-        problems.append(f"clv_time_unit must be 'W' or 'D', got {options.clv_time_unit!r}")
-    if not 2 <= options.cluster_k_min <= options.cluster_k_max:
-        problems.append(f"cluster_k_min/max must satisfy 2 <= min <= max, got {options.cluster_k_min}, {options.cluster_k_max}")
-    for name in ("holdout_weeks", "clv_horizon_months", "cac_trailing_quarters", "rfm_window_days", "profitability_window_days"):
-        if int(getattr(options, name)) < 1:
-            problems.append(f"{name} must be at least 1, got {getattr(options, name)}")
-    if options.cost_per_ticket < 0:
-        problems.append(f"cost_per_ticket must not be negative, got {options.cost_per_ticket}")
-    if problems:
-        raise ValueError("chapter_options.04_value: " + "; ".join(problems))
-    return options
-
-
 
 
 # --- value and relationship tiers -------------------------------------------------------------
@@ -323,59 +257,6 @@ def profitability_by_segment(profit: pd.DataFrame, customers: pd.DataFrame, by: 
 
 
 # --- forecast ---------------------------------------------------------------------------------
-
-def quarterly_history(orders: pd.DataFrame, customers: pd.DataFrame, period, quarters: int = 8) -> pd.DataFrame:
-    """Revenue (sum of net_amount), active customers (>= 1 purchase) and new customers (first
-    purchase) in each of the ``quarters`` quarters ending with ``period``, oldest first."""
-    require_columns(orders, ["customer_id", "order_date", "net_amount", "is_purchase"], "orders")
-    period = Quarter.parse(period)
-    span = period.trailing(quarters)
-    start, end = span[0].start, period.shift(1).start
-    lines = orders.loc[(orders["order_date"] >= start) & (orders["order_date"] < end)]
-    # Integer quarter codes (year * 4 + quarter - 1) are much cheaper than labels on 20M lines.
-    codes = [q.year * 4 + q.q - 1 for q in span]
-    labels = [str(q) for q in span]
-    code = lines["order_date"].dt.year * 4 + lines["order_date"].dt.quarter - 1
-    revenue = lines.groupby(code)["net_amount"].sum().reindex(codes, fill_value=0.0)
-    purchases = lines["is_purchase"].fillna(False).astype(bool).to_numpy()
-    active = lines.loc[purchases].groupby(code[purchases])["customer_id"].nunique().reindex(codes, fill_value=0)
-    first = customers["first_order_date"].dropna() if "first_order_date" in customers.columns else pd.Series(dtype="datetime64[ns]")
-    first = first[(first >= start) & (first < end)]
-    new = (first.dt.year * 4 + first.dt.quarter - 1).value_counts().reindex(codes, fill_value=0)
-    return pd.DataFrame({"quarter": labels, "revenue": revenue.to_numpy(), "active_customers": active.to_numpy(), "new_customers": new.to_numpy()})
-
-
-def growth_forecast(history: pd.DataFrame, horizon: int = 4, alpha: float = 0.05) -> pd.DataFrame:
-    """Actuals and a ``horizon``-quarter forecast with a ``1 - alpha`` interval per metric
-    (damped-trend exponential smoothing via :func:`helpers.forecast.forecast_series`).
-
-    Returns a long frame: metric, quarter, kind ("actual"/"forecast"), value, lower, upper, method.
-    """
-    require_columns(history, ["quarter"], "history")
-    last = Quarter.parse(history["quarter"].iloc[-1])
-    future = [str(last.shift(step)) for step in range(1, horizon + 1)]
-    frames = []
-    for metric in [c for c in ("revenue", "active_customers", "new_customers") if c in history.columns]:
-        actual = pd.DataFrame({"metric": metric, "quarter": history["quarter"], "kind": "actual", "value": history[metric].astype(float)})
-        predicted = forecast_series(history.set_index("quarter")[metric], horizon=horizon, alpha=alpha)
-        if metric != "revenue":  # counts cannot go below zero
-            predicted[["forecast", "lower"]] = predicted[["forecast", "lower"]].clip(lower=0)
-        frames += [
-            actual,
-            pd.DataFrame(
-                {
-                    "metric": metric,
-                    "quarter": future,
-                    "kind": "forecast",
-                    "value": predicted["forecast"].to_numpy(),
-                    "lower": predicted["lower"].to_numpy(),
-                    "upper": predicted["upper"].to_numpy(),
-                    "method": predicted["method"].to_numpy(),
-                }
-            ),
-        ]
-    return pd.concat(frames, ignore_index=True)
-
 
 def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
     """One row per quarter (actuals, then forecasts): each metric with its interval bounds."""
