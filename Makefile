@@ -33,7 +33,7 @@ fonts: ## Install a CJK font for Chinese chart labels where possible (Debian, as
 	else echo "note: no CJK font found; install fonts-noto-cjk (or a CJK font) for Chinese chart labels"; fi
 
 data/demo/orders.csv: | $(STAMP)
-	$(BIN)/python -m helpers.demo_data --customers $(CUSTOMERS) --seed $(SEED) --end 2026-09-30 --out data/demo
+	$(BIN)/python -m helpers.demo.generator --customers $(CUSTOMERS) --seed $(SEED) --end 2026-09-30 --out data/demo
 
 demo-data: data/demo/orders.csv ## Generate the demo data (5,000 customers) if absent
 

@@ -21,12 +21,12 @@ def stop_while_starting(signum, _frame):
 
 
 def load_runner():
-    """``helpers.runner.main``. The imports take seconds; a signal meanwhile ends the start with
+    """``helpers.report.runner.main``. The imports take seconds; a signal meanwhile ends the start with
     the same one line and exit code as a signal during the run."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, stop_while_starting)
     try:
-        from helpers.runner import main
+        from helpers.report.runner import main
 
         # ``main`` installs its own handlers and puts these back when the run is over.
         for signum in STOP_SIGNALS:

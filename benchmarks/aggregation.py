@@ -1,10 +1,10 @@
-"""Time and peak memory of the per-customer aggregation (helpers.aggregation) on pandas and DuckDB.
+"""Time and peak memory of the per-customer aggregation (helpers.facts.customer_facts) on pandas and DuckDB.
 
     PYTHONPATH=src .venv/bin/python benchmarks/aggregation.py --customers 100000 1000000 [--spark]
     PYTHONPATH=src .venv/bin/python benchmarks/aggregation.py --customers 3000000 --engines pandas "duckdb (parquet)"
 
 For each size: the demo generator's orders (seed 2026, history ending 2026-09-30) with the
-prepared columns derived as ``helpers.prepare`` does (``net_amount``, ``is_purchase``), written
+prepared columns derived as ``helpers.data.prepare`` does (``net_amount``, ``is_purchase``), written
 once to Parquet; then each engine runs in a fresh process, as of 2026-09-30:
 
 * ``pandas``          run_pandas on the orders frame read from the Parquet file
@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np
 import pandas as pd
 
-from helpers import aggregation
-from helpers.demo_data import iter_sources
+from helpers.demo.generator import iter_sources
+from helpers.facts import customer_facts as aggregation
 
 AS_OF = "2026-09-30"
 ENGINES = ("pandas", "duckdb (frame)", "duckdb (parquet)")

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from helpers import clv
+from helpers.models import clv
 
 
 def simulate_transactions(n_customers: int, seed: int = 2026, horizon_days: int = 1095) -> tuple[pd.DataFrame, pd.Timestamp]:

@@ -26,8 +26,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from helpers.demo_data import generate, write  # noqa: E402
-from helpers.runner import IpcKernelManager  # noqa: E402
+from helpers.demo.generator import generate, write  # noqa: E402
+from helpers.report.runner import IpcKernelManager  # noqa: E402
 
 
 def kernel_startup_seconds(work: Path) -> float:

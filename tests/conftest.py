@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from helpers import facts  # noqa: E402
-from helpers.demo_data import generate, write  # noqa: E402
+from helpers.demo.generator import generate, write  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"

@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from helpers import paths
-from helpers.registry import CHAPTERS
+from helpers.report.registry import CHAPTERS
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 

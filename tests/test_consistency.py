@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import run_report
-from helpers import export
-from helpers.demo_data import generate, write
+
+from helpers.demo.generator import generate, write
+from helpers.report import export
 
 pytestmark = pytest.mark.slow
 

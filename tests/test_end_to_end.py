@@ -10,11 +10,11 @@ import nbformat
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
-
 from conftest import folder_digest, run_report
+
 from helpers import paths
-from helpers.registry import CHAPTERS
-from helpers.demo_data import generate, write
+from helpers.demo.generator import generate, write
+from helpers.report.registry import CHAPTERS
 
 pytestmark = pytest.mark.slow
 CHAPTER_PAGES = [f"{c}.html" for c in CHAPTERS]

@@ -11,8 +11,8 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import SHARED
+
 from helpers import paths
 
 RAW = SHARED / "datasets" / "online_retail" / "online_retail.csv.gz"

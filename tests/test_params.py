@@ -6,7 +6,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from helpers import churn, paths
+from helpers import paths
+from helpers.chapters import churn
 from helpers.params import (
     BehaviourOptions,
     ChapterOptions,

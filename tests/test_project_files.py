@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from helpers import paths
-from helpers.registry import CHAPTERS
+from helpers.report.registry import CHAPTERS
 
 NOTEBOOKS = [paths.notebook_path(c) for c in CHAPTERS]
 
@@ -54,7 +54,7 @@ def test_no_generated_data_committed():
 
 
 def test_readme_lists_every_canonical_column():
-    from helpers.schema import SOURCES
+    from helpers.data.schema import SOURCES
 
     readme = (paths.PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert readme.lstrip().startswith("# Customer Insights")

@@ -12,9 +12,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
-from . import paths
-from .quarters import Quarter
-from .schema import SOURCES
+from helpers import paths
+from helpers.data.schema import SOURCES
+from helpers.quarters import Quarter
 
 
 class ParameterError(ValueError):

@@ -1,0 +1,219 @@
+"""Action lists for the teams (customer ids only), the follow-up plan, and the closed loop that
+checks last quarter's lists against this quarter's outcomes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers import facts
+from helpers.facts import purchase_lines
+from helpers.facts.kpis import KPIS, format_kpi_value
+from helpers.quarters import Quarter
+from helpers.report import export
+from helpers.report.fmt import fmt_int, fmt_money, fmt_pct
+
+# KPIs checked monthly between reports; the rest quarterly.
+MONTHLY_KPIS = {"active_customers", "churn_rate", "nps", "csat", "new_customers"}
+
+
+def reason_codes(frame: pd.DataFrame) -> pd.Series:
+    """';'-joined codes from the columns present: model score, recency, complaints, survey answers, p_alive."""
+    checks = {
+        "MODEL_SCORE_HIGH": frame.get("churn_probability", pd.Series(np.nan, index=frame.index)) >= 0.7,
+        "MODEL_SCORE_ELEVATED": frame.get("churn_probability", pd.Series(np.nan, index=frame.index)).between(0.5, 0.7,
+                                                                                                           inclusive="left"),
+        "INACTIVE_60D": frame.get("days_since_last_purchase", pd.Series(np.nan, index=frame.index)) >= 60,
+        "COMPLAINT_90D": frame.get("complaints_90d", pd.Series(0, index=frame.index)) >= 1,
+        "DETRACTOR": frame.get("last_nps", pd.Series(np.nan, index=frame.index)) <= 6,
+        "LOW_CSAT": frame.get("last_csat", pd.Series(np.nan, index=frame.index)) <= 2,
+        "LOW_P_ALIVE": frame.get("p_alive", pd.Series(np.nan, index=frame.index)) < 0.5,
+    }
+    codes = pd.Series("", index=frame.index, dtype="string")
+    for code, mask in checks.items():
+        codes = codes.where(~mask.fillna(False).astype(bool), codes + ";" + code)
+    return codes.str.lstrip(";")
+
+
+def at_risk_high_value(clv: pd.DataFrame, scores: pd.DataFrame, orders: pd.DataFrame, tickets: pd.DataFrame | None,
+                       surveys: pd.DataFrame | None, as_of: pd.Timestamp, threshold: float = 0.5) -> pd.DataFrame:
+    """High-value customers (CLV tier high) whose churn probability is at least ``threshold``.
+
+    Columns: customer_id, clv, churn_probability, p_alive, days_since_last_purchase, complaints_90d,
+    last_nps, last_csat, reason_codes, top_reasons; highest expected loss (CLV x probability) first.
+    """
+    frame = clv.merge(scores, on="customer_id", how="inner")
+    frame = frame.loc[(frame["value_tier"].astype(str).str.lower() == "high") & (frame["churn_probability"] >= threshold)]
+    frame = frame.rename(columns={"clv_12m": "clv"}).copy()
+    last = facts.last_purchase(orders, as_of)
+    frame["days_since_last_purchase"] = facts.days_since(frame["customer_id"].map(last), as_of)
+    frame["complaints_90d"] = 0
+    if tickets is not None:
+        recent = tickets.loc[(tickets["ticket_type"] == "complaint")
+                             & (tickets["created_at"] > as_of - pd.Timedelta(days=90)) & (tickets["created_at"] <= as_of)]
+        frame["complaints_90d"] = frame["customer_id"].map(recent.groupby("customer_id").size()).fillna(0).astype(int)
+    frame["last_nps"], frame["last_csat"] = np.nan, np.nan
+    if surveys is not None:
+        answered = surveys.loc[surveys["response_date"] <= as_of].sort_values("response_date")
+        latest = answered.groupby("customer_id")[["nps_score", "csat_score"]].last()
+        frame["last_nps"] = frame["customer_id"].map(latest["nps_score"])
+        frame["last_csat"] = frame["customer_id"].map(latest["csat_score"])
+    frame["reason_codes"] = reason_codes(frame)
+    frame["expected_loss"] = frame["clv"] * frame["churn_probability"]
+    columns = ["customer_id", "clv", "churn_probability", "p_alive", "days_since_last_purchase", "complaints_90d",
+               "last_nps", "last_csat", "reason_codes"] + (["top_reasons"] if "top_reasons" in frame else [])
+    return frame.sort_values(["expected_loss", "customer_id"], ascending=[False, True])[columns].reset_index(drop=True)
+
+
+def win_back(orders: pd.DataFrame, as_of: pd.Timestamp, churn_days: int, lookback_days: int = 365,
+             clv: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Recently lapsed customers worth winning back: last purchase between ``churn_days`` and
+    ``churn_days + lookback_days`` days ago, ranked by what they spent in the year before lapsing.
+    """
+    purchases = purchase_lines(orders, end=facts.end_of_day(as_of))
+    last = purchases.groupby("customer_id")["order_date"].max()
+    days = facts.days_since(last, as_of)
+    lapsed = last.loc[facts.is_churned(days, churn_days) & (days < churn_days + lookback_days)]
+    window = purchases.loc[purchases["customer_id"].isin(lapsed.index)]
+    window = window.loc[window["order_date"] > window["customer_id"].map(lapsed) - pd.Timedelta(days=365)]
+    spend = window.groupby("customer_id").agg(revenue_year_before_lapse=("amount", "sum"),
+                                              orders_year_before_lapse=("order_id", "nunique"))
+    table = pd.DataFrame({"customer_id": lapsed.index, "last_purchase_date": lapsed.dt.strftime("%Y-%m-%d").to_numpy(),
+                          "days_since_last_purchase": days.loc[lapsed.index].to_numpy()}).join(spend, on="customer_id")
+    if clv is not None and "p_alive" in clv:
+        table["p_alive"] = table["customer_id"].map(clv.set_index("customer_id")["p_alive"])
+    return table.sort_values(["revenue_year_before_lapse", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def onboarding(orders: pd.DataFrame, period: Quarter, as_of: pd.Timestamp) -> pd.DataFrame:
+    """New customers of the quarter who have not yet placed a second order, largest first order first."""
+    purchases = purchase_lines(orders)
+    purchases = purchases.loc[purchases["order_date"] <= as_of]
+    per_customer = purchases.groupby("customer_id").agg(first_order_date=("order_date", "min"),
+                                                        orders=("order_id", "nunique"))
+    new = per_customer.loc[period.contains(per_customer["first_order_date"]) & (per_customer["orders"] == 1)]
+    first_value = purchases.loc[purchases["customer_id"].isin(new.index)].groupby("customer_id")["amount"].sum()
+    table = pd.DataFrame({"customer_id": new.index,
+                          "first_order_date": new["first_order_date"].dt.strftime("%Y-%m-%d").to_numpy(),
+                          "days_since_first_order": facts.days_since(new["first_order_date"], as_of).to_numpy(),
+                          "first_order_value": first_value.reindex(new.index).to_numpy()})
+    return table.sort_values(["first_order_value", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def cross_sell_list(candidates: pd.DataFrame, per_customer: int = 1) -> pd.DataFrame:
+    """The best ``per_customer`` suggestions of each customer from the behaviour chapter's candidates."""
+    ranked = candidates.sort_values(["score", "customer_id"], ascending=[False, True])
+    return ranked.groupby("customer_id", sort=False).head(per_customer).reset_index(drop=True)
+
+
+def follow_up_plan(kpis: pd.DataFrame, actions: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Every KPI with how often to check it, its target, and the condition that triggers a new analysis."""
+    rows = []
+    flagged = set(actions["tracking_kpi"]) if len(actions) else set()
+    for _, row in kpis.iterrows():
+        kpi = KPIS[row["metric"]]
+        target = row["target"]
+        if pd.notna(target):
+            margin = 0.02 if kpi.unit == "share" else (5.0 if kpi.unit == "points" else 0.05 * abs(target))
+            trigger_value = target - margin if kpi.higher_is_better else target + margin
+            word = "below" if kpi.higher_is_better else "above"
+            trigger = f"{word} {format_kpi_value(trigger_value, kpi.unit, currency)} at a check"
+        else:
+            trigger = "moves more than 10% from this quarter's value"
+        rows.append({"kpi": kpi.label, "frequency": "monthly" if row["metric"] in MONTHLY_KPIS else "quarterly",
+                     "current": format_kpi_value(row["value"], kpi.unit, currency),
+                     "target": format_kpi_value(target, kpi.unit, currency),
+                     "re-analyse when": trigger, "in an action this quarter": "yes" if kpi.label in flagged else "no"})
+    return pd.DataFrame(rows).sort_values(["in an action this quarter", "frequency"], ascending=[False, True],
+                                          kind="stable").reset_index(drop=True)
+
+
+LIST_OUTCOMES = {
+    "at_risk_high_value.csv": "retained (bought this quarter)",
+    "win_back.csv": "won back (bought this quarter)",
+    "onboarding.csv": "placed a further order this quarter",
+    "cross_sell.csv": "bought the suggested category this quarter",
+}
+
+
+def closed_loop_lists(previous_artifacts: Path, orders: pd.DataFrame, period: Quarter) -> pd.DataFrame:
+    """Last quarter's action lists checked against this quarter's purchases."""
+    purchases = purchase_lines(orders)
+    in_quarter = purchases.loc[period.contains(purchases["order_date"])]
+    buyers = set(in_quarter["customer_id"])
+    rows = []
+    for name, outcome in LIST_OUTCOMES.items():
+        path = previous_artifacts / name
+        if not path.exists():
+            continue
+        listed = export.read_csv(path, dtype={"customer_id": str})
+        if name == "cross_sell.csv" and "consequent" in listed and "category" in in_quarter:
+            bought = in_quarter[["customer_id", "category"]].drop_duplicates()
+            hits = listed.merge(bought, left_on=["customer_id", "consequent"], right_on=["customer_id", "category"])
+            achieved = hits["customer_id"].nunique()
+        else:
+            achieved = int(listed["customer_id"].isin(buyers).sum())
+        customers = int(listed["customer_id"].nunique())
+        rows.append({"list": name, "customers on it": customers, "outcome": outcome, "customers with the outcome": achieved,
+                     "share": achieved / customers if customers else np.nan})
+    return pd.DataFrame(rows, columns=["list", "customers on it", "outcome", "customers with the outcome", "share"])
+
+
+def previous_kpis(previous_report: Path) -> pd.DataFrame:
+    """The KPI table of an earlier report folder."""
+    return export.read_csv(Path(previous_report) / "artifacts" / "kpi_overview.csv")
+
+
+def closed_loop_kpis(previous_kpis: pd.DataFrame, current_kpis: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Each KPI last quarter and now against its target: did it move towards the target?"""
+    merged = previous_kpis[["metric", "value", "target"]].merge(current_kpis[["metric", "value", "target"]],
+                                                                on="metric", suffixes=("_then", "_now"))
+    rows = []
+    for _, row in merged.iterrows():
+        kpi = KPIS[row["metric"]]
+        direction = 1 if kpi.higher_is_better else -1
+        moved = (row["value_now"] - row["value_then"]) * direction
+        target = row["target_now"]
+        met = None if pd.isna(target) else (row["value_now"] - target) * direction >= 0
+        rows.append({"kpi": kpi.label, "last quarter": format_kpi_value(row["value_then"], kpi.unit, currency),
+                     "this quarter": format_kpi_value(row["value_now"], kpi.unit, currency),
+                     "target": format_kpi_value(target, kpi.unit, currency),
+                     "moved the right way": "–" if pd.isna(moved) else ("yes" if moved > 0 else "no"),
+                     "target met now": "no target" if met is None else ("yes" if met else "no")})
+    return pd.DataFrame(rows)
+
+
+def closed_loop_finding(lists: pd.DataFrame, kpi_moves: pd.DataFrame, previous_label: str) -> str:
+    text = f"Against the {previous_label} report: "
+    at_risk = lists.loc[lists["list"] == "at_risk_high_value.csv"]
+    if len(at_risk):
+        row = at_risk.iloc[0]
+        text += (f"{fmt_pct(row['share'])} of the {fmt_int(row['customers on it'])} at-risk high-value customers "
+                 f"were retained; ")
+    improved = int((kpi_moves["moved the right way"] == "yes").sum())
+    return text + f"{improved} of {len(kpi_moves)} KPIs moved the right way."
+
+
+def at_risk_finding(at_risk: pd.DataFrame, currency: str) -> str:
+    if at_risk.empty:
+        return "No high-value customer has a churn probability of 50% or more this quarter."
+    codes = at_risk["reason_codes"].str.split(";").explode()
+    codes = codes.loc[codes.astype(bool)].value_counts()
+    common = f"; the most common reason is {codes.index[0]} ({fmt_int(codes.iloc[0])} customers)" if len(codes) else ""
+    return (f"{fmt_int(len(at_risk))} high-value customers are at risk, carrying {fmt_money(at_risk['clv'].sum(), currency)}"
+            f" of 12-month CLV{common}.")
+
+
+def win_back_finding(win_back_list: pd.DataFrame, currency: str, top: int = 100) -> str:
+    if win_back_list.empty:
+        return "No customer lapsed within the last year."
+    spent = win_back_list["revenue_year_before_lapse"].head(top).sum()
+    return (f"{fmt_int(len(win_back_list))} customers lapsed within the last year; the top {min(top, len(win_back_list))} "
+            f"spent {fmt_money(spent, currency)} in the year before they stopped buying.")
+
+
+def onboarding_finding(onboard: pd.DataFrame, new_customers: float) -> str:
+    share = f" ({fmt_pct(len(onboard) / new_customers)} of them)" if new_customers else ""
+    return f"{fmt_int(len(onboard))} of this quarter's new customers have not ordered a second time yet{share}."

@@ -1,0 +1,317 @@
+"""Problem diagnosis for chapter 05, generated from rules over the chapters' artifacts.
+
+The rules live in ``params/diagnosis_rules.yaml`` (threshold and text templates each). A check
+below turns the evidence into zero or more facts; each fact fills the rule's templates and
+becomes one row of ``actions.csv``: problem dimension, description with the numbers, likely
+cause found in the data, action, owner, deadline, tracking KPI and target.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from helpers import paths
+from helpers.facts.kpis import KPIS, compute_kpis, format_kpi_change, format_kpi_value, kpi_units
+from helpers.models.attribution import attribute_change, main_contributor
+from helpers.quarters import Quarter
+from helpers.report.fmt import fmt_int, fmt_money, fmt_num
+
+RULES_FILE = paths.PARAMS_DIR / "diagnosis_rules.yaml"
+EVIDENCE_ARTIFACTS = ("clv.csv", "churn_scores.csv", "cac_crv.csv", "complaint_products.csv",
+                      "satisfaction_by_region.csv", "satisfaction_by_segment.csv", "cross_sell_candidates.csv")
+ACTION_COLUMNS = ["priority", "rule", "problem", "description", "likely_cause", "action", "owner", "deadline",
+                  "tracking_kpi", "target", "severity", "summary"]
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    check: str
+    threshold: float
+    min_count: int = 1
+    max_p_value: float | None = None
+    dimension: str
+    description: str
+    action: str
+    owner: str
+    tracking_kpi: str
+    target: str
+    deadline_days: int | None = None
+    enabled: bool = True
+
+
+class RuleBook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    deadline_days_default: int = 45
+    cause_dimensions: list[str]
+    owners: dict[str, str]
+    kpi_actions: dict[str, str]
+    rules: list[Rule]
+
+
+def load_rules(path: Path = RULES_FILE) -> RuleBook:
+    book = RuleBook(**yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+    unknown = sorted({r.check for r in book.rules} - set(CHECKS))
+    if unknown:
+        raise ValueError(f"{path}: unknown check(s) {unknown}; available: {sorted(CHECKS)}")
+    return book
+
+
+@dataclass
+class Evidence:
+    """What the rules look at: this run's artifacts plus the prepared tables for finding causes."""
+
+    period: Quarter
+    currency: str
+    churn_days: int
+    kpis: pd.DataFrame
+    orders: pd.DataFrame
+    customers: pd.DataFrame
+    surveys: pd.DataFrame | None
+    artifacts: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+
+    def artifact(self, name: str) -> pd.DataFrame | None:
+        return self.artifacts.get(name)
+
+    @classmethod
+    def from_chapter(cls, ch) -> "Evidence":
+        """Collect this run's artifacts; the KPI table is recomputed if the overview chapter did not run."""
+        params = ch.params
+        kpis = ch.artifact("kpi_overview.csv")
+        if kpis is None:
+            kpis = compute_kpis(ch.table("orders"), ch.table("surveys"), ch.period, params.churn_inactivity_days,
+                                params.kpi_targets.model_dump())
+        artifacts = {}
+        for name in EVIDENCE_ARTIFACTS:
+            frame = ch.artifact(name)
+            if frame is not None and "customer_id" in frame:
+                frame["customer_id"] = frame["customer_id"].astype(str)
+            artifacts[name] = frame
+        return cls(ch.period, params.currency_symbol, params.churn_inactivity_days, kpis, ch.table("orders"),
+                   ch.table("customers"), ch.table("surveys"), artifacts)
+
+
+def _kpi_facts(evidence: Evidence, book: RuleBook, metrics: list[str]) -> list[dict]:
+    """Template fields for each KPI, with the group that explains most of its change."""
+    units_now = kpi_units(evidence.orders, evidence.surveys, evidence.period, evidence.churn_days)
+    units_prev = kpi_units(evidence.orders, evidence.surveys, evidence.period.previous(), evidence.churn_days)
+    dimensions = [d for d in book.cause_dimensions if d in evidence.customers
+                  and evidence.customers[d].nunique() > 1]
+    table = evidence.kpis.set_index("metric")
+    facts = []
+    for metric in metrics:
+        row, kpi = table.loc[metric], KPIS[metric]
+        adverse = -1 if kpi.higher_is_better else 1
+        cause, cause_group = "no single group stands out", "every region and segment"
+        if dimensions:
+            attribution = attribute_change(units_now[metric], units_prev[metric], evidence.customers, metric, dimensions)
+            top = main_contributor(attribution, adverse)
+            if top is not None:
+                cause_group = str(top["group"])
+                cause = (f"{top['group']} ({top['dimension'].replace('_', ' ')}) accounts for "
+                         f"{_signed(top['contribution'], kpi.unit, evidence.currency)} of the change")
+        facts.append({
+            "metric": metric, "kpi": kpi.label, "value": format_kpi_value(row["value"], kpi.unit, evidence.currency),
+            "target": format_kpi_value(row["target"], kpi.unit, evidence.currency),
+            "previous": format_kpi_value(row["previous"], kpi.unit, evidence.currency),
+            "change": format_kpi_change(row["qoq_change"], kpi.unit),
+            "cause": cause, "cause_group": cause_group, "kpi_owner": book.owners.get(metric, "Management"),
+        })
+    return facts
+
+
+def _signed(value: float, unit: str, currency: str) -> str:
+    """A contribution with its sign in the KPI's own unit: +12, -¥3,400, -1.5 pp, +2.0 pts."""
+    if unit in ("share", "points"):
+        return format_kpi_change(value, unit)
+    sign = "+" if value >= 0 else "-"
+    return sign + (fmt_money(abs(value), currency) if unit == "money" else fmt_int(abs(value)))
+
+
+def _relative_gap(row: pd.Series) -> float:
+    return abs(row["value"] - row["target"]) / abs(row["target"]) if row["target"] else np.inf
+
+
+def check_kpi_below_target(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
+    kpis = evidence.kpis
+    missed = kpis.loc[kpis["met"].eq(False) | kpis["met"].astype(str).eq("False")]
+    missed = missed.loc[missed.apply(_relative_gap, axis=1) >= rule.threshold]
+    facts = _kpi_facts(evidence, book, missed["metric"].tolist())
+    for fact, (_, row) in zip(facts, missed.iterrows()):
+        unit = KPIS[row["metric"]].unit
+        gap = row["value"] - row["target"]
+        fact["gap"] = (format_kpi_change(gap, unit) if unit in ("share", "points")
+                       else f"{_relative_gap(row):.1%}")
+        fact["severity"] = _relative_gap(row)
+    return facts
+
+
+def _is_significant(row: pd.Series, threshold: float) -> bool:
+    if "significant" in row and pd.notna(row["significant"]):
+        return str(row["significant"]).lower() in ("true", "1", "yes")
+    unit = KPIS[row["metric"]].unit
+    change = row["qoq_change"]
+    if pd.isna(change):
+        return False
+    return abs(change) >= (threshold * 100 if unit == "points" else threshold)
+
+
+def check_kpi_fell_significantly(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
+    rows = []
+    for _, row in evidence.kpis.iterrows():
+        kpi = KPIS[row["metric"]]
+        adverse = (row["qoq_change"] < 0) if kpi.higher_is_better else (row["qoq_change"] > 0)
+        if pd.notna(row["qoq_change"]) and adverse and _is_significant(row, rule.threshold):
+            rows.append(row)
+    facts = _kpi_facts(evidence, book, [r["metric"] for r in rows])
+    for fact, row in zip(facts, rows):
+        fact["severity"] = abs(row["qoq_change"]) * (0.01 if KPIS[row["metric"]].unit == "points" else 1)
+    return facts
+
+
+def at_risk_high_value_frame(clv: pd.DataFrame, scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    joined = clv.merge(scores, on="customer_id", how="inner")
+    return joined.loc[(joined["value_tier"].astype(str).str.lower() == "high") & (joined["churn_probability"] >= threshold)]
+
+
+def check_high_value_at_risk(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
+    clv, scores = evidence.artifact("clv.csv"), evidence.artifact("churn_scores.csv")
+    if clv is None or scores is None:
+        return []
+    at_risk = at_risk_high_value_frame(clv, scores, rule.threshold)
+    if len(at_risk) < rule.min_count:
+        return []
+    top_region = ""
+    if "region" in evidence.customers:
+        regions = at_risk["customer_id"].map(evidence.customers.set_index("customer_id")["region"]).value_counts()
+        if len(regions):
+            top_region = f"most are in {regions.index[0]} ({regions.iloc[0]:,} of {len(at_risk):,})"
+    return [{"count": fmt_int(len(at_risk)), "threshold": f"{rule.threshold:.0%}",
+             "clv": fmt_money(at_risk["clv_12m"].sum(), evidence.currency),
+             "cause": top_region or "spread across regions", "severity": float(at_risk["clv_12m"].sum())}]
+
+
+def check_persistent_complaint_product(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
+    persistent = evidence.artifact("complaint_products.csv")
+    if persistent is None or persistent.empty:
+        return []
+    persistent = persistent.loc[persistent["longest_run_months"] >= rule.threshold]
+    if rule.max_p_value is not None and "excess_p_value" in persistent:
+        # Only products whose excess of complaints is beyond chance, not every product that was above the rate.
+        persistent = persistent.loc[persistent["excess_p_value"] <= rule.max_p_value]
+    facts = []
+    for _, row in persistent.iterrows():
+        name = str(row.get("product_name", row["product_id"]))
+        facts.append({"product": f"{name} ({row['product_id']})", "months": fmt_int(row["longest_run_months"]),
+                      "complaints": fmt_int(row["complaints"]), "orders": fmt_int(row["orders"]),
+                      "cause": f"complaints concentrate on {name}",
+                      "severity": float(row["complaints"]) / max(float(row["orders"]), 1.0)})
+    return facts
+
+
+def check_channel_clv_below_cac(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
+    table = evidence.artifact("cac_crv.csv")
+    if table is None:
+        return []
+    channels = table.loc[(table["level"] == "channel") & (table["clv_cac_ratio"] < rule.threshold)
+                         & (table["new_customers"] >= rule.min_count)]
+    return [{"channel": row["group"], "clv": fmt_money(row["clv_12m"], evidence.currency),
+             "cac": fmt_money(row["cac"], evidence.currency), "ratio": fmt_num(row["clv_cac_ratio"], 2),
+             "cause": f"acquisition cost of {row['group']} is above the value of the customers it brings",
+             "severity": float(row["cac"] - row["clv_12m"]) * float(row["new_customers"])}
+            for _, row in channels.iterrows()]
+
+
+def check_new_customer_retention_falling(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
+    row = evidence.kpis.set_index("metric").loc["retention_30d"]
+    if pd.isna(row["qoq_change"]) or row["qoq_change"] > -rule.threshold:
+        return []
+    fact = _kpi_facts(evidence, book, ["retention_30d"])[0]
+    fact["severity"] = -float(row["qoq_change"])
+    return [fact]
+
+
+def check_nps_trailing_group(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
+    overall = evidence.kpis.set_index("metric").loc["nps", "value"]
+    if pd.isna(overall):
+        return []
+    facts = []
+    for dimension in ("region", "segment"):
+        table = evidence.artifact(f"satisfaction_by_{dimension}.csv")
+        if table is None or dimension not in table:
+            continue
+        trailing = table.loc[(overall - table["nps"] >= rule.threshold) & (table["nps_responses"] >= rule.min_count)]
+        for _, row in trailing.iterrows():
+            facts.append({"group": row[dimension], "dimension_name": dimension, "group_nps": fmt_num(row["nps"], 1),
+                          "responses": fmt_int(row["nps_responses"]), "overall_nps": fmt_num(overall, 1),
+                          "gap": fmt_num(overall - row["nps"], 1),
+                          "cause": f"NPS in {row[dimension]} moved {fmt_num(row['nps_change'], 1)} points on the previous quarter"
+                          if pd.notna(row.get("nps_change")) else f"lowest NPS is in {row[dimension]}",
+                          "severity": float(overall - row["nps"]) / 100})
+    return facts
+
+
+CHECKS: dict[str, Callable[[Evidence, Rule, RuleBook], list[dict]]] = {
+    "kpi_below_target": check_kpi_below_target,
+    "kpi_fell_significantly": check_kpi_fell_significantly,
+    "high_value_at_risk": check_high_value_at_risk,
+    "persistent_complaint_product": check_persistent_complaint_product,
+    "channel_clv_below_cac": check_channel_clv_below_cac,
+    "new_customer_retention_falling": check_new_customer_retention_falling,
+    "nps_trailing_group": check_nps_trailing_group,
+}
+
+
+class _Fields(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def _fill(template: str, fields: dict) -> str:
+    return template.format_map(_Fields(fields))
+
+
+def diagnose(evidence: Evidence, book: RuleBook) -> pd.DataFrame:
+    """Run every enabled rule; one row per problem found, in priority order (see below)."""
+    rows = []
+    deadline_base = evidence.period.last_day
+    for order, rule in enumerate(r for r in book.rules if r.enabled):
+        for fact in CHECKS[rule.check](evidence, rule, book):
+            fields = dict(fact)
+            metric = fact.get("metric")
+            fields["kpi_action"] = _fill(book.kpi_actions.get(metric, "Investigate {kpi} with its owner."), fields) \
+                if metric else ""
+            days = rule.deadline_days or book.deadline_days_default
+            rows.append({
+                "rule": rule.id, "problem": _fill(rule.dimension, fields), "description": _fill(rule.description, fields),
+                "likely_cause": fact.get("cause", ""), "action": _fill(rule.action, fields),
+                "owner": _fill(rule.owner, fields),
+                "deadline": (deadline_base + pd.Timedelta(days=days)).strftime("%Y-%m-%d"),
+                "tracking_kpi": _fill(rule.tracking_kpi, fields), "target": _fill(rule.target, fields),
+                "severity": float(fact.get("severity", 0.0)), "_order": order,
+            })
+    table = pd.DataFrame(rows, columns=[c for c in ACTION_COLUMNS if c not in ("priority", "summary")] + ["_order"])
+    # Priority takes the most severe problem of each rule first (in the file's rule order), then the
+    # second of each, and so on, so that the top actions cover different kinds of problem.
+    table = table.sort_values(["_order", "severity"], ascending=[True, False], kind="stable")
+    table["_rank"] = table.groupby("_order").cumcount()
+    table = table.sort_values(["_rank", "_order"], kind="stable").drop(columns=["_order", "_rank"])
+    table.insert(0, "priority", np.arange(1, len(table) + 1))
+    table["summary"] = table["problem"] + ": " + table["action"] + " (" + table["owner"] + ", by " + table["deadline"] + ")"
+    return table.reset_index(drop=True)
+
+
+def diagnosis_finding(actions: pd.DataFrame) -> str:
+    if actions.empty:
+        return "No rule found a problem this quarter: every KPI is on target and no risk crossed its threshold."
+    owners = actions["owner"].value_counts()
+    rules = actions["rule"].nunique()
+    many = len(actions) != 1
+    return (f"{len(actions)} problem{'s were' if many else ' was'} found by {rules} rule{'s' if rules != 1 else ''}; "
+            f"{owners.index[0]} owns the most ({owners.iloc[0]}). First priority: {actions.iloc[0]['problem']}.")

@@ -1,0 +1,342 @@
+"""Customer overview: who the customers are, who brings the revenue, how a two-way cross table
+of customer groups looks, and how the customer base grows.
+
+Definitions follow ``helpers.facts.kpis``: an active customer has at least one ``is_purchase`` line
+in the quarter; an order is a distinct ``order_id`` with such lines; average order value is the
+purchase amount divided by the number of orders; revenue is ``net_amount`` over every line
+(returns subtract, cancelled and refunded lines count zero). Everything is vectorised
+(groupby / merge), linear in order lines and customers.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from helpers.facts import purchase_lines
+from helpers.models.forecast import GROWTH_METRICS
+from helpers.quarters import Quarter
+from helpers.report.fmt import fmt_change, fmt_int, fmt_money, fmt_pct
+from helpers.report.plotting import label, new_axes
+from helpers.validation import require_columns
+
+DIMENSIONS = ("region", "country", "industry", "customer_type", "company_size", "segment", "acquisition_channel")
+
+
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _attribute(customers: pd.DataFrame, dimension: str) -> pd.Series:
+    """customer_id -> attribute value as text, "Unknown" when missing."""
+    require_columns(customers, ["customer_id", dimension], "customers")
+    values = customers.drop_duplicates("customer_id").set_index("customer_id")[dimension]
+    return values.astype("object").where(values.notna(), "Unknown").astype(str).replace("", "Unknown")
+
+
+def customer_quarter_activity(orders: pd.DataFrame, period: Quarter | str) -> pd.DataFrame:
+    """One row per active customer of the quarter: ``customer_id, orders, purchase_amount, revenue``.
+
+    ``purchase_amount`` sums the valid purchase lines (for average order value); ``revenue`` sums
+    ``net_amount`` over all the customer's lines in the quarter (returns subtract).
+    """
+    require_columns(orders, ["order_id", "customer_id", "order_date", "amount", "net_amount", "is_purchase"], "orders")
+    period = Quarter.parse(period)
+    lines = orders.loc[period.contains(orders["order_date"])]
+    purchases = purchase_lines(lines)
+    activity = purchases.groupby("customer_id").agg(
+        orders=("order_id", "nunique"), purchase_amount=("amount", "sum"))
+    activity["revenue"] = lines.groupby("customer_id")["net_amount"].sum().reindex(activity.index).fillna(0.0)
+    return activity.reset_index()
+
+
+# ----------------------------------------------------------------------------- distributions
+def customer_distribution(customers: pd.DataFrame, orders: pd.DataFrame, period: Quarter | str,
+                          dimension: str) -> pd.DataFrame:
+    """Counts and shares of all customers and of the quarter's active customers by ``dimension``.
+
+    Returns ``<dimension>, customers, share_of_customers, active_customers, share_of_active``,
+    largest active group first; a missing attribute counts as "Unknown".
+    """
+    if dimension not in customers.columns:
+        choices = [d for d in DIMENSIONS if d in customers.columns]
+        raise ValueError(f"customers has no column {dimension!r}; choose one of {choices}")
+    attribute = _attribute(customers, dimension)
+    active = customer_quarter_activity(orders, period)["customer_id"]
+    everyone = attribute.value_counts().rename("customers")
+    active_counts = attribute.reindex(active).fillna("Unknown").value_counts().rename("active_customers")
+    table = pd.concat([everyone, active_counts], axis=1).fillna(0).astype("int64")
+    table.index.name = dimension
+    table = table.reset_index()
+    table["share_of_customers"] = table["customers"] / max(table["customers"].sum(), 1)
+    table["share_of_active"] = table["active_customers"] / max(table["active_customers"].sum(), 1)
+    table = table.sort_values(["active_customers", "customers", dimension], ascending=[False, False, True])
+    columns = [dimension, "customers", "share_of_customers", "active_customers", "share_of_active"]
+    return table[columns].reset_index(drop=True)
+
+
+def plot_distribution(distribution: pd.DataFrame, dimension: str, max_groups: int = 15, ax=None):
+    """Horizontal bars: share of all customers and of active customers per group."""
+    require_columns(distribution, [dimension, "share_of_customers", "share_of_active"], "distribution")
+    top = distribution.head(max_groups).iloc[::-1]
+    ax = new_axes(ax, figsize=(8, max(2.5, 0.35 * len(top) + 1.2)))
+    positions = np.arange(len(top))
+    ax.barh(positions + 0.2, 100 * top["share_of_active"], height=0.4, label="Active customers this quarter")
+    ax.barh(positions - 0.2, 100 * top["share_of_customers"], height=0.4, label="All customers", alpha=0.6)
+    ax.set_yticks(positions, top[dimension].astype(str))
+    ax.legend(loc="lower right")
+    return label(ax, f"Customers by {_words(dimension)}", "Share of customers (%)", _words(dimension).capitalize())
+
+
+def distribution_finding(distribution: pd.DataFrame, dimension: str, not_applicable: Sequence[str] = ()) -> str:
+    """The largest groups among active customers, and the share with no recorded value.
+
+    ``not_applicable`` names placeholder groups to pass over when naming the largest (e.g. the
+    "Individual" industry of private customers).
+    """
+    require_columns(distribution, [dimension, "active_customers", "share_of_active"], "distribution")
+    if distribution["active_customers"].sum() == 0:
+        return f"No customer was active this quarter, so there is no {_words(dimension)} mix to describe."
+    known = distribution.loc[~distribution[dimension].isin(["Unknown", *not_applicable])]
+    if known["active_customers"].sum() == 0:
+        return f"No {_words(dimension)} is recorded for the active customers, so their mix cannot be described."
+    first = known.iloc[0]
+    noun = "customer" if first["active_customers"] == 1 else "customers"
+    text = (f"The largest {_words(dimension)} among active customers is {first[dimension]} with "
+            f"{fmt_int(first['active_customers'])} {noun} ({fmt_pct(first['share_of_active'])}).")
+    if len(known) > 1:
+        second = known.iloc[1]
+        text = text[:-1] + f", followed by {second[dimension]} ({fmt_pct(second['share_of_active'])})."
+    for placeholder in not_applicable:
+        share = distribution.loc[distribution[dimension] == placeholder, "share_of_active"].sum()
+        if share > 0:
+            text += f" {placeholder} (no {_words(dimension)}) accounts for {fmt_pct(share)}."
+    unknown = distribution.loc[distribution[dimension] == "Unknown", "share_of_active"].sum()
+    if unknown >= 0.05:
+        text += f" {fmt_pct(unknown)} of active customers have no recorded {_words(dimension)}."
+    return text
+
+
+# ----------------------------------------------------------------------------- key accounts
+def key_accounts(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter | str, top_n: int = 20) -> pd.DataFrame:
+    """The ``top_n`` active customers by net revenue in the quarter.
+
+    Returns ``rank, customer_id, segment, region, revenue, orders, share, cumulative_share``;
+    ``share`` is of the net revenue of all active customers.
+    """
+    if top_n < 1:
+        raise ValueError(f"top_n must be at least 1, got {top_n}")
+    activity = customer_quarter_activity(orders, period)
+    total = activity["revenue"].sum()
+    top = activity.sort_values(["revenue", "customer_id"], ascending=[False, True]).head(top_n).reset_index(drop=True)
+    top.insert(0, "rank", np.arange(1, len(top) + 1))
+    for dimension in ("segment", "region"):
+        top[dimension] = top["customer_id"].map(_attribute(customers, dimension)).fillna("Unknown") \
+            if dimension in customers.columns else "Unknown"
+    top["share"] = top["revenue"] / total if total else np.nan
+    top["cumulative_share"] = top["share"].cumsum()
+    return top[["rank", "customer_id", "segment", "region", "revenue", "orders", "share", "cumulative_share"]]
+
+
+def pareto_curve(orders: pd.DataFrame, period: Quarter | str, points: int = 101) -> pd.DataFrame:
+    """Cumulative revenue share against cumulative customer share, customers sorted by revenue.
+
+    The curve (Lorenz-type, largest customers first) is interpolated linearly at ``points``
+    evenly spaced customer shares from 0 to 1, so its size does not grow with the customer base.
+    Returns ``customer_share, revenue_share``.
+    """
+    if points < 2:
+        raise ValueError(f"points must be at least 2, got {points}")
+    revenue = np.sort(customer_quarter_activity(orders, period)["revenue"].to_numpy(dtype=float))[::-1]
+    grid = np.linspace(0, 1, points)
+    if len(revenue) == 0 or revenue.sum() == 0:
+        return pd.DataFrame({"customer_share": grid, "revenue_share": np.nan})
+    customer_share = np.concatenate([[0.0], np.arange(1, len(revenue) + 1) / len(revenue)])
+    revenue_share = np.concatenate([[0.0], np.cumsum(revenue) / revenue.sum()])
+    return pd.DataFrame({"customer_share": grid, "revenue_share": np.interp(grid, customer_share, revenue_share)})
+
+
+def top_revenue_share(orders: pd.DataFrame, period: Quarter | str, top_fraction: float = 0.2) -> float:
+    """Share of net revenue from the top ``top_fraction`` of active customers (by revenue).
+
+    Read off the Pareto curve with linear interpolation between customers, so with 6 customers
+    the top 20% is the first customer plus a fifth of the second.
+    """
+    if not 0 < top_fraction <= 1:
+        raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction}")
+    revenue = np.sort(customer_quarter_activity(orders, period)["revenue"].to_numpy(dtype=float))[::-1]
+    if len(revenue) == 0 or revenue.sum() == 0:
+        return float("nan")
+    customer_share = np.concatenate([[0.0], np.arange(1, len(revenue) + 1) / len(revenue)])
+    revenue_share = np.concatenate([[0.0], np.cumsum(revenue) / revenue.sum()])
+    return float(np.interp(top_fraction, customer_share, revenue_share))
+
+
+def plot_pareto(curve: pd.DataFrame, top_fraction: float = 0.2, ax=None):
+    """The Pareto curve with the top-``top_fraction`` point marked."""
+    require_columns(curve, ["customer_share", "revenue_share"], "curve")
+    ax = new_axes(ax)
+    ax.plot(100 * curve["customer_share"], 100 * curve["revenue_share"], label="Customers, largest first")
+    ax.plot([0, 100], [0, 100], linestyle="--", color="grey", label="Equal revenue per customer")
+    share = float(np.interp(top_fraction, curve["customer_share"], curve["revenue_share"]))
+    if not np.isnan(share):
+        ax.scatter([100 * top_fraction], [100 * share], color="C3", zorder=3)
+        ax.annotate(f"top {fmt_pct(top_fraction, 0)}: {fmt_pct(share)}", (100 * top_fraction, 100 * share),
+                    textcoords="offset points", xytext=(8, -14))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 105)
+    ax.legend(loc="lower right")
+    return label(ax, "Revenue concentration (Pareto curve)", "Cumulative share of active customers (%)",
+                 "Cumulative share of net revenue (%)")
+
+
+def key_accounts_finding(accounts: pd.DataFrame, top_share: float, currency: str = "¥",
+                         top_fraction: float = 0.2) -> str:
+    """How much the largest customers bring in."""
+    if accounts.empty:
+        return "No customer bought anything this quarter, so there are no key accounts."
+    first = accounts.iloc[0]
+    text = (f"The top {fmt_pct(top_fraction, 0)} of active customers bring {fmt_pct(top_share)} of net revenue; "
+            f"the {len(accounts)} largest accounts together bring {fmt_pct(accounts['cumulative_share'].iloc[-1])}.")
+    text += (f" The largest, {first['customer_id']} ({first['segment']}, {first['region']}), spent "
+             f"{fmt_money(first['revenue'], currency)} ({fmt_pct(first['share'])}).")
+    return text
+
+
+# ----------------------------------------------------------------------------- cross table
+def cross_table(orders: pd.DataFrame, customers: pd.DataFrame, surveys: pd.DataFrame | None, period: Quarter | str,
+                dimensions: Sequence[str] = ("region", "segment"), min_group_size: int = 5) -> pd.DataFrame:
+    """Active customers of the quarter in every combination of two customer attributes.
+
+    Returns ``<dim1>, <dim2>, customers, share_of_customers, orders, average_order_value,
+    repeat_purchase_rate, survey_responses, nps, mean_csat, suppressed``. ``nps`` and
+    ``mean_csat`` use the quarter's survey answers of customers in the cell (NaN without
+    surveys). Cells with fewer than ``min_group_size`` active customers are suppressed: every
+    value is blank and ``suppressed`` is True; satisfaction is also blanked when fewer than
+    ``min_group_size`` answers back it (statistical disclosure control).
+    """
+    dims = list(dimensions)
+    if len(dims) != 2 or dims[0] == dims[1]:
+        raise ValueError(f"dimensions must be two different customer attributes, got {dims}")
+    if min_group_size < 1:
+        raise ValueError(f"min_group_size must be at least 1, got {min_group_size}")
+    period = Quarter.parse(period)
+    activity = customer_quarter_activity(orders, period)
+    for dim in dims:
+        activity[dim] = activity["customer_id"].map(_attribute(customers, dim)).fillna("Unknown")
+    activity["repeat"] = activity["orders"] >= 2
+    cells = activity.groupby(dims).agg(
+        customers=("customer_id", "size"), orders=("orders", "sum"),
+        purchase_amount=("purchase_amount", "sum"), repeat_purchase_rate=("repeat", "mean"),
+    )
+    cells["share_of_customers"] = cells["customers"] / max(len(activity), 1)
+    cells["average_order_value"] = cells["purchase_amount"] / cells["orders"]
+    cells["survey_responses"], cells["nps"], cells["mean_csat"] = 0, np.nan, np.nan
+    if surveys is not None and len(surveys):
+        require_columns(surveys, ["customer_id", "response_date", "nps_score", "csat_score"], "surveys")
+        answers = surveys.loc[period.contains(surveys["response_date"])].copy()
+        for dim in dims:
+            answers[dim] = answers["customer_id"].map(_attribute(customers, dim)).fillna("Unknown")
+        nps_answers = answers["nps_score"]
+        answers["promoter"] = (nps_answers >= 9).where(nps_answers.notna())
+        answers["detractor"] = (nps_answers <= 6).where(nps_answers.notna())
+        satisfaction = answers.groupby(dims).agg(
+            survey_responses=("customer_id", "size"), promoters=("promoter", "mean"),
+            detractors=("detractor", "mean"), mean_csat=("csat_score", "mean"))
+        satisfaction["nps"] = 100 * (satisfaction["promoters"] - satisfaction["detractors"])
+        satisfaction = satisfaction.reindex(cells.index)
+        cells["survey_responses"] = satisfaction["survey_responses"].fillna(0).astype("int64")
+        cells["nps"], cells["mean_csat"] = satisfaction["nps"], satisfaction["mean_csat"]
+        thin = cells["survey_responses"] < min_group_size
+        cells.loc[thin, ["nps", "mean_csat"]] = np.nan
+    values = ["customers", "share_of_customers", "orders", "average_order_value", "repeat_purchase_rate",
+              "survey_responses", "nps", "mean_csat"]
+    table = cells.reset_index()[dims + values]
+    table[values] = table[values].astype(float)
+    table["suppressed"] = table["customers"] < min_group_size
+    table.loc[table["suppressed"], values] = np.nan
+    return table.sort_values(dims).reset_index(drop=True)
+
+
+def cross_table_finding(table: pd.DataFrame, dimensions: Sequence[str] = ("region", "segment"),
+                        currency: str = "¥") -> str:
+    """The largest cell, the cell with the highest average order value, and suppressed cells."""
+    dims = list(dimensions)
+    shown = table.loc[~table["suppressed"]]
+    if shown.empty:
+        return "Every cell of the cross table is below the minimum group size and is suppressed."
+    name = lambda row: " / ".join(str(row[d]) for d in dims)  # noqa: E731
+    largest = shown.loc[shown["customers"].idxmax()]
+    richest = shown.loc[shown["average_order_value"].idxmax()]
+    text = (f"The largest group is {name(largest)} with {fmt_int(largest['customers'])} active customers "
+            f"({fmt_pct(largest['share_of_customers'])}); the highest average order value is in "
+            f"{name(richest)} ({fmt_money(richest['average_order_value'], currency)}).")
+    suppressed = int(table["suppressed"].sum())
+    if suppressed:
+        text += f" {suppressed} small cell(s) are suppressed."
+    return text
+
+
+# ----------------------------------------------------------------------------- growth
+def growth_table(forecast: pd.DataFrame) -> pd.DataFrame:
+    """The long ``growth_forecast`` frame as one row per quarter: ``quarter, kind`` and one column
+    per metric (the forecast row holds the point forecasts)."""
+    require_columns(forecast, ["quarter", "metric", "value", "kind"], "forecast")
+    table = forecast.pivot_table(index=["quarter", "kind"], columns="metric", values="value", sort=True).reset_index()
+    table.columns.name = None
+    return table[["quarter", "kind", *[m for m in GROWTH_METRICS if m in table.columns]]]
+
+
+def plot_growth(forecast: pd.DataFrame, metrics: Sequence[str] = ("new_customers", "active_customers"),
+                ylabel: str = "Customers", ax=None):
+    """Actual values per quarter as lines, next quarter's forecast as a point with its interval."""
+    from matplotlib.ticker import FuncFormatter
+
+    require_columns(forecast, ["quarter", "metric", "label", "value", "lower", "upper", "kind"], "forecast")
+    ax = new_axes(ax)
+    quarters = list(dict.fromkeys(forecast["quarter"]))
+    position = {q: i for i, q in enumerate(quarters)}
+    names = []
+    for colour, metric in enumerate(metrics):
+        rows = forecast.loc[forecast["metric"] == metric]
+        if rows.empty:
+            raise ValueError(f"forecast has no metric {metric!r}; it has {sorted(forecast['metric'].unique())}")
+        name = rows["label"].iloc[0]
+        names.append(name)
+        actual, ahead = rows.loc[rows["kind"] == "actual"], rows.loc[rows["kind"] == "forecast"]
+        ax.plot(actual["quarter"].map(position), actual["value"], marker="o", color=f"C{colour}", label=name)
+        if len(ahead):
+            x, point = position[ahead["quarter"].iloc[0]], ahead.iloc[0]
+            spread = [[point["value"] - point["lower"]], [point["upper"] - point["value"]]]
+            ax.errorbar([x], [point["value"]], yerr=spread, fmt="D", color=f"C{colour}", capsize=4,
+                        label=f"{name}: forecast, 95% interval")
+            ax.plot([x - 1, x], [actual["value"].iloc[-1], point["value"]], linestyle=":", color=f"C{colour}")
+    ax.set_xticks(range(len(quarters)), quarters, rotation=45)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.legend(loc="best", fontsize=9)
+    title = " and ".join([names[0], *[name[0].lower() + name[1:] for name in names[1:]]])
+    return label(ax, f"{title} by quarter, with next quarter's forecast", "Quarter", ylabel)
+
+
+def growth_finding(forecast: pd.DataFrame, currency: str = "¥") -> str:
+    """Active customers over the window and next quarter's forecasts."""
+    def pick(metric: str, kind: str) -> pd.DataFrame:
+        return forecast.loc[(forecast["metric"] == metric) & (forecast["kind"] == kind)]
+
+    active = pick("active_customers", "actual")
+    first_value, last_value = active["value"].iloc[0], active["value"].iloc[-1]
+    text = (f"Active customers went from {fmt_int(first_value)} in {active['quarter'].iloc[0]} to "
+            f"{fmt_int(last_value)} in {active['quarter'].iloc[-1]}")
+    text += f" ({fmt_change(last_value / first_value - 1)})." if first_value else "."
+    ahead_active, ahead_revenue = pick("active_customers", "forecast"), pick("revenue", "forecast")
+    if len(ahead_active) and len(ahead_revenue):
+        a, r = ahead_active.iloc[0], ahead_revenue.iloc[0]
+        text += (f" The forecast for {a['quarter']} is {fmt_int(a['value'])} active customers "
+                 f"(95% interval {fmt_int(a['lower'])}–{fmt_int(a['upper'])}) and "
+                 f"{fmt_money(r['value'], currency)} net revenue "
+                 f"({fmt_money(r['lower'], currency)}–{fmt_money(r['upper'], currency)}).")
+    return text
+

@@ -1,0 +1,120 @@
+"""Purchase sequences: what a customer buys in their next order, and how long until then.
+
+Each valid order gets a main category (the category with the largest net amount in the order).
+Consecutive orders of the same customer (sorted by date, then order id) form a transition
+from the first order's category to the next order's category (a first-order Markov chain
+estimate: transition counts normalised per row).
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from helpers.facts import purchase_lines
+from helpers.quarters import Quarter
+from helpers.report.fmt import fmt_int, fmt_num, fmt_pct
+from helpers.validation import require_columns
+
+
+def order_categories(orders: pd.DataFrame, end=None) -> pd.DataFrame:
+    """One row per valid order up to ``end``: ``order_id, customer_id, order_date, category``
+    (the main category), sorted by customer, date and order id.
+    """
+    lines = purchase_lines(orders, end=end)
+    require_columns(lines, ["category"], "orders")
+    per_category = (
+        pd.DataFrame(
+            {
+                "order_id": lines["order_id"],
+                "category": lines["category"].astype("object").fillna("Uncategorised").astype(str),
+                "net_amount": lines["net_amount"],
+            }
+        )
+        .groupby(["order_id", "category"], sort=False)["net_amount"]
+        .sum()
+        .reset_index()
+        .sort_values(["order_id", "net_amount", "category"], ascending=[True, False, True])
+        .drop_duplicates("order_id")
+        .set_index("order_id")["category"]
+    )
+    heads = lines.groupby("order_id", sort=False).agg(customer_id=("customer_id", "first"), order_date=("order_date", "min"))
+    heads["category"] = per_category.reindex(heads.index)
+    return heads.reset_index().sort_values(["customer_id", "order_date", "order_id"], ignore_index=True)
+
+
+def consecutive_orders(orders: pd.DataFrame, period: Quarter | str, quarters: int = 4) -> pd.DataFrame:
+    """Pairs of consecutive orders of a customer whose second order falls in the trailing
+    ``quarters`` quarters: ``customer_id, from_category, to_category, days_between``.
+    """
+    period = Quarter.parse(period)
+    heads = order_categories(orders, end=period.end)
+    following = heads.groupby("customer_id", sort=False)[["category", "order_date"]].shift(-1)
+    pairs = pd.DataFrame(
+        {
+            "customer_id": heads["customer_id"],
+            "from_category": heads["category"],
+            "to_category": following["category"],
+            "next_date": following["order_date"],
+            "days_between": (following["order_date"].dt.normalize() - heads["order_date"].dt.normalize()).dt.days,
+        }
+    )
+    pairs = pairs[pairs["next_date"] >= period.trailing(quarters)[0].start]
+    return pairs.drop(columns="next_date").reset_index(drop=True)
+
+
+def next_category_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Transition counts and row shares: ``from_category, to_category, transitions, share``
+    (share of the orders after a ``from_category`` order that are ``to_category``).
+    """
+    require_columns(pairs, ["from_category", "to_category"], "pairs")
+    table = pairs.groupby(["from_category", "to_category"]).size().rename("transitions").reset_index()
+    table["share"] = table["transitions"] / table.groupby("from_category")["transitions"].transform("sum")
+    return table.sort_values(["from_category", "share"], ascending=[True, False], ignore_index=True)
+
+
+def days_between_orders(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Median (and quartiles) of the days between consecutive orders, per category of the
+    earlier order and for all orders ("All categories" first).
+    """
+    require_columns(pairs, ["from_category", "days_between"], "pairs")
+    stats = {
+        "order_pairs": ("days_between", "size"),
+        "median_days": ("days_between", "median"),
+        "p25_days": ("days_between", lambda s: s.quantile(0.25)),
+        "p75_days": ("days_between", lambda s: s.quantile(0.75)),
+    }
+    overall = pairs.assign(from_category="All categories").groupby("from_category").agg(**stats)
+    by_category = pairs.groupby("from_category").agg(**stats).sort_values("order_pairs", ascending=False)
+    return pd.concat([overall, by_category]).rename_axis("category").reset_index()
+
+
+def sequences_finding(transitions: pd.DataFrame, gaps: pd.DataFrame) -> str:
+    """How often the next order stays in the same category, the strongest switch and the median gap."""
+    if transitions.empty:
+        return "Too few repeat orders to describe purchase sequences."
+    same = transitions[transitions["from_category"] == transitions["to_category"]]["transitions"].sum()
+    total = transitions["transitions"].sum()
+    switches = transitions[(transitions["from_category"] != transitions["to_category"]) & (transitions["transitions"] >= 5)]
+    text = f"{fmt_pct(same / total)} of {fmt_int(total)} repeat orders stay in the category of the previous order"
+    if not switches.empty:
+        top = switches.loc[switches["share"].idxmax()]
+        text += f"; the most frequent switch is {top['from_category']} → {top['to_category']} ({fmt_pct(top['share'])} of next orders)"
+    median = gaps.loc[gaps["category"] == "All categories", "median_days"]
+    if not median.empty:
+        text += f". The median time to the next order is {fmt_num(median.iloc[0], 0)} days"
+    return text + "."
+
+
+def plot_next_category(transitions: pd.DataFrame, max_categories: int = 12, ax=None):
+    """Heatmap of the share of next orders in each category, by category of the previous order."""
+    import seaborn as sns
+
+    top = transitions.groupby("from_category")["transitions"].sum().nlargest(max_categories).index
+    table = transitions[transitions["from_category"].isin(top) & transitions["to_category"].isin(top)]
+    matrix = table.pivot_table(index="from_category", columns="to_category", values="share", fill_value=0) * 100
+    ax = ax or plt.subplots(figsize=(1.5 + 0.8 * matrix.shape[1], 1 + 0.5 * matrix.shape[0]))[1]
+    sns.heatmap(matrix, annot=True, fmt=".0f", cmap="Purples", cbar_kws={"label": "Share of next orders (%)"}, ax=ax)
+    ax.set_title("What customers buy next (main category of the next order)")
+    ax.set_xlabel("Next order's category")
+    ax.set_ylabel("Previous order's category")
+    return ax

@@ -1,0 +1,1 @@
+"""Data access: the canonical schema, reading raw exports, cleaning rules, privacy and the preparation."""

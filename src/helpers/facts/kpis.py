@@ -1,0 +1,228 @@
+"""The KPI overview: each KPI this quarter, its change on the previous quarter and a year ago,
+its target and whether the target is met.
+
+Definitions (also shown in the report's glossary) are in ``KPI_DEFINITIONS``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from helpers import facts
+from helpers.facts import purchase_lines
+from helpers.quarters import Quarter
+from helpers.report.fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp
+
+
+@dataclass(frozen=True)
+class Kpi:
+    label: str
+    unit: str  # count, money, share, points
+    higher_is_better: bool
+    definition: str
+
+
+KPIS: dict[str, Kpi] = {
+    "new_customers": Kpi("New customers", "count", True,
+                         "Customers whose first valid purchase falls in the quarter."),
+    "active_customers": Kpi("Active customers", "count", True,
+                            "Customers with at least one valid purchase in the quarter."),
+    "revenue": Kpi("Revenue (net)", "money", True,
+                   "Completed order lines in the quarter, returns subtracted; cancelled and refunded orders count zero."),
+    "average_order_value": Kpi("Average order value", "money", True,
+                               "Value of valid purchase lines divided by the number of distinct orders."),
+    "retention_30d": Kpi("30-day retention of new customers", "share", True,
+                         "Share of new customers (first purchase at least 30 days before quarter end) who bought "
+                         "again within 30 days of their first purchase."),
+    "repeat_purchase_rate": Kpi("Repeat-purchase rate", "share", True,
+                                "Share of active customers with two or more orders in the quarter."),
+    "churn_rate": Kpi("Churn rate", "share", False,
+                      "Share of customers active at the start of the quarter (a purchase in the previous N days) "
+                      "with no purchase in the last N days at its end; N = churn_inactivity_days."),
+    "nps": Kpi("Net Promoter Score", "points", True,
+               "Share of promoters (9-10) minus share of detractors (0-6) among NPS answers in the quarter, in points."),
+    "csat": Kpi("Customer satisfaction (CSAT)", "share", True,
+                "Share of satisfaction answers of 4 or 5 on the 1-5 scale in the quarter."),
+}
+KPI_DEFINITIONS = {kpi.label: kpi.definition for kpi in KPIS.values()}
+
+
+def first_purchase_dates(orders: pd.DataFrame) -> pd.Series:
+    return purchase_lines(orders).groupby("customer_id")["order_date"].min()
+
+
+def retention_within(orders: pd.DataFrame, new_customers: pd.Index, days: int) -> pd.Series:
+    """For each of ``new_customers``: did they buy again within ``days`` days after their first purchase?"""
+    purchases = purchase_lines(orders)
+    purchases = purchases.loc[purchases["customer_id"].isin(new_customers)]
+    first = purchases.groupby("customer_id")["order_date"].transform("min")
+    later = purchases.loc[(purchases["order_date"] > first) & (purchases["order_date"] <= first + pd.Timedelta(days=days))]
+    return pd.Series(new_customers.isin(later["customer_id"].unique()), index=new_customers)
+
+
+def churn_base(orders: pd.DataFrame, quarter: Quarter, churn_days: int) -> pd.Series:
+    """Customers active at the quarter start (not churned as of the day before it), flagged True
+    when churned as of its last day (``facts.is_churned``)."""
+    day_before = quarter.start - pd.Timedelta(days=1)
+    before = facts.last_purchase(orders, day_before)
+    base = before.index[~facts.is_churned(facts.days_since(before, day_before), churn_days)]
+    at_end = facts.last_purchase(orders, quarter.last_day).reindex(base)
+    return pd.Series(facts.is_churned(facts.days_since(at_end, quarter.last_day), churn_days).to_numpy(), index=base)
+
+
+ADDITIVE_KPIS = ("new_customers", "active_customers", "revenue")
+
+
+def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int) -> dict[str, pd.DataFrame]:
+    """The observations behind each KPI of ``quarter``: a frame (customer_id, value) per metric.
+
+    Additive KPIs (``ADDITIVE_KPIS``) are the sum of ``value``; every other KPI is its mean:
+    one row per new / active customer (value 1), net revenue per customer, amount per order,
+    one 0/1 per eligible customer for the rates, NPS points (+100 promoter, 0 passive, -100
+    detractor) per answer and 0/1 (4-5) per CSAT answer. The KPI table, the significance of its
+    changes and the search for the group behind a change all start from these units.
+    """
+    in_quarter = quarter.contains(orders["order_date"])
+    purchases = purchase_lines(orders, quarter.start, quarter.end)
+    first = first_purchase_dates(orders)
+    new = first.index[quarter.contains(first)]
+    eligible = first.loc[new]
+    eligible = eligible.index[eligible <= quarter.shift(1).start - pd.Timedelta(days=30)]
+    orders_per_customer = purchases.groupby("customer_id")["order_id"].nunique()
+    per_order = purchases.groupby("order_id", sort=False).agg(customer_id=("customer_id", "first"),
+                                                             value=("amount", "sum"))
+
+    def frame(values: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame({"customer_id": values.index.astype("string"), "value": values.to_numpy(dtype=float)})
+
+    units = {
+        "new_customers": frame(pd.Series(1.0, index=new)),
+        "active_customers": frame(pd.Series(1.0, index=orders_per_customer.index)),
+        "revenue": frame(orders.loc[in_quarter].groupby("customer_id")["net_amount"].sum()),
+        "average_order_value": per_order.reset_index(drop=True).astype({"value": float}),
+        "retention_30d": frame(retention_within(orders, eligible, 30)),
+        "repeat_purchase_rate": frame(orders_per_customer >= 2),
+        "churn_rate": frame(churn_base(orders, quarter, churn_days)),
+        "nps": frame(pd.Series(dtype=float)),
+        "csat": frame(pd.Series(dtype=float)),
+    }
+    if surveys is not None:
+        answered = surveys.loc[quarter.contains(surveys["response_date"])]
+        nps = answered.loc[answered["nps_score"].notna()]
+        units["nps"] = pd.DataFrame({"customer_id": nps["customer_id"].to_numpy(), "value": nps_points(nps["nps_score"])})
+        csat = answered.loc[answered["csat_score"].notna()]
+        units["csat"] = pd.DataFrame({"customer_id": csat["customer_id"].to_numpy(),
+                                      "value": (csat["csat_score"] >= 4).to_numpy(dtype=float)})
+    return units
+
+
+def aggregate_units(metric: str, values: pd.Series) -> float:
+    if metric in ADDITIVE_KPIS:
+        return float(values.sum())
+    return float(values.mean()) if len(values) else np.nan
+
+
+def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int) -> dict:
+    """Every KPI of ``quarter`` as a number (NaN when it cannot be computed)."""
+    units = kpi_units(orders, surveys, quarter, churn_days)
+    values = {metric: aggregate_units(metric, units[metric]["value"]) for metric in KPIS}
+    if not quarter.contains(orders["order_date"]).any():
+        # A quarter outside the data has no order-based KPIs (not zeros).
+        values.update({m: np.nan for m in KPIS if m not in ("nps", "csat")})
+    return values
+
+
+def nps_points(scores) -> np.ndarray:
+    """Each 0-10 answer as its NPS contribution: promoter (9-10) +100, passive 0, detractor (0-6) -100.
+
+    The mean of the points is the Net Promoter Score.
+    """
+    data = pd.Series(scores, dtype="float64").dropna().to_numpy()
+    if ((data < 0) | (data > 10)).any():
+        raise ValueError("NPS scores must lie between 0 and 10")
+    return np.where(data >= 9, 100.0, np.where(data <= 6, -100.0, 0.0))
+
+
+RELATIVE_CHANGE_UNITS = ("count", "money")
+"""Units whose changes are relative (+6.7%); shares and NPS points change by a difference."""
+
+
+def _change(current: float, reference: float, unit: str) -> float:
+    if np.isnan(current) or np.isnan(reference):
+        return np.nan
+    if unit not in RELATIVE_CHANGE_UNITS:
+        return current - reference
+    return current / reference - 1 if reference else np.nan
+
+
+def compute_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int,
+                 targets: dict[str, float | None]) -> pd.DataFrame:
+    """The KPI overview table.
+
+    Columns: metric, label, value, unit, previous, year_ago, qoq_change, yoy_change, target, met.
+    Changes are relative for counts and money, and differences (points / shares) for rates and NPS.
+    ``met`` compares with the target in the KPI's good direction (lower is better for churn).
+    """
+    now = quarter_kpis(orders, surveys, quarter, churn_days)
+    previous = quarter_kpis(orders, surveys, quarter.previous(), churn_days)
+    year_ago = quarter_kpis(orders, surveys, quarter.year_ago(), churn_days)
+    rows = []
+    for metric, kpi in KPIS.items():
+        target = targets.get(metric)
+        value = now[metric]
+        met = None
+        if target is not None and not np.isnan(value):
+            met = bool(value >= target) if kpi.higher_is_better else bool(value <= target)
+        rows.append({
+            "metric": metric, "label": kpi.label, "value": value, "unit": kpi.unit,
+            "previous": previous[metric], "year_ago": year_ago[metric],
+            "qoq_change": _change(value, previous[metric], kpi.unit),
+            "yoy_change": _change(value, year_ago[metric], kpi.unit),
+            "target": np.nan if target is None else float(target), "met": met,
+        })
+    return pd.DataFrame(rows)
+
+
+def format_kpi_value(value: float, unit: str, currency: str) -> str:
+    return {"count": fmt_int, "money": lambda v: fmt_money(v, currency), "share": fmt_pct,
+            "points": lambda v: fmt_num(v, 1)}[unit](value)
+
+
+def format_kpi_change(change: float, unit: str) -> str:
+    if unit == "share":
+        return fmt_pp(change)
+    if unit == "points":
+        return "–" if pd.isna(change) else f"{change:+.1f} pts"
+    return fmt_change(change)
+
+
+def kpi_table_for_readers(kpis: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The KPI table with every number formatted for the report."""
+    return pd.DataFrame({
+        "KPI": kpis["label"],
+        "This quarter": [format_kpi_value(v, u, currency) for v, u in zip(kpis["value"], kpis["unit"])],
+        "vs previous quarter": [format_kpi_change(c, u) for c, u in zip(kpis["qoq_change"], kpis["unit"])],
+        "vs a year ago": [format_kpi_change(c, u) for c, u in zip(kpis["yoy_change"], kpis["unit"])],
+        "Target": [format_kpi_value(v, u, currency) for v, u in zip(kpis["target"], kpis["unit"])],
+        "Met": kpis["met"].map({True: "met", False: "not met"}).fillna("no target"),
+    })
+
+
+def kpi_finding(kpis: pd.DataFrame, currency: str) -> str:
+    """One or two sentences: how many targets were met, and the biggest miss."""
+    with_target = kpis.loc[kpis["met"].notna()]
+    met = int(with_target["met"].astype(bool).sum())
+    text = f"{met} of {len(with_target)} KPIs with a target met it this quarter."
+    revenue = kpis.set_index("metric").loc["revenue"]
+    text += (f" Net revenue was {format_kpi_value(revenue['value'], 'money', currency)}, "
+             f"{format_kpi_change(revenue['qoq_change'], 'money')} on the previous quarter and "
+             f"{format_kpi_change(revenue['yoy_change'], 'money')} on a year ago.")
+    missed = with_target.loc[~with_target["met"].astype(bool)]
+    if len(missed):
+        gap = (missed["value"] - missed["target"]).abs() / missed["target"].abs().replace(0, np.nan)
+        worst = missed.loc[gap.fillna(0).idxmax()]
+        text += (f" Furthest from target: {worst['label']} at {format_kpi_value(worst['value'], worst['unit'], currency)}"
+                 f" against {format_kpi_value(worst['target'], worst['unit'], currency)}.")
+    return text

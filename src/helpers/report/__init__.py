@@ -1,0 +1,1 @@
+"""Presentation: the chapter context, display and number formats, plotting, rendering, exports, the runner."""

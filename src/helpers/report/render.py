@@ -1,0 +1,174 @@
+"""Turn executed chapter notebooks into the HTML reviewers read, and write the index page.
+
+Pages carry no code, embed their charts, load nothing from the network (nbconvert's CDN
+script URLs are emptied and any remaining remote script or style is removed) and share one
+navigation bar. Large tables get an offline filter box and click-to-sort headers.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+
+from helpers.report.registry import TITLES
+
+REPORT_CSS = """
+<style>
+.ci-nav{position:sticky;top:0;z-index:10;background:#1f3a5f;padding:8px 16px;font:14px/1.4 sans-serif}
+.ci-nav a{color:#fff;margin-right:14px;text-decoration:none}.ci-nav a.current{font-weight:bold;text-decoration:underline}
+body{max-width:1200px;margin:0 auto;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#1b1b1b}
+.ci-files{columns:3 240px;padding-left:18px}
+.ci-table{border-collapse:collapse;margin:8px 0 4px;font-size:13px}
+.ci-table caption{caption-side:top;text-align:left;font-weight:bold;padding:4px 0}
+.ci-table.ci-table th{background:#eef2f7;border-bottom:2px solid #1f3a5f;padding:4px 8px;text-align:left}
+.ci-table.ci-table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+.ci-table.ci-table th.num,.ci-table.ci-table td.num{text-align:right;white-space:nowrap}
+.ci-table.sortable th{cursor:pointer}.ci-filter{margin:6px 0;padding:3px 6px;width:260px}
+.ci-finding{background:#f3f8ee;border-left:4px solid #4c9a2a;padding:6px 10px}
+.ci-na{color:#8a5a00;background:#fff8e6;border-left:4px solid #e0a800;padding:4px 10px}
+.ci-note{color:#555;font-size:12px}.ci-error{background:#fdecea;border-left:4px solid #c62828;padding:8px 12px}
+.ci-glossary dt{font-weight:bold;margin-top:6px}.ci-glossary dd{margin-left:16px}
+.ci-status-ok{color:#2e7d32;font-weight:bold}.ci-status-failed{color:#c62828;font-weight:bold}
+</style>
+"""
+
+SORT_JS = """
+<script>
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  var box = document.createElement('input');
+  box.className = 'ci-filter'; box.placeholder = 'Filter rows...';
+  table.parentNode.insertBefore(box, table);
+  var rows = function () { return Array.prototype.slice.call(table.tBodies[0].rows); };
+  box.addEventListener('input', function () {
+    var q = box.value.toLowerCase();
+    rows().forEach(function (r) { r.style.display = r.textContent.toLowerCase().indexOf(q) >= 0 ? '' : 'none'; });
+  });
+  Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+    var ascending = false;
+    th.addEventListener('click', function () {
+      ascending = !ascending;
+      var key = function (r) { var c = r.cells[i]; var v = c.getAttribute('data-value');
+        return v === null ? c.textContent : parseFloat(v); };
+      rows().sort(function (a, b) { var x = key(a), y = key(b);
+        var d = (typeof x === 'number' && typeof y === 'number') ? x - y : String(x).localeCompare(String(y));
+        return ascending ? d : -d; }).forEach(function (r) { table.tBodies[0].appendChild(r); });
+    });
+  });
+});
+</script>
+"""
+
+_REMOTE = re.compile(r"<script[^>]+src=\"https?://[^\"]*\"[^>]*>\s*</script>|<link[^>]+href=\"https?://[^\"]*\"[^>]*>",
+                     re.IGNORECASE)
+
+
+def nav_html(chapters: list[str], current: str | None) -> str:
+    links = ['<a href="index.html"%s>Summary</a>' % (' class="current"' if current is None else "")]
+    for chapter in chapters:
+        cls = ' class="current"' if chapter == current else ""
+        links.append(f'<a href="{chapter}.html"{cls}>{html.escape(TITLES.get(chapter, chapter))}</a>')
+    return f'<nav class="ci-nav">{"".join(links)}</nav>'
+
+
+def _finish_page(page: str, nav: str) -> str:
+    page = _REMOTE.sub("", page)
+    page = page.replace("</head>", REPORT_CSS + "</head>", 1)
+    page = re.sub(r"(<body[^>]*>)", r"\1" + nav.replace("\\", "\\\\"), page, count=1)
+    return page.replace("</body>", SORT_JS + "</body>", 1)
+
+
+def _exporter() -> HTMLExporter:
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
+    exporter.require_js_url = ""
+    exporter.mathjax_url = ""
+    exporter.jquery_url = ""
+    exporter.mermaid_js_url = ""
+    exporter.mermaid_layout_elk_js_url = ""
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters"}, enabled=True), enabled=True)
+    return exporter
+
+
+def render_chapter(notebook_path: Path, html_path: Path, chapter: str, chapters: list[str], report_title: str) -> None:
+    """The executed notebook as a code-free HTML page."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    title = f"{TITLES.get(chapter, chapter)} · {report_title}"
+    body, _ = _exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    html_path.write_text(_finish_page(body, nav_html(chapters, chapter)), encoding="utf-8")
+
+
+def failed_cell(notebook_path: Path) -> tuple[str, str, str]:
+    """(error name, error message, source of the cell that raised) of an executed notebook."""
+    if not notebook_path.exists():
+        return "", "", ""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return output.get("ename", ""), output.get("evalue", ""), cell.get("source", "")
+    return "", "", ""
+
+
+def render_error_page(html_path: Path, chapter: str, chapters: list[str], report_title: str, error: str,
+                      notebook_path: Path) -> None:
+    """A page that says the chapter failed, with the error and the cell that raised it."""
+    ename, evalue, source = failed_cell(notebook_path)
+    title = f"{TITLES.get(chapter, chapter)} · {report_title}"
+    message = f"{ename}: {evalue}" if ename else error
+    cell = (f"<h3>The cell that raised it</h3><pre>{html.escape(source)}</pre>" if source else "")
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
+            f"<h1>{html.escape(title)}</h1><div class='ci-error'><p><strong>This chapter failed to run.</strong> "
+            f"The other chapters are unaffected. Error:</p><pre>{html.escape(message)}</pre></div>{cell}"
+            f"<p>The executed notebook with the full traceback is in <code>notebooks/{html.escape(chapter)}.ipynb"
+            f"</code> of this report folder.</p></body></html>")
+    html_path.write_text(_finish_page(page, nav_html(chapters, chapter)), encoding="utf-8")
+
+
+def _findings(artifacts: Path, chapter: str) -> list[dict]:
+    path = artifacts / f"findings_{chapter}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def render_index(root: Path, report_title: str, company: str, scope: list[tuple[str, str]], steps: list[dict],
+                 chapters: list[str], top_actions: list[str], findings_per_chapter: int = 3) -> Path:
+    """The summary page: data scope, key findings of every chapter, top actions, links and status."""
+    esc = html.escape
+    scope_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in scope)
+    summary = []
+    for chapter in chapters:
+        items = _findings(root / "artifacts", chapter)[:findings_per_chapter]
+        if items:
+            bullets = "".join(f"<li>{esc(item['text'])}</li>" for item in items)
+            summary.append(f"<h3><a href='{chapter}.html'>{esc(TITLES.get(chapter, chapter))}</a></h3>"
+                           f"<ul>{bullets}</ul>")
+    actions = ("<h2>Top actions</h2><ol>" + "".join(f"<li>{esc(a)}</li>" for a in top_actions) + "</ol>"
+               if top_actions else "")
+    status_rows = "".join(
+        f"<tr><td><a href='{esc(s['name'])}.html'>{esc(TITLES.get(s['name'], s['name']))}</a></td>"
+        f"<td class='ci-status-{'ok' if s['status'] == 'ok' else 'failed'}'>{esc(s['status'])}</td>"
+        f"<td class='num'>{s['seconds']:.1f} s</td></tr>"
+        for s in steps if s["name"] in chapters)
+    artifacts = sorted(p.name for p in (root / "artifacts").glob("*.csv"))
+    artifact_links = "".join(f"<li><a href='artifacts/{esc(name)}'>{esc(name)}</a></li>" for name in artifacts)
+    quarantine = sorted(p.name for p in (root / "quarantine").glob("*.csv"))
+    quarantine_links = "".join(f"<li><a href='quarantine/{esc(n)}'>{esc(n)}</a></li>" for n in quarantine)
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(report_title)}</title></head><body>"
+        f"<h1>{esc(report_title)}</h1><p>{esc(company)}</p>"
+        f"<h2>Data scope</h2><table class='ci-table'>{scope_rows}</table>"
+        f"<h2>Executive summary</h2>{''.join(summary) or '<p>No findings were recorded.</p>'}{actions}"
+        f"<h2>Chapters</h2><table class='ci-table'><thead><tr><th>Chapter</th><th>Status</th>"
+        f"<th class='num'>Run time</th></tr></thead><tbody>{status_rows}</tbody></table>"
+        f"<h2>Tables for the teams (CSV)</h2><ul class='ci-files'>{artifact_links}</ul>"
+        f"<h2>Rows set aside during cleaning</h2><ul class='ci-files'>{quarantine_links or '<li>none</li>'}</ul>"
+        f"<p class='ci-note'>Run details (parameters, input hashes, versions, timings): "
+        f"<a href='manifest.json'>manifest.json</a>.</p></body></html>")
+    path = root / "index.html"
+    path.write_text(_finish_page(page, nav_html(chapters, None)), encoding="utf-8")
+    return path

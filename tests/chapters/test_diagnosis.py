@@ -1,0 +1,130 @@
+"""Each diagnosis rule fires on evidence built to trigger it and stays silent on evidence built not to."""
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_orders
+
+from helpers.chapters import diagnosis
+from helpers.facts.kpis import KPIS
+from helpers.quarters import Quarter
+
+BOOK = diagnosis.load_rules()
+
+
+def kpi_table(**changes) -> pd.DataFrame:
+    rows = [{"metric": m, "label": k.label, "unit": k.unit, "value": 100.0, "previous": 100.0, "year_ago": 100.0,
+             "qoq_change": 0.0, "yoy_change": 0.0, "target": np.nan, "met": None} for m, k in KPIS.items()]
+    table = pd.DataFrame(rows).set_index("metric")
+    for metric, fields in changes.items():
+        for column, value in fields.items():
+            table.loc[metric, column] = value
+    return table.reset_index()
+
+
+def evidence(kpis=None, **artifacts) -> diagnosis.Evidence:
+    orders = make_orders([("o1", "a", "2026-04-05", 100), ("o2", "b", "2026-04-06", 100), ("o3", "a", "2026-07-05", 50)])
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "region": ["East", "South"], "segment": ["Individual"] * 2,
+                              "acquisition_channel": ["search", "search"]})
+    return diagnosis.Evidence(Quarter.parse("2026Q3"), "¥", 90, kpis if kpis is not None else kpi_table(), orders,
+                              customers, None, artifacts)
+
+
+def rows_of(ev, rule_id):
+    book = BOOK.model_copy(update={"rules": [r for r in BOOK.rules if r.id == rule_id]})
+    return diagnosis.diagnose(ev, book)
+
+
+def test_nothing_fires_on_a_quiet_quarter():
+    assert diagnosis.diagnose(evidence(), BOOK).empty
+
+
+def test_kpi_below_target():
+    fired = rows_of(evidence(kpi_table(revenue={"target": 200.0, "met": False})), "kpi_below_target")
+    assert len(fired) == 1
+    row = fired.iloc[0]
+    assert row["problem"] == "KPI below target: Revenue (net)"
+    assert row["description"] == "Revenue (net) was ¥100 this quarter against a target of ¥200 (50.0% from target)."
+    assert row["owner"] == "Sales" and row["deadline"] == "2026-11-14"   # 2026-09-30 + 45 days
+    # revenue fell from 200 (a 100 + b 100 in Q2) to 50: East -50, South -100 -> South explains most
+    assert row["likely_cause"] == "South (region) accounts for -¥100 of the change"
+    near_miss = kpi_table(revenue={"value": 199.0, "target": 200.0, "met": False})   # 0.5% < 2% threshold
+    assert rows_of(evidence(near_miss), "kpi_below_target").empty
+
+
+def test_kpi_fell_significantly_uses_the_interval_when_present():
+    fell = kpi_table(nps={"value": 20.0, "previous": 28.0, "qoq_change": -8.0})
+    fell["significant"] = False
+    assert rows_of(evidence(fell), "kpi_fell_significantly").empty
+    fell.loc[fell["metric"] == "nps", "significant"] = True
+    fired = rows_of(evidence(fell), "kpi_fell_significantly")
+    assert fired["problem"].tolist() == ["KPI moved the wrong way: Net Promoter Score"]
+    # without an interval: a 10% revenue fall passes the 5% threshold, a 1% fall does not
+    assert len(rows_of(evidence(kpi_table(revenue={"qoq_change": -0.10})), "kpi_fell_significantly")) == 1
+    assert rows_of(evidence(kpi_table(revenue={"qoq_change": -0.01})), "kpi_fell_significantly").empty
+    # churn rising is the wrong way for churn
+    assert len(rows_of(evidence(kpi_table(churn_rate={"qoq_change": 0.06})), "kpi_fell_significantly")) == 1
+
+
+def high_value(n_at_risk):
+    ids = [f"c{i}" for i in range(8)]
+    clv = pd.DataFrame({"customer_id": ids, "clv_12m": 1000.0, "p_alive": 0.5, "value_tier": "high"})
+    scores = pd.DataFrame({"customer_id": ids, "churn_probability": [0.9] * n_at_risk + [0.1] * (8 - n_at_risk)})
+    return {"clv.csv": clv, "churn_scores.csv": scores}
+
+
+def test_high_value_at_risk():
+    fired = rows_of(evidence(**high_value(6)), "high_value_at_risk")
+    assert fired.iloc[0]["description"].startswith("6 high-value customers have a churn probability of at least 50%")
+    assert "¥6,000" in fired.iloc[0]["description"]
+    assert rows_of(evidence(**high_value(4)), "high_value_at_risk").empty   # below min_count 5
+
+
+def test_persistent_complaint_product():
+    table = pd.DataFrame({"product_id": ["P1"], "product_name": ["Router X"], "longest_run_months": [2],
+                          "above_in_last_month": [True], "complaints": [12], "orders": [300],
+                          "excess_p_value": [0.01]})
+    fired = rows_of(evidence(**{"complaint_products.csv": table}), "persistent_complaint_product")
+    assert fired.iloc[0]["problem"] == "Product with a persistent complaint rate: Router X (P1)"
+    table["excess_p_value"] = 0.3                        # above the rate, but within chance
+    assert rows_of(evidence(**{"complaint_products.csv": table}), "persistent_complaint_product").empty
+    table["excess_p_value"], table["longest_run_months"] = 0.01, 1
+    assert rows_of(evidence(**{"complaint_products.csv": table}), "persistent_complaint_product").empty
+
+
+def test_channel_clv_below_cac():
+    table = pd.DataFrame({"level": ["channel", "channel", "segment"], "group": ["trade fair", "referral", "Individual"],
+                          "new_customers": [10, 10, 10], "cac": [2000.0, 100.0, 2000.0],
+                          "clv_12m": [1000.0, 900.0, 10.0], "clv_cac_ratio": [0.5, 9.0, 0.005]})
+    fired = rows_of(evidence(**{"cac_crv.csv": table}), "channel_clv_below_cac")
+    assert fired["problem"].tolist() == ["Acquisition channel not paying back: trade fair"]
+    assert "CLV / CAC 0.50" in fired.iloc[0]["description"]
+    table["clv_cac_ratio"] = 1.5
+    assert rows_of(evidence(**{"cac_crv.csv": table}), "channel_clv_below_cac").empty
+
+
+def test_new_customer_retention_falling():
+    falling = kpi_table(retention_30d={"value": 0.30, "previous": 0.35, "qoq_change": -0.05})
+    fired = rows_of(evidence(falling), "new_customer_retention_falling")
+    assert "fell from 35.0% to 30.0% (-5.0 pp)" in fired.iloc[0]["description"]
+    steady = kpi_table(retention_30d={"value": 0.34, "previous": 0.35, "qoq_change": -0.01})
+    assert rows_of(evidence(steady), "new_customer_retention_falling").empty
+
+
+def test_nps_trailing_group():
+    kpis = kpi_table(nps={"value": 20.0})
+    by_region = pd.DataFrame({"region": ["South China", "East China"], "nps_responses": [30, 40], "nps": [5.0, 25.0],
+                              "nps_change": [-9.0, 1.0]})
+    fired = rows_of(evidence(kpis, **{"satisfaction_by_region.csv": by_region}), "nps_trailing_group")
+    assert fired["problem"].tolist() == ["NPS trailing in South China"]
+    assert "15.0 points behind" in fired.iloc[0]["description"]
+    by_region["nps"] = [15.0, 25.0]   # 5 points behind: under the threshold of 10
+    assert rows_of(evidence(kpis, **{"satisfaction_by_region.csv": by_region}), "nps_trailing_group").empty
+
+
+def test_rules_file_is_validated(tmp_path):
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("cause_dimensions: [region]\nowners: {}\nkpi_actions: {}\nrules:\n"
+                   "  - {id: x, check: no_such_check, threshold: 1, dimension: d, description: d, action: a, owner: o,"
+                   " tracking_kpi: k, target: t}\n")
+    with pytest.raises(ValueError, match="unknown check"):
+        diagnosis.load_rules(bad)

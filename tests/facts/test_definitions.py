@@ -1,0 +1,64 @@
+"""The business definitions on hand-made frames, with their boundary cases."""
+import pandas as pd
+import pytest
+from conftest import make_orders
+
+from helpers import facts
+from helpers.facts.kpis import churn_base
+from helpers.quarters import Quarter
+
+
+def test_purchase_line_and_net_amount():
+    lines = pd.DataFrame({"status": ["completed", "cancelled", "refunded", "completed", "completed", None],
+                          "is_return": [False, False, False, True, False, None],
+                          "amount": [10.0, 10.0, 10.0, -4.0, 0.0, 5.0]})
+    # a sale; cancelled and refunded lines; a return; a zero line; an empty status counts as completed
+    assert facts.is_purchase(lines).tolist() == [True, False, False, False, False, True]
+    assert facts.net_amount(lines).tolist() == [10.0, 0.0, 0.0, -4.0, 0.0, 5.0]
+
+
+def test_a_purchase_and_its_return_on_the_same_day():
+    orders = make_orders([("o1", "a", "2026-07-01 10:00", 100.0), ("r1", "a", "2026-07-01 16:00", -100.0, "completed", True)])
+    assert facts.purchase_lines(orders)["order_id"].tolist() == ["o1"]   # still a purchase (the customer bought)
+    assert orders["net_amount"].sum() == 0.0                             # and no net revenue
+
+
+def test_days_since_count_calendar_days_from_midnight():
+    moments = pd.Series(pd.to_datetime(["2026-06-30 23:59", "2026-07-01 00:00", "2026-04-02 08:00"]))
+    assert facts.days_since(moments, "2026-07-01").tolist() == [1, 0, 90]
+
+
+def test_churned_exactly_at_n_days_and_not_one_day_before():
+    assert facts.is_churned(pd.Series([89, 90, 91]), 90).tolist() == [False, True, True]
+    with pytest.raises(ValueError, match="positive"):
+        facts.is_churned(10, 0)
+
+
+def test_every_churn_flag_agrees_on_the_boundary():
+    # As of 2026-09-30 (end of 2026Q3) with N = 90: a's last purchase is exactly 90 days before
+    # (2026-07-02 late in the evening), b's 89 days before, c's the day before the quarter.
+    orders = make_orders([("o1", "a", "2026-07-02 23:30", 10.0), ("o2", "b", "2026-07-03 00:10", 10.0),
+                          ("o0", "a", "2026-06-20", 10.0), ("o3", "b", "2026-06-25", 10.0),
+                          ("o4", "c", "2026-06-30 23:59", 10.0)])
+    days = facts.days_since(facts.last_purchase(orders, "2026-09-30"), "2026-09-30")
+    assert days.to_dict() == {"a": 90, "b": 89, "c": 92}
+    kpi = churn_base(orders, Quarter.parse("2026Q3"), 90)
+    assert kpi.to_dict() == {"a": True, "b": False, "c": True}
+
+    from helpers.chapters.actions import win_back
+    from helpers.chapters.churn import churn_status
+    from helpers.models.churn_model import churn_labels
+
+    status = churn_status(orders, "2026-09-30", 90).set_index("customer_id")["churned"]
+    assert status.to_dict() == kpi.to_dict()
+    assert sorted(win_back(orders, pd.Timestamp("2026-09-30"), 90)["customer_id"]) == ["a", "c"]
+    # The model's label at a cut-off 90 days earlier: active then, churned by 2026-09-30 when no
+    # purchase followed in the 90 days after the cut-off.
+    labels = churn_labels(orders, "2026-07-02", 90)
+    assert labels.to_dict() == {"a": 1, "b": 0, "c": 1}
+
+
+def test_purchase_lines_at_midnight_belong_to_their_day():
+    orders = make_orders([("o1", "a", "2026-07-01 00:00", 5.0), ("o2", "a", "2026-06-30 23:59:59", 5.0)])
+    assert facts.last_purchase(orders, "2026-06-30").tolist() == [pd.Timestamp("2026-06-30 23:59:59")]
+    assert facts.last_purchase(orders, "2026-07-01").tolist() == [pd.Timestamp("2026-07-01")]

@@ -1,0 +1,225 @@
+"""Hand-made frames for helpers.models.churn_model: labels, feature values, no leakage, a small fit."""
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.models import churn_model
+
+CUTOFF = pd.Timestamp("2026-06-30")
+
+
+def _orders(rows):
+    """rows: (customer_id, date, net_amount[, is_purchase])"""
+    frame = pd.DataFrame([r if len(r) == 4 else (*r, True) for r in rows], columns=["customer_id", "order_date", "net_amount", "is_purchase"])
+    frame["order_id"] = [f"o{i}" for i in range(len(frame))]
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    frame["category"] = "Office"
+    frame["channel"] = "online"
+    return frame
+
+
+def test_labels_by_hand():
+    orders = _orders(
+        [
+            ("A", "2026-06-20", 1), ("A", "2026-07-15", 1),  # active, buys again -> 0
+            ("B", "2026-06-10", 1),  # active, nothing after -> 1
+            ("C", "2026-05-01", 1), ("C", "2026-07-02", 1),  # 60 days before the cut-off: not active
+            ("D", "2026-06-30", 1), ("D", "2026-07-31", 1),  # next purchase on day 31 > N = 30 -> 1
+            ("E", "2026-06-01", 1), ("E", "2026-07-30", 1),  # 29 days before; next on day 30 -> 0
+            ("F", "2026-06-15", 1), ("F", "2026-07-05", 1, False),  # only a cancelled order after -> 1
+            ("G", "2026-05-31", 1), ("G", "2026-07-01", 1),  # 30 days before: no purchase in 06-01 .. 06-30
+        ]
+    )
+    # active at the cut-off = a purchase in the 30 days 06-01 .. 06-30
+    labels = churn_model.churn_labels(orders, CUTOFF, 30)
+    assert labels.to_dict() == {"A": 0, "B": 1, "D": 1, "E": 0, "F": 1}
+
+
+@pytest.fixture
+def history():
+    orders = _orders(
+        [
+            ("A", "2026-06-20", 100.0), ("A", "2026-05-01", 50.0), ("A", "2026-02-15", 200.0), ("A", "2025-12-01", 30.0),
+            ("B", "2026-04-02", 80.0),  # 89 days before the cut-off: still active with N = 90
+            ("Z", "2026-01-01", 10.0),  # 180 days before the cut-off: not active
+        ]
+    )
+    tickets = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "B"],
+            "created_at": pd.to_datetime(["2026-06-01", "2026-06-29", "2026-03-01"]),
+            "ticket_type": ["complaint", "complaint", "consultation"],
+            "resolved_at": pd.to_datetime(["2026-06-02", "2026-07-05", "2026-03-02"]),
+        }
+    )
+    surveys = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A"],
+            "response_date": pd.to_datetime(["2026-03-01", "2026-06-10", "2026-07-10"]),
+            "nps_score": [8.0, 4.0, 10.0],
+            "csat_score": [np.nan, 2.0, 5.0],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "B"],
+            "event_time": pd.to_datetime(["2026-06-25 10:00", "2026-04-10 09:00", "2026-06-29 12:00"]),
+            "event_type": "visit",
+            "session_id": ["s1", "s2", "s3"],
+        }
+    )
+    customers = pd.DataFrame({"customer_id": ["A", "B", "Z"], "segment": ["Individual", "Small enterprise", "Individual"], "region": "North"})
+    return {"orders": orders, "customers": customers, "tickets": tickets, "surveys": surveys, "events": events}
+
+
+def test_feature_values_by_hand(history):
+    features = churn_model.churn_features(cutoff=CUTOFF, inactivity_days=90, **history)
+    assert list(features.index) == ["A", "B"]  # Z is not active
+    a = features.loc["A"]
+    # ages of A's orders at 2026-06-30: 10, 60, 135, 211 days
+    assert a["days_since_last_purchase"] == 10 and a["tenure_days"] == 211
+    assert (a["orders_90d"], a["orders_180d"], a["orders_365d"], a["orders_prev_90d"]) == (2, 3, 4, 1)
+    assert (a["revenue_90d"], a["revenue_180d"], a["revenue_365d"]) == (150.0, 350.0, 380.0)
+    assert a["order_trend"] == 1  # 2 - 1
+    assert a["recency_vs_usual_gap"] == pytest.approx(10 / 67)  # usual gap (211 - 10) / 3 = 67
+    # two complaints in 90 days; the one resolved after the cut-off is open and has no resolution time
+    assert (a["complaints_90d"], a["open_complaints"], a["mean_resolution_hours"]) == (2, 1, 24.0)
+    assert (a["last_nps"], a["last_csat"]) == (4.0, 2.0)  # the July answer is after the cut-off
+    assert (a["sessions_30d"], a["sessions_90d"], a["days_since_last_visit"]) == (1, 2, 5)
+    assert a["segment"] == "Individual" and a["main_channel"] == "online"
+    assert features.loc["B", "complaints_365d"] == 0  # a consultation is not a complaint
+    assert np.isnan(features.loc["B", "recency_vs_usual_gap"])  # one order only
+
+
+def test_no_leakage_from_after_the_cutoff(history):
+    before = churn_model.churn_features(cutoff=CUTOFF, **history)
+    later = {k: v.copy() for k, v in history.items()}
+    orders = later["orders"]
+    # alter orders after the cut-off and add new ones (also for a brand-new customer)
+    extra = _orders([("A", "2026-07-01", 5000.0), ("B", "2026-08-15", 1.0), ("NEW", "2026-07-02", 9.0), ("Z", "2026-07-01", 3.0)])
+    extra["order_id"] = ["x1", "x2", "x3", "x4"]
+    later["orders"] = pd.concat([orders, extra], ignore_index=True)
+    later["orders"].loc[later["orders"]["order_id"] == "x1", "net_amount"] = -1.0
+    later["tickets"] = pd.concat(
+        [later["tickets"], pd.DataFrame({"customer_id": ["B"], "created_at": [pd.Timestamp("2026-07-01")], "ticket_type": ["complaint"],
+                                          "resolved_at": [pd.Timestamp("2026-07-02")]})],
+        ignore_index=True,
+    )
+    later["tickets"].loc[1, "resolved_at"] = pd.Timestamp("2026-08-30")  # still after the cut-off
+    later["surveys"].loc[2, "nps_score"] = 0.0
+    later["events"] = pd.concat(
+        [later["events"], pd.DataFrame({"customer_id": ["B"], "event_time": [pd.Timestamp("2026-07-01")], "event_type": ["visit"], "session_id": ["s9"]})],
+        ignore_index=True,
+    )
+    after = churn_model.churn_features(cutoff=CUTOFF, **later)
+    pd.testing.assert_frame_equal(before, after)
+    # the same kind of change before the cut-off does change the features (the test can fail)
+    later["orders"].loc[later["orders"]["order_id"] == "o0", "net_amount"] = 1.0
+    assert not churn_model.churn_features(cutoff=CUTOFF, **later).equals(before)
+
+
+def test_top_decile_and_lift_table():
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0] * 2)
+    score = np.r_[np.linspace(1, 0.5, 10), np.linspace(0.4, 0.0, 10)]
+    # top 10% = 2 highest scores (customers 0 and 1, both churned) -> precision 1, lift 1 / 0.2 = 5
+    assert churn_model._top_decile(y, score) == (1.0, pytest.approx(5.0))
+    table = churn_model.lift_table(pd.DataFrame({"churned": y, "churn_probability": score}))
+    assert table["customers"].tolist() == [2] * 10
+    assert table.loc[0, "lift"] == pytest.approx(5.0)
+    assert table["cumulative_share_of_churners"].iloc[-1] == 1.0
+
+
+def _simulated(n=700, seed=3):
+    """Customers who buy every 7-30 days; leavers stop on a random date, and most of them
+    complain about 20 days before stopping."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2025-06-01")
+    gap = rng.integers(7, 30, n)
+    leaves = rng.random(n) < 0.6
+    stop = np.where(leaves, rng.integers(250, 480, n), 10_000)  # days after start
+    k = (np.minimum(stop, 395) // gap) + 1  # up to 2026-06-30
+    customer = np.repeat(np.arange(n), k)
+    nth = np.arange(len(customer)) - np.repeat(np.cumsum(k) - k, k)
+    day = rng.integers(0, 7, n)[customer] + nth * gap[customer]
+    keep = (day <= np.minimum(stop, 395)[customer])
+    ids = np.array([f"C{i:04d}" for i in range(n)])
+    orders = pd.DataFrame(
+        {
+            "customer_id": ids[customer[keep]],
+            "order_date": start + pd.to_timedelta(day[keep], "D"),
+            "net_amount": rng.gamma(2, 50, keep.sum()),
+            "is_purchase": True,
+            "category": "Office",
+            "channel": rng.choice(["online", "offline"], keep.sum()),
+        }
+    )
+    orders["order_id"] = [f"o{i}" for i in range(len(orders))]
+    complains = (leaves & (rng.random(n) < 0.8)) | (~leaves & (rng.random(n) < 0.1))
+    when = np.where(leaves, stop - 20, rng.integers(200, 395, n))
+    tickets = pd.DataFrame(
+        {
+            "customer_id": ids[complains],
+            "created_at": start + pd.to_timedelta(when[complains], "D"),
+            "ticket_type": "complaint",
+            "resolved_at": start + pd.to_timedelta(when[complains] + 2, "D"),
+        }
+    )
+    customers = pd.DataFrame({"customer_id": ids, "segment": rng.choice(["Individual", "Small enterprise"], n), "region": "North"})
+    return orders, customers, tickets
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    orders, customers, tickets = _simulated()
+    model = churn_model.fit_churn_model(orders, customers, "2026Q2", 30, seed=7, tickets=tickets)
+    return orders, customers, tickets, model
+
+
+def test_fit_validate_and_score(fitted):
+    orders, customers, tickets, model = fitted
+    table = model.validation_.set_index("model")
+    assert list(table.index) == ["Logistic regression", "Gradient boosting", "Recency only (baseline)"]
+    assert table["chosen"].sum() == 1 and table.loc[model.model_name_, "chosen"]
+    # complaints precede leaving, so the model must rank far better than chance
+    assert table.loc[model.model_name_, "auc"] > 0.75
+    assert table["train_cutoff"].iloc[0] == "2026-05-01" and table["holdout_cutoff"].iloc[0] == "2026-05-31"
+    scores = churn_model.score_customers(model, orders, customers, "2026Q2", tickets=tickets)
+    active = churn_model.churn_features(orders, "2026-06-30", inactivity_days=30).index
+    assert set(scores["customer_id"]) == set(active)
+    assert scores["churn_probability"].between(0, 1).all()
+    assert scores["churn_probability"].is_monotonic_decreasing
+    assert (scores["top_reasons"].str.len() > 0).all()
+    drivers = churn_model.feature_drivers(model)
+    assert len(drivers) > 0 and {"feature", "importance", "direction"} <= set(drivers.columns)
+    assert churn_model.calibration_table(model.holdout_)["mean_predicted"].between(0, 1).all()
+    assert "AUC of" in churn_model.validation_finding(model)
+    with pytest.raises(ValueError, match="same sources"):
+        churn_model.score_customers(model, orders, customers, "2026Q2")
+
+
+def test_reasons_name_the_value(fitted):
+    orders, customers, tickets, model = fitted
+    scores = churn_model.score_customers(model, orders, customers, "2026Q2", tickets=tickets).set_index("customer_id")
+    features = churn_model.churn_features(orders, "2026-06-30", customers, tickets, inactivity_days=30)
+    # a customer whose leading reason is recency has the exact number of days in the text
+    recency = scores[scores["main_reason"] == "Days since last purchase"]
+    if not recency.empty:
+        customer = recency.index[0]
+        assert f"no purchase for {features.loc[customer, 'days_since_last_purchase']} days" in recency.loc[customer, "top_reasons"]
+    assert scores["top_reasons"].str.count(";").max() <= 2
+    # a leading reason always lies on the risky side of the typical value (e.g. fewer orders per
+    # month than the median customer of the training data)
+    labels = {label: column for column, label in churn_model.FEATURE_LABELS.items()}
+    for label, group in scores.groupby("main_reason"):
+        column = labels.get(label)
+        if column in churn_model.RISK_SIDE:
+            values = features.loc[group.index, column].astype(float)
+            assert (churn_model.RISK_SIDE[column] * (values - float(model.reference_[column])) > 0).all(), label
+
+
+def test_too_few_customers_is_an_error(history):
+    with pytest.raises(ValueError, match="at least 50 customers"):
+        churn_model.fit_churn_model(history["orders"], history["customers"], "2026Q3", 30)

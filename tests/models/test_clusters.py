@@ -1,0 +1,129 @@
+"""Tests for helpers.models.clusters: features, k by silhouette, readable names, tree rules."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.models import clusters
+
+
+def three_groups(seed: int = 7) -> pd.DataFrame:
+    # 3 groups of 40 customers, well apart on every feature (log scale):
+    #   top:     ~5 days since last purchase, ~20 orders, ~20,000 revenue, CLV ~10,000, ~900 days tenure
+    #   middle:  ~60 days, ~4 orders, ~1,000 revenue, CLV ~300, ~200 days tenure
+    #   dormant: ~600 days, 0 orders, 0 revenue, CLV ~2, ~700 days tenure
+    rng = np.random.default_rng(seed)
+    n = 40
+    jitter = lambda centre: centre * rng.uniform(0.8, 1.25, n)  # noqa: E731
+    frames = []
+    groups = (("top", 5, 20, 20000, 10000, 900), ("middle", 60, 4, 1000, 300, 200), ("dormant", 600, 0, 0, 2, 700))
+    for name, days, orders, revenue, clv, tenure in groups:
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": [f"{name}{i}" for i in range(n)],
+                    "days_since_last_purchase": jitter(days).round(),
+                    "orders_in_window": np.round(jitter(orders)).astype(int),
+                    "revenue_in_window": jitter(revenue),
+                    "days_since_first_purchase": jitter(tenure).round(),
+                    "clv_12m": jitter(clv),
+                    "group": name,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_customer_features_counts_complaints_in_window():
+    rfm = pd.DataFrame(
+        {
+            "customer_id": ["A", "B"],
+            "days_since_last_purchase": [3, 400],
+            "orders_in_window": [2, 0],
+            "revenue_in_window": [50.0, 0.0],
+            "days_since_first_purchase": [100, 900],
+        }
+    )
+    clv = pd.DataFrame({"customer_id": ["A"], "clv_12m": [120.0]})
+    tickets = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "B"],
+            "created_at": pd.to_datetime(["2026-09-01", "2026-08-01", "2024-01-01", "2026-07-01"]),
+            "ticket_type": ["complaint", "complaint", "complaint", "consultation"],
+        }
+    )
+    # A: two complaints in the year to 2026-09-30 (2024 is outside); B: a consultation only -> 0. B has no CLV -> 0.
+    features = clusters.customer_features(rfm, clv, tickets, as_of="2026-09-30").set_index("customer_id")
+    assert features["complaints_in_window"].tolist() == [2, 0]
+    assert features["clv_12m"].tolist() == [120.0, 0.0]
+    with pytest.raises(ValueError, match="as_of"):
+        clusters.customer_features(rfm, tickets=tickets)
+
+
+def test_three_clear_groups_are_found_and_named():
+    data = three_groups()
+    features = data.drop(columns="group")
+    result = clusters.fit_clusters(features, k_range=(2, 5), seed=1, n_init=4)
+    assert result.k == 3
+    assert result.silhouette["chosen"].sum() == 1 and len(result.silhouette) == 4
+    # Each true group lands in exactly one cluster, and cluster 1 is the most valuable (top).
+    table = pd.crosstab(data["group"], result.assignments["cluster"])
+    assert (table.gt(0).sum(axis=1) == 1).all()
+    assert table.loc["top", 1] == 40 and table.loc["dormant", 3] == 40
+    names = result.profiles.set_index("cluster")["cluster_name"]
+    assert "high spend" in names[1] or "high expected value" in names[1]
+    assert "lapsed" in names[3] or "low spend" in names[3] or "infrequent" in names[3]
+    assert result.profiles["customers"].tolist() == [40, 40, 40]
+    # Same seed, same answer.
+    again = clusters.fit_clusters(features, k_range=(2, 5), seed=1, n_init=4)
+    assert (again.assignments["cluster"] == result.assignments["cluster"]).all()
+    assert '3 clusters separate customers best' in clusters.cluster_finding(result)
+
+
+def test_tree_rules_explain_membership():
+    data = three_groups()
+    features = data.drop(columns="group")
+    result = clusters.fit_clusters(features, k_range=(3, 3), seed=1, n_init=4)
+    rules, accuracy = clusters.explain_clusters(features, result, seed=1)
+    assert accuracy >= 0.95
+    assert set(rules["cluster"]) == {1, 2, 3}
+    assert rules["share_of_customers"].sum() == pytest.approx(1.0)
+    assert rules["rule"].str.contains("12-month CLV|revenue in last 365 days|days since last purchase|orders in last 365 days").all()
+    assert "decision tree assigns" in clusters.tree_finding(rules, accuracy)
+
+
+def test_threshold_wording():
+    # Integer features split at x.5: "<= 2.5" -> at most 2, "> 2.5" -> at least 3; money keeps the currency.
+    assert clusters._threshold_text("orders_in_window", 2.5, False, "¥") == "orders in last 365 days at most 2"
+    assert clusters._threshold_text("orders_in_window", 2.5, True, "¥") == "orders in last 365 days at least 3"
+    assert clusters._threshold_text("orders_in_window", 0.5, False, "¥") == "no orders in last 365 days"
+    assert clusters._threshold_text("revenue_in_window", 1234.4, True, "¥") == "revenue in last 365 days above ¥1,234"
+    # Both bounds on one path: "> 0.5 and <= 1.5" is exactly 1; "> 0.5 and <= 4.5" is 1 to 4.
+    assert clusters._bounds_text("orders_in_window", 0.5, 1.5, "¥") == "orders in last 365 days exactly 1"
+    assert clusters._bounds_text("orders_in_window", 0.5, 4.5, "¥") == "orders in last 365 days 1 to 4"
+    assert clusters._bounds_text("clv_12m", 100.0, 250.0, "¥") == "12-month CLV above ¥100 and at most ¥250"
+
+
+def test_input_errors():
+    data = three_groups().drop(columns="group")
+    with pytest.raises(ValueError, match="k_range"):
+        clusters.fit_clusters(data, k_range=(1, 3))
+    with pytest.raises(ValueError, match="too few customers"):
+        clusters.fit_clusters(data.head(8), k_range=(2, 3))
+    with pytest.raises(ValueError, match="at least two"):
+        clusters.fit_clusters(data[["customer_id", "clv_12m"]])
+
+
+def test_profile_plot_has_title_and_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    features = three_groups().drop(columns="group")
+    result = clusters.fit_clusters(features, k_range=(3, 3), seed=1, n_init=4)
+    ax = clusters.plot_cluster_profiles(features, result)
+    assert ax.get_title() and ax.get_xlabel() == "Feature" and ax.get_ylabel() == "Cluster"
+    assert len(ax.get_yticklabels()) == 3
+    plt.close("all")
