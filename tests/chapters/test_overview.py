@@ -113,7 +113,7 @@ def test_cross_table_suppresses_small_cells():
     assert north["repeat_purchase_rate"] == pytest.approx(0.2)
     assert north["share_of_customers"] == pytest.approx(5 / 7)
     # NPS over 4 answers [10, 9, 8, 0]: (2 - 1) / 4 = 25 points; CSAT mean (5+4+4+1+3)/5 = 3.4
-    assert north["nps"] == pytest.approx(25.0) and north["mean_csat"] == pytest.approx(3.4)
+    assert north["nps"] == pytest.approx(25.0) and north["mean_csat_score"] == pytest.approx(3.4)
     assert not north["suppressed"]
     south = table.iloc[1]
     assert south["suppressed"]

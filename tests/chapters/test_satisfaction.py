@@ -67,7 +67,7 @@ def test_satisfaction_trend_values_and_intervals():
     assert now["nps_low"] == pytest.approx(-56.26, abs=0.01)
     assert now["nps_high"] == 100.0
     assert now["csat"] == pytest.approx(2 / 3) and now["csat_responses"] == 3
-    assert now["mean_csat"] == pytest.approx(11 / 3)
+    assert now["mean_csat_score"] == pytest.approx(11 / 3)
     assert np.isnan(trend.iloc[0]["nps"])
     text = nps_finding(trend, nps_target=30)
     assert text.startswith("NPS rose 25 points on the previous quarter to 25, below the target of 30")

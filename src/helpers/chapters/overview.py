@@ -212,8 +212,8 @@ def cross_table(orders: pd.DataFrame, customers: pd.DataFrame, surveys: pd.DataF
     """Active customers of the quarter in every combination of two customer attributes.
 
     Returns ``<dim1>, <dim2>, customers, share_of_customers, orders, average_order_value,
-    repeat_purchase_rate, survey_responses, nps, mean_csat, suppressed``. ``nps`` and
-    ``mean_csat`` use the quarter's survey answers of customers in the cell (NaN without
+    repeat_purchase_rate, survey_responses, nps, mean_csat_score, suppressed``. ``nps`` and
+    ``mean_csat_score`` use the quarter's survey answers of customers in the cell (NaN without
     surveys). Cells with fewer than ``min_group_size`` active customers are suppressed: every
     value is blank and ``suppressed`` is True; satisfaction is also blanked when fewer than
     ``min_group_size`` answers back it (statistical disclosure control).
@@ -234,7 +234,7 @@ def cross_table(orders: pd.DataFrame, customers: pd.DataFrame, surveys: pd.DataF
     )
     cells["share_of_customers"] = cells["customers"] / max(len(activity), 1)
     cells["average_order_value"] = cells["purchase_amount"] / cells["orders"]
-    cells["survey_responses"], cells["nps"], cells["mean_csat"] = 0, np.nan, np.nan
+    cells["survey_responses"], cells["nps"], cells["mean_csat_score"] = 0, np.nan, np.nan
     if surveys is not None and len(surveys):
         require_columns(surveys, ["customer_id", "response_date", "nps_score", "csat_score"], "surveys")
         answers = surveys.loc[period.contains(surveys["response_date"])].copy()
@@ -245,15 +245,15 @@ def cross_table(orders: pd.DataFrame, customers: pd.DataFrame, surveys: pd.DataF
         answers["detractor"] = (nps_answers <= 6).where(nps_answers.notna())
         satisfaction = answers.groupby(dims).agg(
             survey_responses=("customer_id", "size"), promoters=("promoter", "mean"),
-            detractors=("detractor", "mean"), mean_csat=("csat_score", "mean"))
+            detractors=("detractor", "mean"), mean_csat_score=("csat_score", "mean"))
         satisfaction["nps"] = 100 * (satisfaction["promoters"] - satisfaction["detractors"])
         satisfaction = satisfaction.reindex(cells.index)
         cells["survey_responses"] = satisfaction["survey_responses"].fillna(0).astype("int64")
-        cells["nps"], cells["mean_csat"] = satisfaction["nps"], satisfaction["mean_csat"]
+        cells["nps"], cells["mean_csat_score"] = satisfaction["nps"], satisfaction["mean_csat_score"]
         thin = cells["survey_responses"] < min_group_size
-        cells.loc[thin, ["nps", "mean_csat"]] = np.nan
+        cells.loc[thin, ["nps", "mean_csat_score"]] = np.nan
     values = ["customers", "share_of_customers", "orders", "average_order_value", "repeat_purchase_rate",
-              "survey_responses", "nps", "mean_csat"]
+              "survey_responses", "nps", "mean_csat_score"]
     table = cells.reset_index()[dims + values]
     table[values] = table[values].astype(float)
     table["suppressed"] = table["customers"] < min_group_size

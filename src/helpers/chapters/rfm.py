@@ -260,7 +260,7 @@ def plot_segments(summary: pd.DataFrame, ax=None):
         _, ax = plt.subplots(figsize=(8, 0.45 * len(summary) + 1.5))
     positions = np.arange(len(summary))
     ax.barh(positions - 0.2, 100 * summary["share_of_customers"], height=0.4, label="Customers")
-    ax.barh(positions + 0.2, 100 * summary["share_of_revenue"], height=0.4, label="Revenue (last 365 days)")
+    ax.barh(positions + 0.2, 100 * summary["share_of_revenue"], height=0.4, label="Purchase value before returns (last 365 days)")
     ax.set_yticks(positions, summary["segment"])
     ax.invert_yaxis()
     ax.set_xlabel("Share (%)")
@@ -296,7 +296,7 @@ def segment_finding(summary: pd.DataFrame) -> str:
     top = summary.sort_values("share_of_revenue", ascending=False).iloc[0]
     text = (
         f"{top['segment']} are {fmt_pct(top['share_of_customers'])} of customers but bring "
-        f"{fmt_pct(top['share_of_revenue'])} of the last 365 days' revenue."
+        f"{fmt_pct(top['share_of_revenue'])} of the last 365 days' purchase value (before returns)."
     )
     risky = summary.loc[summary["segment"].isin(["At risk", "Can't lose them"])]
     if len(risky) and risky["customers"].sum() > 0:

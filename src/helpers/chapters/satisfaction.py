@@ -102,9 +102,9 @@ def _score_table(answers: pd.DataFrame, keys, alpha: float) -> pd.DataFrame:
     m = table["csat_responses"].where(table["csat_responses"] > 0)
     table["csat"] = table["satisfied_answers"] / m
     table["csat_low"], table["csat_high"] = _wilson(table["satisfied_answers"], table["csat_responses"], alpha)
-    table["mean_csat"] = table["csat_sum"] / m
+    table["mean_csat_score"] = table["csat_sum"] / m
     return table[["nps_responses", "promoters", "passives", "detractors", "nps", "nps_low", "nps_high",
-                  "csat_responses", "csat", "csat_low", "csat_high", "mean_csat"]]
+                  "csat_responses", "csat", "csat_low", "csat_high", "mean_csat_score"]]
 
 
 def satisfaction_trend(surveys: pd.DataFrame, period: Quarter | str, n_quarters: int = 8,
@@ -113,7 +113,7 @@ def satisfaction_trend(surveys: pd.DataFrame, period: Quarter | str, n_quarters:
 
     Returns one row per quarter of the last ``n_quarters`` (oldest first, the report quarter
     last): ``quarter, nps_responses, promoters, passives, detractors, nps, nps_low, nps_high,
-    csat_responses, csat, csat_low, csat_high, mean_csat``. Quarters without answers have
+    csat_responses, csat, csat_low, csat_high, mean_csat_score``. Quarters without answers have
     zero responses and NaN scores.
     """
     require_columns(surveys, ["response_date", "nps_score", "csat_score"], "surveys")
@@ -132,7 +132,7 @@ def satisfaction_by(surveys: pd.DataFrame, customers: pd.DataFrame, period: Quar
     """NPS and CSAT of the quarter per customer group, with the previous quarter for comparison.
 
     Returns ``<dimension>, nps_responses, promoters, passives, detractors, nps, nps_low,
-    nps_high, csat_responses, csat, csat_low, csat_high, mean_csat, nps_previous,
+    nps_high, csat_responses, csat, csat_low, csat_high, mean_csat_score, nps_previous,
     detractors_previous, nps_change, detractors_change, suppressed``. Groups with fewer than
     ``min_group_size`` NPS and CSAT answers have their scores blanked (``suppressed``).
     """
@@ -153,7 +153,7 @@ def satisfaction_by(surveys: pd.DataFrame, customers: pd.DataFrame, period: Quar
     table.loc[table["suppressed"], scores] = np.nan
     table.loc[table["nps_responses"] < min_group_size, ["promoters", "passives", "detractors", "nps", "nps_low",
                                                         "nps_high", "nps_change", "detractors_change"]] = np.nan
-    table.loc[table["csat_responses"] < min_group_size, ["csat", "csat_low", "csat_high", "mean_csat"]] = np.nan
+    table.loc[table["csat_responses"] < min_group_size, ["csat", "csat_low", "csat_high", "mean_csat_score"]] = np.nan
     table.index.name = dimension
     return table.reset_index().sort_values(["nps_responses", dimension], ascending=[False, True]).reset_index(drop=True)
 
@@ -253,7 +253,7 @@ def customer_satisfaction(surveys: pd.DataFrame, period: Quarter | str, lookback
     ``satisfaction_score`` puts both questions on the 0-10 NPS scale: the mean of the NPS answers
     and of CSAT rescaled as ``2.5 * (csat - 1)`` (5 -> 10, 4 -> 7.5, 3 -> 5). ``satisfaction_group``
     uses the NPS bands: high >= 9, medium 7 to < 9, low < 7.
-    Returns ``customer_id, responses, mean_nps, mean_csat, satisfaction_score, satisfaction_group``.
+    Returns ``customer_id, responses, mean_nps, mean_csat_score, satisfaction_score, satisfaction_group``.
     """
     require_columns(surveys, ["customer_id", "response_date", "nps_score", "csat_score"], "surveys")
     if lookback_quarters < 1:
@@ -264,7 +264,7 @@ def customer_satisfaction(surveys: pd.DataFrame, period: Quarter | str, lookback
     answers = answers.loc[answers["nps_score"].notna() | answers["csat_score"].notna()]
     scaled = pd.concat([answers["nps_score"], 2.5 * (answers["csat_score"] - 1)], axis=1).mean(axis=1)
     table = answers.assign(scaled=scaled).groupby("customer_id").agg(
-        responses=("customer_id", "size"), mean_nps=("nps_score", "mean"), mean_csat=("csat_score", "mean"),
+        responses=("customer_id", "size"), mean_nps=("nps_score", "mean"), mean_csat_score=("csat_score", "mean"),
         satisfaction_score=("scaled", "mean"))
     table["satisfaction_group"] = np.select(
         [table["satisfaction_score"] >= 9, table["satisfaction_score"] >= 7], ["high", "medium"], default="low")

@@ -294,8 +294,8 @@ _READER_NAMES = {
     "n_customers": "customers",
     "customers_without_cac": "customers without CAC",
     "n_unique_rows": "unique histories fitted",
-    "revenue_in_window": "revenue, last 365 days",
-    "median_revenue_in_window": "median revenue, last 365 days",
+    "revenue_in_window": "purchase value before returns, last 365 days",
+    "median_revenue_in_window": "median purchase value before returns, last 365 days",
     "median_orders_in_window": "median orders, last 365 days",
     "median_complaints_in_window": "median complaints, last 365 days",
 }
