@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from helpers.chapters import rfm
+from helpers.facts import customer_facts
 
 
 def tiny_orders() -> pd.DataFrame:
@@ -23,7 +24,12 @@ def tiny_orders() -> pd.DataFrame:
     ]
     frame = pd.DataFrame(rows, columns=["order_id", "line_id", "customer_id", "order_date", "net_amount", "is_purchase"])
     frame["order_date"] = pd.to_datetime(frame["order_date"])
-    return frame
+    return frame.assign(amount=frame["net_amount"], is_return=False)
+
+
+def facts_as_of(day: str, orders: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The per-customer facts the preparation computes, here by the pandas reference."""
+    return customer_facts.run_pandas(tiny_orders() if orders is None else orders, day)
 
 
 def write_rules(tmp_path, text: str):
@@ -50,7 +56,7 @@ def test_rfm_scores_by_hand():
     # C: last 09-30 23:00 -> 0 days, 1 order, 30 (the cancelled line does not count)
     # D: only buys after the as-of date -> not scored
     # E: 2025-10-01 (in window) and 2026-03-01 -> 213 days, 2 orders, 400
-    scores = rfm.rfm_scores(tiny_orders(), "2026-09-30").set_index("customer_id")
+    scores = rfm.rfm_scores(facts_as_of("2026-09-30")).set_index("customer_id")
     assert list(scores.index) == ["A", "B", "C", "E"]
     assert scores["days_since_last_purchase"].tolist() == [10, 628, 0, 213]
     assert scores["days_since_first_purchase"].tolist() == [121, 628, 0, 364]
@@ -138,7 +144,7 @@ def test_summary_and_migration_by_hand():
 
 
 def test_rfm_segments_end_to_end_with_defaults():
-    segments = rfm.rfm_segments(tiny_orders(), "2026-09-30")
+    segments = rfm.rfm_segments(facts_as_of("2026-09-30"))
     assert segments["segment"].notna().all() and len(segments) == 4
     # B bought 628 days ago, nothing in the window: r=1, f=1, m=1 -> Lost
     assert segments.set_index("customer_id").loc["B", "segment"] == "Lost"
@@ -150,8 +156,8 @@ def test_plots_have_titles_and_labels():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    current = rfm.rfm_segments(tiny_orders(), "2026-09-30")
-    previous = rfm.rfm_segments(tiny_orders(), "2026-06-30")
+    current = rfm.rfm_segments(facts_as_of("2026-09-30"))
+    previous = rfm.rfm_segments(facts_as_of("2026-06-30"))
     bars = rfm.plot_segments(rfm.segment_summary(current, previous))
     heatmap = rfm.plot_migration(rfm.migration_matrix(previous, current))
     for ax in (bars, heatmap):

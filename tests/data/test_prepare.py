@@ -11,6 +11,8 @@ import pytest
 
 from helpers.data.prepare import prepare
 from helpers.errors import DataError
+from helpers import facts
+from helpers.facts import customer_facts
 from helpers.params import load_params
 from helpers.paths import RunLayout
 
@@ -228,3 +230,25 @@ def test_no_personal_data_in_any_file_the_preparation_writes(tmp_path):
     masked = log["free_text_masked"]
     assert masked["surveys.comment"]["phone"] == 2 and masked["tickets.comment"]["name"] == 1
     assert json.dumps(log)  # the log itself is one of the files checked above
+
+
+def test_each_customers_facts_are_computed_once_for_every_as_of_day_the_chapters_read(tmp_path):
+    data = write_export(tmp_path / "data")
+    log, layout = run_prepare(data)
+    # The export's orders start 2026-07-10: as of the previous quarter's end and a year before
+    # nobody had an order line yet, so only the quarter's end has rows.
+    orders = pd.DataFrame(ORDERS_ROWS)[0].str.split(",", expand=True)
+    orders = pd.DataFrame({"order_id": orders[0], "customer_id": orders[2], "order_date": pd.to_datetime(orders[3]),
+                           "amount": orders[4].astype(float), "status": "completed", "is_return": False})
+    orders = orders.assign(net_amount=facts.net_amount(orders), is_purchase=facts.is_purchase(orders))
+    written = pd.read_parquet(layout.prepared / customer_facts.FACTS_FILE)
+    days = [pd.Timestamp("2026-09-30")]
+    assert sorted(written["as_of"].unique()) == days
+    assert orders["order_date"].min() == pd.Timestamp("2026-07-10")
+    for day in days:
+        expected = customer_facts.run_pandas(orders, day, windows=(90, 180, 365))
+        got = written.loc[written["as_of"] == day].drop(columns="as_of").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False)
+    # As of 2026-09-30 every one of the six customers has bought: c1 ... c6, 12 orders in all.
+    latest = written.loc[written["as_of"] == days[0]]
+    assert len(latest) == 6 and latest["purchase_orders"].sum() == 12

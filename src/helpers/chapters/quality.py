@@ -6,30 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.data.schema import SOURCES
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
-
-PROFILE_MAX_VALUES = 200
-
-
-def profile_tables(tables: dict[str, pd.DataFrame]) -> dict:
-    """Rows, null rate per column and the values of category columns, for drift checks next quarter."""
-    profile = {}
-    for name, table in tables.items():
-        kinds = {c.name: c.kind for c in SOURCES[name].columns} if name in SOURCES else {}
-        categories = {}
-        for column, kind in kinds.items():
-            if kind == "category" and column in table:
-                values = table[column].dropna().astype(str).unique()
-                if len(values) <= PROFILE_MAX_VALUES:
-                    categories[column] = sorted(values)
-        profile[name] = {
-            "rows": int(len(table)),
-            "null_rate": {c: round(float(table[c].isna().mean()), 4) for c in table.columns},
-            "categories": categories,
-        }
-    return profile
 
 
 def inventory_table(log: dict) -> pd.DataFrame:

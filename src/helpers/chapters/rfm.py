@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from helpers import facts, paths
-from helpers.facts import purchase_lines
+from helpers import paths
 from helpers.report.fmt import fmt_int, fmt_pct
 
 __all__ = [
@@ -125,47 +124,42 @@ def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Serie
     return (1 + np.floor(5 * (ranked - 1) / len(values))).astype("int64")
 
 
-def rfm_scores(orders: pd.DataFrame, as_of, window_days: int = 365) -> pd.DataFrame:
-    """Recency, frequency and monetary values and scores of every customer who ever bought by ``as_of``.
+def rfm_scores(facts: pd.DataFrame, window_days: int = 365) -> pd.DataFrame:
+    """Recency, frequency and monetary values and scores of every customer who bought by the
+    as-of day of ``facts``, the per-customer facts of :mod:`helpers.facts.customer_facts`.
 
     Parameters
     ----------
-    orders : prepared order lines (customer_id, order_id, order_date, net_amount, is_purchase).
-    as_of : last day counted (e.g. the quarter's last day); purchases later that day count.
+    facts : per-customer facts as of one day, with ``purchase_orders_<w>d`` and
+        ``purchase_value_<w>d`` for ``w = window_days``.
     window_days : trailing window for frequency and monetary value.
 
     Returns
     -------
     DataFrame: customer_id, days_since_first_purchase, days_since_last_purchase,
-    orders_in_window (distinct orders), revenue_in_window (sum of net_amount of purchase lines),
-    r, f, m.
+    orders_in_window (distinct orders with a purchase line), revenue_in_window (purchase value
+    before returns), r, f, m.
     """
-    needed = ["customer_id", "order_id", "order_date", "net_amount", "is_purchase"]
-    missing = [c for c in needed if c not in orders.columns]
-    if missing:
-        raise ValueError(f"orders lacks column(s) {missing}")
     if window_days < 1:
         raise ValueError(f"window_days must be at least 1, got {window_days}")
-    as_of_day = pd.Timestamp(as_of).normalize()
-    cutoff = as_of_day + pd.Timedelta(days=1)
-    purchases = purchase_lines(orders, end=facts.end_of_day(as_of_day))[["customer_id", "order_id", "order_date", "net_amount"]]
-    by_customer = purchases.groupby("customer_id", observed=True)["order_date"]
-    first, last = by_customer.min(), by_customer.max()
-    in_window = purchases.loc[purchases["order_date"] >= cutoff - pd.Timedelta(days=window_days)]
-    grouped = in_window.groupby("customer_id", observed=True)
-    out = pd.DataFrame(
-        {
-            "days_since_first_purchase": (as_of_day - first.dt.normalize()).dt.days,
-            "days_since_last_purchase": (as_of_day - last.dt.normalize()).dt.days,
-            "orders_in_window": grouped["order_id"].nunique().reindex(last.index, fill_value=0),
-            "revenue_in_window": grouped["net_amount"].sum().reindex(last.index, fill_value=0.0),
-        }
-    )
+    needed = ["customer_id", "first_purchase", "days_since_last_purchase", "tenure_days",
+              f"purchase_orders_{window_days}d", f"purchase_value_{window_days}d"]
+    missing = [c for c in needed if c not in facts.columns]
+    if missing:
+        raise ValueError(f"customer facts lack column(s) {missing}; the preparation computes the windows "
+                         f"of helpers.facts.customer_facts.WINDOWS and the RFM window")
+    bought = facts.loc[facts["first_purchase"].notna()]
+    out = pd.DataFrame({
+        "customer_id": bought["customer_id"].to_numpy(),
+        "days_since_first_purchase": bought["tenure_days"].astype("int64").to_numpy(),
+        "days_since_last_purchase": bought["days_since_last_purchase"].astype("int64").to_numpy(),
+        "orders_in_window": bought[f"purchase_orders_{window_days}d"].astype("int64").to_numpy(),
+        "revenue_in_window": bought[f"purchase_value_{window_days}d"].astype(float).to_numpy(),
+    })
     out["r"] = quintile_score(out["days_since_last_purchase"], higher_is_better=False)
     out["f"] = quintile_score(out["orders_in_window"])
     out["m"] = quintile_score(out["revenue_in_window"])
-    out = out.rename_axis("customer_id").reset_index()
-    out.attrs.update(as_of=as_of_day, window_days=window_days)
+    out.attrs.update(window_days=window_days)
     return out
 
 
@@ -186,10 +180,10 @@ def assign_segments(scores: pd.DataFrame, rules: list[dict]) -> pd.DataFrame:
     return out
 
 
-def rfm_segments(orders: pd.DataFrame, as_of, rules: list[dict] | None = None, window_days: int = 365) -> pd.DataFrame:
-    """Scores and named segment of every customer as of ``as_of`` (:func:`rfm_scores` + :func:`assign_segments`)."""
+def rfm_segments(facts: pd.DataFrame, rules: list[dict] | None = None, window_days: int = 365) -> pd.DataFrame:
+    """Scores and named segment of every customer in ``facts`` (:func:`rfm_scores` + :func:`assign_segments`)."""
     rules = rules if rules is not None else load_segment_rules()
-    return assign_segments(rfm_scores(orders, as_of, window_days), rules)
+    return assign_segments(rfm_scores(facts, window_days), rules)
 
 
 def segment_summary(current: pd.DataFrame, previous: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -14,11 +14,12 @@ from typing import Callable
 import pandas as pd
 
 from helpers import facts
-from helpers.chapters.quality import profile_tables
 from helpers.data import cleaning, privacy
+from helpers.data.profile import profile_tables
 from helpers.data.schema import FREE_TEXT_COLUMNS, PERSONAL_FIELDS, SOURCES
 from helpers.data.sources import ROW_COLUMNS, RawSource, read_source
 from helpers.errors import DataError
+from helpers.facts import customer_facts
 from helpers.params import Params
 from helpers.paths import RunLayout
 
@@ -229,6 +230,10 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
     layout.prepared.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         table.to_parquet(layout.prepared / f"{name}.parquet", index=False)
+    # Each customer's facts, computed once for every as-of day the chapters read.
+    windows = sorted(set(customer_facts.WINDOWS) | {params.chapter_options.value.rfm_window_days})
+    customer_facts.write_customer_facts(layout.prepared / "orders.parquet", customer_facts.report_days(params.period),
+                                        windows, layout.prepared / customer_facts.FACTS_FILE)
     q.write(layout.quarantine)
 
     reconciliation = []

@@ -37,14 +37,16 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "ORDER_COLUMNS", "SUM_DECIMALS", "TABLE", "WINDOWS", "as_of_day", "customer_aggregates_sql", "output_columns",
-    "run_duckdb", "run_pandas", "run_spark", "write_orders_parquet",
+    "FACTS_FILE", "ORDER_COLUMNS", "SUM_DECIMALS", "TABLE", "WINDOWS", "as_of_day", "customer_aggregates_sql",
+    "output_columns", "report_days", "run_duckdb", "run_pandas", "run_spark", "write_customer_facts",
+    "write_orders_parquet",
 ]
 
 WINDOWS = (90, 180, 365)  # trailing windows in days, those of churn_model.WINDOWS
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "net_amount", "is_return", "is_purchase")
 TABLE = "orders"  # the name the SQL reads the prepared order lines from
 SUM_DECIMALS = 6  # sums are rounded to a millionth of the currency unit
+FACTS_FILE = "customer_facts.parquet"  # in the run's prepared folder: one row per customer and as-of day
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -356,3 +358,19 @@ def run_pandas(orders: pd.DataFrame, as_of, windows: Iterable[int] = WINDOWS) ->
     out["days_since_last_purchase"] = pd.arrays.IntegerArray(extreme(np.minimum, bought_age), no_purchase)
     out["tenure_days"] = pd.arrays.IntegerArray(extreme(np.maximum, bought_age), no_purchase)
     return _normalise(pd.DataFrame(out), windows)
+
+
+# ----------------------------------------------------------------------------- once per run
+def report_days(period) -> list[pd.Timestamp]:
+    """The as-of days a report's chapters read customer facts for: the last days of the
+    quarter, of the previous quarter and of the same quarter a year before."""
+    return [period.last_day, period.previous().last_day, period.year_ago().last_day]
+
+
+def write_customer_facts(orders_parquet: str | Path, days: Iterable, windows: Iterable[int], path: str | Path) -> int:
+    """The per-customer facts as of each of ``days`` (DuckDB over the prepared orders), one
+    file with an ``as_of`` column; returns the rows written."""
+    frames = [run_duckdb(orders_parquet, day, windows).assign(as_of=as_of_day(day)) for day in days]
+    table = pd.concat(frames, ignore_index=True)
+    table.to_parquet(path, index=False)
+    return len(table)

@@ -20,6 +20,7 @@ from IPython.display import HTML, display
 
 from helpers import paths
 from helpers.data.prepare import load_log, load_prepared, prepare
+from helpers.facts import customer_facts
 from helpers.params import Params, load_params
 from helpers.paths import RunLayout
 from helpers.quarters import Quarter
@@ -74,7 +75,8 @@ def work_layout(params: Params) -> RunLayout:
     layout = RunLayout(paths.WORK_DIR / params.quarter)
     fingerprint = hashlib.sha256(params.model_dump_json().encode()).hexdigest()
     marker = layout.root / "params.sha256"
-    if not marker.exists() or marker.read_text() != fingerprint or not (layout.prepared / "orders.parquet").exists():
+    prepared = [layout.prepared / "orders.parquet", layout.prepared / customer_facts.FACTS_FILE]
+    if not marker.exists() or marker.read_text() != fingerprint or not all(p.exists() for p in prepared):
         ensure_demo_data(params)
         layout.make()
         write_resolved_params(params, layout)
@@ -104,6 +106,16 @@ class Chapter:
         if source not in self._tables:
             self._tables[source] = load_prepared(self.layout, source) if self.has(source) else None
         return self._tables[source]
+
+    def customer_facts(self, as_of) -> pd.DataFrame:
+        """Each customer's facts as of the day ``as_of`` (one of ``customer_facts.report_days``),
+        computed once by the preparation: one row per customer with an order line by then."""
+        day, days = customer_facts.as_of_day(as_of), customer_facts.report_days(self.period)
+        if day not in days:
+            raise ValueError(f"no customer facts as of {day.date()}; the preparation computes them for "
+                             f"{', '.join(str(d.date()) for d in days)}")
+        facts = pd.read_parquet(self.layout.prepared / customer_facts.FACTS_FILE, filters=[("as_of", "==", day)])
+        return facts.drop(columns="as_of").reset_index(drop=True)  # no rows before the first order line
 
     def available(self, *sources: str) -> bool:
         """True when every source is present; otherwise shows a one-line note and returns False."""
