@@ -48,18 +48,12 @@ def load_churn_reason_themes(path: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _check_days(inactivity_days: int) -> int:
-    if int(inactivity_days) <= 0:
-        raise ValueError(f"inactivity_days must be a positive number of days, got {inactivity_days}")
-    return int(inactivity_days)
-
-
 def churn_status(orders: pd.DataFrame, as_of, inactivity_days: int = 90) -> pd.DataFrame:
     """Per customer with a valid purchase on or before day ``as_of``: first / last purchase day,
     days since the last purchase and ``churned`` (``inactivity_days`` days or more: no purchase
     in the ``inactivity_days`` days ending on ``as_of``).
     """
-    inactivity_days = _check_days(inactivity_days)
+    inactivity_days = facts.churn_window(inactivity_days, "inactivity_days")
     day = pd.Timestamp(as_of).normalize()
     lines = purchase_lines(orders, end=facts.end_of_day(day))
     dates = lines["order_date"].dt.normalize().groupby(lines["customer_id"]).agg(["min", "max"])
@@ -77,7 +71,7 @@ def quarter_churn(orders: pd.DataFrame, period: Quarter | str, inactivity_days: 
     purchase + N for churners.
     """
     period = Quarter.parse(period)
-    churned = churn_base(orders, period, _check_days(inactivity_days))  # the KPI's definition, in one place
+    churned = churn_base(orders, period, facts.churn_window(inactivity_days, "inactivity_days"))  # the KPI's definition, in one place
     last = churn_status(orders, period.last_day, inactivity_days).set_index("customer_id")["last_purchase"]
     frame = pd.DataFrame({"customer_id": churned.index, "last_purchase": churned.index.map(last),
                           "churned": churned.to_numpy()})

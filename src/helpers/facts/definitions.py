@@ -66,11 +66,17 @@ def days_since(moments: pd.Series, as_of) -> pd.Series:
     return (pd.Timestamp(as_of).normalize() - moments.dt.normalize()).dt.days
 
 
+def churn_window(churn_days, name: str = "churn_days") -> int:
+    """``churn_days`` as a whole number of days; a ``ValueError`` naming the argument ``name``
+    unless it is positive."""
+    if int(churn_days) <= 0:
+        raise ValueError(f"{name} must be a positive number of days, got {churn_days}")
+    return int(churn_days)
+
+
 def is_churned(days_since_last_purchase: pd.Series | np.ndarray | int, churn_days: int):
     """Churned: ``churn_days`` days or more since the last purchase (see the module docstring)."""
-    if int(churn_days) <= 0:
-        raise ValueError(f"churn_days must be a positive number of days, got {churn_days}")
-    return days_since_last_purchase >= int(churn_days)
+    return days_since_last_purchase >= churn_window(churn_days)
 
 
 def last_purchase(orders: pd.DataFrame, as_of) -> pd.Series:

@@ -214,8 +214,7 @@ def churn_labels(orders: pd.DataFrame, cutoff, inactivity_days: int = 90) -> pd.
     valid purchase in the ``inactivity_days`` = N days after it (days cutoff+1 .. cutoff+N),
     else 0. Index: ``customer_id``.
     """
-    if int(inactivity_days) <= 0:
-        raise ValueError(f"inactivity_days must be positive, got {inactivity_days}")
+    inactivity_days = facts.churn_window(inactivity_days, "inactivity_days")
     day = pd.Timestamp(cutoff).normalize()
     lines = purchase_lines(orders, end=facts.end_of_day(day + pd.Timedelta(days=int(inactivity_days))))
     line_day = lines["order_date"].dt.normalize()
