@@ -35,3 +35,20 @@ class DataError(ValueError):
         if self.fix:
             lines.append(f"Fix: {self.fix}")
         return "\n".join(lines)
+
+
+class NotAvailable(Exception):
+    """A section cannot run on this data: what is missing and what would enable it.
+
+    Raised by a helper (or by the section check) and shown as one line in place of the section;
+    the chapter goes on. ``missing`` says what the data lacks ("events of one type only"),
+    ``enable`` what would make the section possible ("events with at least two of visit,
+    product_view, add_to_cart, purchase (events.event_type)").
+    """
+
+    def __init__(self, missing: str, enable: str = ""):
+        self.missing, self.enable = missing, enable
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        return f"Not available: {self.missing}" + (f"; {self.enable}" if self.enable else "") + "."

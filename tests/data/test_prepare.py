@@ -252,3 +252,16 @@ def test_each_customers_facts_are_computed_once_for_every_as_of_day_the_chapters
     # As of 2026-09-30 every one of the six customers has bought: c1 ... c6, 12 orders in all.
     latest = written.loc[written["as_of"] == days[0]]
     assert len(latest) == 6 and latest["purchase_orders"].sum() == 12
+
+
+def test_coverage_is_the_first_and_last_day_of_each_dated_table():
+    from helpers.data.prepare import coverage
+
+    tables = {
+        "orders": pd.DataFrame({"order_date": pd.to_datetime(["2026-03-31 23:59", "2025-11-02 00:00", "2026-01-15 12:00"])}),
+        "surveys": pd.DataFrame({"response_date": pd.to_datetime([None, "2026-02-01"])}),
+        "events": pd.DataFrame({"event_time": pd.to_datetime([None, None])}),  # no day at all: not covered
+        "products": pd.DataFrame({"product_id": ["p1"]}),  # no date column
+    }
+    assert coverage(tables) == {"orders": {"first_day": "2025-11-02", "last_day": "2026-03-31"},
+                                "surveys": {"first_day": "2026-02-01", "last_day": "2026-02-01"}}

@@ -1,4 +1,6 @@
 """What a chapter notebook sees: its parameters, tables and the customer facts of the run."""
+import html
+
 import pandas as pd
 import pytest
 
@@ -33,3 +35,69 @@ def test_a_day_the_preparation_did_not_compute_is_a_clear_error(chapter):
     with pytest.raises(ValueError, match="no customer facts as of 2026-08-01; the preparation computes them for "
                                          "2026-09-30, 2026-06-30, 2025-09-30"):
         chapter.customer_facts("2026-08-01")
+
+
+# --- sections ----------------------------------------------------------------------------------
+@pytest.fixture()
+def shown(monkeypatch):
+    """The HTML a chapter displays, in order."""
+    pages = []
+    monkeypatch.setattr("helpers.report.chapter.display", lambda obj: pages.append(html.unescape(obj.data)))
+    return pages
+
+
+@pytest.fixture()
+def fresh(chapter):
+    chapter.sections = {}
+    return chapter
+
+
+def test_a_section_runs_its_code_in_the_notebook_namespace(fresh, shown):
+    namespace = {"ch": fresh}
+    assert fresh.run_section("rfm", "answer = 6 * 7", namespace) == "ok"
+    assert namespace["answer"] == 42 and shown == []
+    assert fresh.sections["rfm"] == {"section": "rfm", "status": "ok", "reason": ""}
+
+
+def test_a_helper_that_says_not_available_leaves_one_line_and_the_chapter_goes_on(fresh, shown):
+    code = ("from helpers.errors import NotAvailable\n"
+            "raise NotAvailable('no customer bought before 2026-03-31', 'a history of 9 months or more')")
+    assert fresh.run_section("clv", code, {}) == "not available"
+    assert shown == ['<p class="ci-na">Not available: no customer bought before 2026-03-31; '
+                     'a history of 9 months or more.</p>']
+    # the section that builds on it says why it cannot run, without running its code
+    assert fresh.run_section("value_tiers", "raise AssertionError('must not run')", {}) == "not available"
+    assert shown[1] == ('<p class="ci-na">Not available: it builds on the section \'clv\', which is not available '
+                        '(no customer bought before 2026-03-31).</p>')
+
+
+def test_an_error_inside_a_section_is_its_own_error_box(fresh, shown):
+    assert fresh.run_section("forecast", "1 / 0", {}) == "failed"
+    assert fresh.sections["forecast"]["reason"] == "ZeroDivisionError: division by zero"
+    assert shown[0].startswith('<div class="ci-error"><p><strong>This section could not be computed</strong> '
+                               "(forecast): ZeroDivisionError: division by zero")
+    assert 'File "<section forecast>", line 1' in shown[0] and "chapter.py" not in shown[0]  # the cell's frame only
+    # the next section runs as usual
+    assert fresh.run_section("glossary", "x = 1", {}) == "ok"
+
+
+def test_missing_sources_columns_and_history_are_named_with_the_way_to_enable_them(fresh):
+    from helpers.report.registry import SectionSpec
+
+    assert fresh.unmet_need(SectionSpec("x", sources=("orders",))) is None
+    fresh.log = {**fresh.log, "available": [s for s in fresh.log["available"] if s != "campaigns"]}
+    line = fresh.unmet_need(SectionSpec("x", sources=("campaigns",))).line()
+    assert line == ("Not available: no campaigns data; add the campaigns export to the data folder "
+                    "(sources in the parameters file).")
+    profile = fresh.log["profile"]["orders"]
+    fresh.log["profile"]["orders"] = {**profile, "categories": {**profile["categories"], "category": ["Uncategorised"]}}
+    assert fresh.unmet_need(SectionSpec("x", columns={"orders": ("category",)})).line() == (
+        "Not available: the orders data has no category values; map a column to orders.category "
+        "(sources.orders.columns in the parameters file).")
+    first = pd.Timestamp(fresh.log["coverage"]["orders"]["first_day"])
+    held = (pd.Timestamp("2026-09-30") - first).days + 1
+    assert fresh.history_days() == held
+    assert fresh.unmet_need(SectionSpec("x", history_days=held)) is None
+    assert fresh.unmet_need(SectionSpec("x", history_days=held + 1)).line() == (
+        f"Not available: {held} days of order history up to 2026-09-30, this section needs {held + 1}; "
+        "an export that starts earlier.")

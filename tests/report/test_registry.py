@@ -21,7 +21,7 @@ def test_each_notebook_reads_and_writes_what_the_registry_says(spec):
     code = notebook_code(spec.name)
     assert set(re.findall(r'ch\.table\("(\w+)"\)', code)) == set(spec.sources)
     assert set(re.findall(r'ch\.save\(.*?"([\w.]+\.csv)"\)', code)) == set(spec.writes)
-    read_back = set(re.findall(r'artifact(?:s_available)?\(([^)]*)\)', code))
+    read_back = set(re.findall(r'artifact\(([^)]*)\)', code))
     names = {name for call in read_back for name in re.findall(r'"([\w.]+\.csv)"', call)}
     assert names <= set(spec.reads)
 
@@ -45,3 +45,16 @@ def test_runner_order_and_side_by_side_groups_come_from_the_registry():
     assert groups[1] == [s.name for s in registry.CHAPTER_SPECS if s.side_by_side]
     with pytest.raises(ValueError, match="unknown chapter '06_x'"):
         registry.chapter_spec("06_x")
+
+
+@pytest.mark.parametrize("spec", registry.CHAPTER_SPECS, ids=lambda s: s.name)
+def test_every_code_cell_is_a_section_of_the_registry_in_its_order(spec):
+    nb = nbformat.read(paths.notebook_path(spec.name), as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"][2:]  # after parameters and setup
+    keys = [re.match(r"%%section (\w+)\n", source).group(1) for source in cells if source != "ch.finish()"]
+    assert keys == [s.key for s in registry.SECTIONS[spec.name]]
+    assert cells[-1] == "ch.finish()"
+    for section in registry.SECTIONS[spec.name]:
+        assert set(section.sources) | set(section.any_source) | set(section.columns) <= set(spec.sources)
+        assert set(section.artifacts) <= set(spec.reads)
+        assert set(section.after) < {s.key for s in registry.SECTIONS[spec.name]}

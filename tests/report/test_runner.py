@@ -140,6 +140,38 @@ def test_failed_chapter_exits_1_with_the_report_written(stub_run, monkeypatch, c
     assert "chapter 01_overview failed: RuntimeError: boom" in err and "1 chapter(s) failed: 01_overview" in err
 
 
+def chapter_writes_sections(sections: dict[str, list[tuple[str, str]]]):
+    """An ``execute_chapter`` whose chapters leave the given (section, status) lists."""
+    def execute(chapter, layout, *args):
+        rows = [{"section": key, "status": status, "reason": "x"} for key, status in sections.get(chapter, [])]
+        (layout.artifacts / f"sections_{chapter}.json").write_text(json.dumps(rows), encoding="utf-8")
+        return "ok", ""
+    return execute
+
+
+def test_sections_not_available_keep_exit_0_and_the_index_says_how_many(stub_run, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "execute_chapter", chapter_writes_sections(
+        {"01_overview": [("kpis", "ok"), ("growth", "not available"), ("cross_table", "not available")]}))
+    assert stub_run() == 0
+    (folder,) = reports(stub_run.out)
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert "<td class='ci-status-ok'>ok</td>" in index  # 00
+    assert "<td class='ci-status-partial'>ok, 2 sections not available</td>" in index
+    steps = {s["name"]: s for s in json.loads((folder / "manifest.json").read_text())["steps"]}
+    assert steps["01_overview"]["sections_not_available"] == ["growth", "cross_table"]
+
+
+def test_a_failed_section_exits_1_and_is_named_on_the_index(stub_run, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "execute_chapter", chapter_writes_sections(
+        {"00_data_quality": [("drift", "failed"), ("scope", "not available")], "01_overview": [("kpis", "ok")]}))
+    assert stub_run() == 1
+    (folder,) = reports(stub_run.out)
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert "<td class='ci-status-failed'>1 section failed, 1 section not available</td>" in index
+    assert "<td class='ci-status-ok'>ok</td>" in index
+    assert "sections failed (00_data_quality: drift); their pages show the error" in capsys.readouterr().err
+
+
 def test_a_page_that_cannot_be_rendered_fails_its_chapter_only(stub_run, monkeypatch, capsys):
     def broken_render(nb_path, html_path, chapter, *args):
         if chapter == "01_overview":

@@ -256,12 +256,25 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
         "personal_fields_read": personal_read,
         "free_text_masked": masked,
         "profile": profile_tables(tables),
+        "coverage": coverage(tables),
         "seconds": round(time.perf_counter() - started, 2),
         "timings": {"read_seconds": round(read_done - started, 2), "clean_seconds": round(clean_done - read_done, 2),
                     "write_seconds": round(time.perf_counter() - clean_done, 2)},
     }
     (layout.prepared / PREPARE_LOG).write_text(json.dumps(log, indent=2, default=str), encoding="utf-8")
     return log
+
+
+def coverage(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, str | None]]:
+    """First and last day of each dated prepared table (its schema's date column)."""
+    spans = {}
+    for name, table in tables.items():
+        column = SOURCES[name].date_column if name in SOURCES else None
+        if column is None or column not in table or table[column].notna().sum() == 0:
+            continue
+        days = table[column].dropna()
+        spans[name] = {"first_day": str(days.min().date()), "last_day": str(days.max().date())}
+    return spans
 
 
 def load_prepared(layout: RunLayout, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:

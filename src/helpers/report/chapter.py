@@ -11,6 +11,7 @@ import html
 import json
 import subprocess
 import sys
+import traceback
 from importlib import metadata
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from helpers import paths
+from helpers.errors import NotAvailable
 from helpers.data.prepare import load_log, load_prepared, prepare
 from helpers.facts import customer_facts
 from helpers.params import Params, load_params
@@ -27,10 +29,12 @@ from helpers.quarters import Quarter
 from helpers.report import display as html_parts
 from helpers.report import export
 from helpers.report.plotting import setup_style
-from helpers.report.registry import chapter_spec
+from helpers.report.registry import SectionSpec, chapter_spec, section_spec
 
 RESOLVED_PARAMS = "params.json"
 RUN_INFO = "run.json"  # written by run_all: where this run's report folders live
+SECTIONS_FILE = "sections_{chapter}.json"  # in artifacts: each section's status, read by the runner
+PLACEHOLDERS = {"Unknown", "Uncategorised"}  # what the preparation writes where a value is missing
 PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "lifetimes", "seaborn", "matplotlib",
             "papermill", "nbconvert", "pydantic", "pyarrow")
 
@@ -95,7 +99,7 @@ class Chapter:
         self.log: dict = load_log(layout)
         self.findings: list[dict] = []
         self._tables: dict[str, pd.DataFrame | None] = {}
-        self._announced: set[str] = set()
+        self.sections: dict[str, dict] = {}
         layout.artifacts.mkdir(parents=True, exist_ok=True)
 
     # data
@@ -117,13 +121,6 @@ class Chapter:
         facts = pd.read_parquet(self.layout.prepared / customer_facts.FACTS_FILE, filters=[("as_of", "==", day)])
         return facts.drop(columns="as_of").reset_index(drop=True)  # no rows before the first order line
 
-    def available(self, *sources: str) -> bool:
-        """True when every source is present; otherwise shows a one-line note and returns False."""
-        missing = [s for s in sources if not self.has(s)]
-        if missing:
-            display(HTML(html_parts.note_html(f"Not available: needs {' and '.join(missing)} data.", "na")))
-        return not missing
-
     @property
     def outputs_root(self) -> Path:
         """The folder holding ``<quarter>/<date>/`` report folders (for earlier runs)."""
@@ -141,13 +138,73 @@ class Chapter:
         path = self.layout.artifacts / name
         return export.read_csv(path) if path.exists() else None
 
-    def artifacts_available(self, *names: str) -> bool:
-        """True when earlier chapters of this run wrote every artifact; otherwise a one-line note."""
-        missing = [n for n in names if not (self.layout.artifacts / n).exists()]
+    # sections
+    def unmet_need(self, spec: SectionSpec) -> NotAvailable | None:
+        """What the data lacks for the section ``spec``, checked before it runs (None: nothing)."""
+        for key in spec.after:
+            earlier = self.sections.get(key)
+            if earlier is None:
+                return NotAvailable(f"it builds on the section '{key}', which has not run")
+            if earlier["status"] == "not available":
+                return NotAvailable(f"it builds on the section '{key}', which is not available ({earlier['reason']})")
+            if earlier["status"] != "ok":
+                return NotAvailable(f"it builds on the section '{key}', which failed")
+        missing = [s for s in spec.sources if not self.has(s)]
+        if spec.any_source and not any(self.has(s) for s in spec.any_source):
+            missing.append(" or ".join(spec.any_source))
         if missing:
-            display(HTML(html_parts.note_html(
-                f"Not available: needs {', '.join(missing)} from an earlier chapter of this run.", "na")))
-        return not missing
+            return NotAvailable(f"no {' and '.join(missing)} data",
+                                f"add the {' and '.join(missing)} export to the data folder "
+                                f"(sources in the parameters file)")
+        for source, columns in spec.columns.items():
+            profile = self.log["profile"].get(source)
+            for column in columns:
+                if profile is None or not _has_values(profile, column):
+                    return NotAvailable(f"the {source} data has no {column} values",
+                                        f"map a column to {source}.{column} (sources.{source}.columns in the "
+                                        f"parameters file)")
+        if spec.history_days:
+            held = self.history_days()
+            if held < spec.history_days:
+                return NotAvailable(f"{held} days of order history up to {self.period.last_day.date()}, this "
+                                    f"section needs {spec.history_days}", "an export that starts earlier")
+        missing = [n for n in spec.artifacts if not (self.layout.artifacts / n).exists()]
+        if missing:
+            return NotAvailable(f"{', '.join(missing)} was not written by an earlier chapter of this run",
+                                f"run the chapter that writes it first ({', '.join(missing)})")
+        return None
+
+    def history_days(self, source: str = "orders") -> int:
+        """Days from the first day of ``source`` data to the quarter's last day (0 without data)."""
+        first = self.log.get("coverage", {}).get(source, {}).get("first_day")
+        if not first:
+            return 0
+        return max(0, (self.period.last_day - pd.Timestamp(first)).days + 1)
+
+    def run_section(self, key: str, code: str, namespace: dict) -> str:
+        """Run one section's code unless a need is unmet; returns its status.
+
+        A ``NotAvailable`` (from the check or from a helper) shows one line; any other error
+        shows the section's error box; in both cases the chapter goes on.
+        """
+        spec = section_spec(self.name, key)
+        if key in self.sections and self.sections[key]["status"] != "ok":
+            return self.sections[key]["status"]  # a later cell of a section that did not run
+        unmet = self.unmet_need(spec)
+        status, reason = "ok", ""
+        try:
+            if unmet is not None:
+                raise unmet
+            exec(compile(code, f"<section {key}>", "exec"), namespace)  # noqa: S102 - the notebook's own cell
+        except NotAvailable as exc:
+            status, reason = "not available", exc.missing
+            display(HTML(html_parts.note_html(exc.line(), "na")))
+        except Exception as exc:  # one section's error never takes its chapter down
+            status, reason = "failed", f"{type(exc).__name__}: {exc}"
+            plt.close("all")
+            display(HTML(html_parts.section_error_html(key, reason, _traceback_lines(exc))))
+        self.sections[key] = {"section": key, "status": status, "reason": reason}
+        return status
 
     # output
     def show(self, frame: pd.DataFrame, formats: dict[str, str] | None = None, caption: str | None = None,
@@ -180,6 +237,8 @@ class Chapter:
         """Write the chapter's findings for the index page and show the provenance of its numbers."""
         (self.layout.artifacts / f"findings_{self.name}.json").write_text(
             json.dumps(self.findings, indent=2, ensure_ascii=False), encoding="utf-8")
+        (self.layout.artifacts / SECTIONS_FILE.format(chapter=self.name)).write_text(
+            json.dumps(list(self.sections.values()), indent=2, ensure_ascii=False), encoding="utf-8")
         inputs = pd.DataFrame([
             {"source": item["source"], "file": Path(f["file"]).name, "rows": f["rows"], "sha256": f["sha256"][:16]}
             for item in self.log["inventory"] for f in item.get("files", [])
@@ -192,6 +251,39 @@ class Chapter:
             + html_parts.table_html(pd.DataFrame({"package": list(versions), "version": list(versions.values())}),
                                     caption="Software versions", max_rows=100)
             + "<pre>" + html.escape(self.params.model_dump_json(indent=1, exclude={"sources"})) + "</pre></details>"))
+
+
+def _has_values(profile: dict, column: str) -> bool:
+    """A prepared column with at least one value other than a placeholder."""
+    if profile["null_rate"].get(column, 1.0) >= 1.0:
+        return False
+    values = profile["categories"].get(column)
+    return values is None or bool(set(values) - PLACEHOLDERS)
+
+
+def _traceback_lines(exc: BaseException, limit: int = 8) -> str:
+    """The last frames of the error, with this machine's folders left out."""
+    frames = exc.__traceback__.tb_next if exc.__traceback__ is not None else None  # not run_section's own
+    text = "".join(traceback.format_exception(type(exc), exc, frames, limit=-limit))
+    for folder in (str(paths.PROJECT_ROOT), str(Path.home())):
+        text = text.replace(folder, "…")
+    return text
+
+
+def register_section_magic(chapter: Chapter) -> None:
+    """``%%section <key>`` at the top of a notebook cell runs it as that section of ``chapter``."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the kernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def section(line: str, cell: str) -> None:
+        chapter.run_section(line.strip(), shell.transform_cell(cell), shell.user_ns)
+
+    shell.register_magic_function(section, "cell", "section")
 
 
 def _plain(value):
@@ -211,4 +303,6 @@ def open_chapter(name: str, quarter: str = "2026Q3", run_dir: str = "", params_f
         layout = work_layout(params)
     setup_style()
     pd.set_option("display.max_columns", 50)
-    return Chapter(name, params, layout)
+    chapter = Chapter(name, params, layout)
+    register_section_magic(chapter)
+    return chapter

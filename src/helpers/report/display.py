@@ -91,6 +91,13 @@ def note_html(text: str, kind: str = "note") -> str:
     return f'<p class="ci-{kind}">{html.escape(text)}</p>'
 
 
+def section_error_html(section: str, error: str, details: str) -> str:
+    """The box a failed section leaves: what failed for the reader, the frames for the analyst."""
+    return (f'<div class="ci-error"><p><strong>This section could not be computed</strong> ({html.escape(section)}): '
+            f'{html.escape(error)}</p><details><summary>Details for the analyst</summary>'
+            f'<pre>{html.escape(details)}</pre></details></div>')
+
+
 def glossary_html(entries: dict[str, str]) -> str:
     items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in entries.items())
     return f'<h2>Glossary</h2><dl class="ci-glossary">{items}</dl>'

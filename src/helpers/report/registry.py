@@ -6,7 +6,7 @@ checks the notebooks against it, so what is written here is what the chapters do
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,92 @@ class ChapterSpec:
     @property
     def number(self) -> str:
         return self.name.split("_", 1)[0]
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """What one section of a chapter needs before it runs.
+
+    ``sources``: prepared tables that must be present (any one of ``any_source`` will do);
+    ``columns``: per source, columns that must hold at least one value; ``history_days``: days
+    of order history on or before the quarter's last day; ``after``: sections of the same
+    chapter whose results this one uses. A helper may still raise ``NotAvailable`` for a need
+    that depends on the data's values (two event types, both churn classes, ...).
+    """
+
+    key: str
+    sources: tuple[str, ...] = ()
+    any_source: tuple[str, ...] = ()
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    history_days: int = 0
+    after: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = ()  # written by earlier chapters of the run
+
+
+S = SectionSpec
+SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
+    "00_data_quality": (
+        S("inventory"), S("cleaning"), S("reconciliation"), S("scope"), S("drift"), S("personal_data"), S("glossary"),
+    ),
+    "01_overview": (
+        S("kpis"),
+        S("distribution_region", columns={"customers": ("region",)}),
+        S("distribution_industry", columns={"customers": ("industry",)}),
+        S("distribution_segment", columns={"customers": ("segment",)}),
+        S("distribution_acquisition_channel", columns={"customers": ("acquisition_channel",)}),
+        S("key_accounts"), S("cross_table"), S("growth"), S("glossary"),
+    ),
+    "02_needs": (
+        S("nps_csat", sources=("surveys",)),
+        S("satisfaction_segment", sources=("surveys",)),
+        S("satisfaction_region", sources=("surveys",), after=("nps_csat",)),
+        S("need_themes", any_source=("surveys", "tickets")),
+        S("topics", any_source=("surveys", "tickets"), after=("need_themes",)),
+        S("need_fulfilment", sources=("surveys",)),
+        S("satisfaction_extremes", sources=("surveys",), after=("need_fulfilment",)),
+        S("complaints", sources=("tickets",)),
+        S("complaint_products", sources=("tickets",)),
+        S("consultations", sources=("tickets",)),
+        S("satisfaction_drivers", sources=("surveys",)),
+        S("sentiment", any_source=("surveys", "tickets")),
+        S("glossary"),
+    ),
+    "03_behaviour": (
+        S("purchase_frequency"), S("order_values"),
+        S("category_mix", columns={"orders": ("category",)}),
+        S("product_distribution", columns={"orders": ("product_id",)}),
+        S("channels", columns={"orders": ("channel",)}),
+        S("usage", sources=("events",)),
+        S("funnel", sources=("events",), columns={"events": ("event_type",)}),
+        S("cohort_retention"), S("early_retention"), S("churn_rate"), S("time_to_churn"),
+        S("churn_reasons", any_source=("tickets", "surveys")),
+        S("churn_model"),
+        S("churn_drivers", after=("churn_model",)),
+        S("at_risk", after=("churn_model",)),
+        S("association_rules", columns={"orders": ("product_id",)}),
+        S("sequences"),
+        S("cross_sell", after=("association_rules", "at_risk")),
+        S("upgrades"),
+        S("glossary"),
+    ),
+    "04_value": (
+        S("rfm"), S("rfm_migration", after=("rfm",)), S("clv"), S("clv_validation"),
+        S("value_tiers", after=("clv",)),
+        S("cac_crv", sources=("campaigns",), after=("clv",)),
+        S("profitability", sources=("tickets",)),
+        S("clusters", after=("rfm", "clv")),
+        S("cluster_rules", after=("clusters",)),
+        S("forecast"), S("glossary"),
+    ),
+    "05_crm_recommendations": (
+        S("diagnosis"),
+        S("at_risk_high_value", artifacts=("clv.csv", "churn_scores.csv")),
+        S("win_back"),
+        S("cross_sell", artifacts=("cross_sell_candidates.csv",)),
+        S("onboarding"), S("follow_up", after=("diagnosis",)), S("closed_loop"), S("data_protection"), S("glossary"),
+    ),
+}
+del S
 
 
 CHAPTER_SPECS: tuple[ChapterSpec, ...] = (
@@ -70,3 +156,12 @@ def writer_of(artifact: str) -> ChapterSpec:
         if artifact in spec.writes:
             return spec
     raise ValueError(f"no chapter writes {artifact!r}")
+
+
+def section_spec(chapter: str, key: str) -> SectionSpec:
+    """The section ``key`` of ``chapter``; a ``ValueError`` lists the chapter's sections otherwise."""
+    for spec in SECTIONS[chapter_spec(chapter).name]:
+        if spec.key == key:
+            return spec
+    raise ValueError(f"chapter {chapter} has no section {key!r}; its sections are "
+                     f"{', '.join(s.key for s in SECTIONS[chapter])}")

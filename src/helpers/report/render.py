@@ -33,7 +33,7 @@ body{max-width:1200px;margin:0 auto;font-family:system-ui,-apple-system,"Segoe U
 .ci-na{color:#8a5a00;background:#fff8e6;border-left:4px solid #e0a800;padding:4px 10px}
 .ci-note{color:#555;font-size:12px}.ci-error{background:#fdecea;border-left:4px solid #c62828;padding:8px 12px}
 .ci-glossary dt{font-weight:bold;margin-top:6px}.ci-glossary dd{margin-left:16px}
-.ci-status-ok{color:#2e7d32;font-weight:bold}.ci-status-failed{color:#c62828;font-weight:bold}
+.ci-status-ok{color:#2e7d32;font-weight:bold}.ci-status-partial{color:#8a5a00;font-weight:bold}.ci-status-failed{color:#c62828;font-weight:bold}
 </style>
 """
 
@@ -135,6 +135,17 @@ def _findings(artifacts: Path, chapter: str) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
 
 
+def _status_class(step: dict) -> str:
+    if step["status"] != "ok" or step.get("sections_failed"):
+        return "failed"
+    return "partial" if step.get("sections_not_available") else "ok"
+
+
+def _status_text(step: dict) -> str:
+    """"ok", "ok, 2 sections not available", "1 section failed" or "failed"."""
+    return step.get("sections_summary", step["status"]) if step["status"] == "ok" else step["status"]
+
+
 def render_index(root: Path, report_title: str, company: str, scope: list[tuple[str, str]], steps: list[dict],
                  chapters: list[str], top_actions: list[str], findings_per_chapter: int = 3) -> Path:
     """The summary page: data scope, key findings of every chapter, top actions, links and status."""
@@ -151,7 +162,7 @@ def render_index(root: Path, report_title: str, company: str, scope: list[tuple[
                if top_actions else "")
     status_rows = "".join(
         f"<tr><td><a href='{esc(s['name'])}.html'>{esc(TITLES.get(s['name'], s['name']))}</a></td>"
-        f"<td class='ci-status-{'ok' if s['status'] == 'ok' else 'failed'}'>{esc(s['status'])}</td>"
+        f"<td class='ci-status-{_status_class(s)}'>{esc(_status_text(s))}</td>"
         f"<td class='num'>{s['seconds']:.1f} s</td></tr>"
         for s in steps if s["name"] in chapters)
     artifacts = sorted(p.name for p in (root / "artifacts").glob("*.csv"))

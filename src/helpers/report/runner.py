@@ -44,7 +44,7 @@ from helpers.params import ParameterError, Params, load_params
 from helpers.paths import RunLayout
 from helpers.quarters import Quarter
 from helpers.report import export
-from helpers.report.chapter import RUN_INFO, git_commit, package_versions, write_resolved_params
+from helpers.report.chapter import RUN_INFO, SECTIONS_FILE, git_commit, package_versions, write_resolved_params
 from helpers.report.registry import CHAPTER_SPECS, CHAPTERS, TITLES
 from helpers.report.render import render_chapter, render_error_page, render_index
 
@@ -63,7 +63,7 @@ EXIT_SIGNAL_BASE = 128  # the shell's convention: 128 + the signal number
 
 EXIT_CODES = (
     (EXIT_OK, "complete: the report was written and every chapter ran"),
-    (EXIT_CHAPTER_FAILED, "the report was written, but a chapter failed (its page shows the error)"),
+    (EXIT_CHAPTER_FAILED, "the report was written, but a chapter or a section failed (its page shows the error)"),
     (EXIT_BAD_INPUT, "bad parameters, options or input data; nothing was written"),
     (EXIT_ENVIRONMENT, "the environment failed (output folder not writable, disk full, any other OS error); "
                        "nothing was written"),
@@ -384,12 +384,35 @@ def run_chapters(group: list[str], jobs: int, layout: RunLayout, params: Params,
                 raise
             except Exception as exc:  # a page that cannot be rendered is a failed chapter, not a failed run
                 step.update(status="failed", error=f"rendering failed: {short_error(exc)}")
+        if step["status"] == "ok":
+            step.update(section_status(layout, chapter))
         if step["status"] != "ok":
             print(f"      chapter {chapter} failed: {step['error']}", file=sys.stderr)
             render_error_page(html_path, chapter, chapters, params.report_title, step["error"], nb_path)
         step["render_seconds"] = round(time.perf_counter() - start, 2)
         step["seconds"] = round(step["execute_seconds"] + step["render_seconds"], 2)
     return steps
+
+
+def section_status(layout: RunLayout, chapter: str) -> dict:
+    """The sections a chapter could not show: ``sections_not_available``, ``sections_failed``
+    (counts and keys) and ``sections_summary`` ("ok", "ok, 2 sections not available", "1 section
+    failed") from the file the chapter wrote."""
+    path = layout.artifacts / SECTIONS_FILE.format(chapter=chapter)
+    sections = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    unavailable = [s["section"] for s in sections if s["status"] == "not available"]
+    failed = [s["section"] for s in sections if s["status"] == "failed"]
+
+    def count(n: int, what: str) -> str:
+        return f"{n} section{'' if n == 1 else 's'} {what}"
+
+    if failed:
+        summary = count(len(failed), "failed") + (f", {count(len(unavailable), 'not available')}" if unavailable else "")
+    elif unavailable:
+        summary = f"ok, {count(len(unavailable), 'not available')}"
+    else:
+        summary = "ok"
+    return {"sections_failed": failed, "sections_not_available": unavailable, "sections_summary": summary}
 
 
 # --- one run -------------------------------------------------------------------------------------
@@ -473,6 +496,10 @@ def run(args: argparse.Namespace, state: RunState | None = None) -> int:
     failed = [s["name"] for s in steps if s["status"] != "ok"]
     if failed:
         print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_CHAPTER_FAILED
+    sections = [f"{s['name']}: {', '.join(s['sections_failed'])}" for s in steps if s.get("sections_failed")]
+    if sections:
+        print(f"sections failed ({'; '.join(sections)}); their pages show the error", file=sys.stderr)
         return EXIT_CHAPTER_FAILED
     return EXIT_OK
 
