@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.data.prepare import prepare
-from helpers.errors import DataError
 from helpers import facts
+from helpers.data.prepare import load_prepared, prepare
+from helpers.errors import DataError
 from helpers.facts import customer_facts
 from helpers.params import load_params
 from helpers.paths import RunLayout
@@ -240,13 +240,15 @@ def test_each_customers_facts_are_computed_once_for_every_as_of_day_the_chapters
     orders = pd.DataFrame(ORDERS_ROWS)[0].str.split(",", expand=True)
     orders = pd.DataFrame({"order_id": orders[0], "customer_id": orders[2], "order_date": pd.to_datetime(orders[3]),
                            "amount": orders[4].astype(float), "status": "completed", "is_return": False})
-    orders = orders.assign(net_amount=facts.net_amount(orders), is_purchase=facts.is_purchase(orders))
+    orders = orders.assign(net_amount=facts.net_amount(orders), is_purchase=facts.is_purchase(orders),
+                           channel="online", category="Uncategorised")  # as the export says; no product master
     written = pd.read_parquet(layout.prepared / customer_facts.FACTS_FILE)
     days = [pd.Timestamp("2026-09-30")]
     assert sorted(written["as_of"].unique()) == days
     assert orders["order_date"].min() == pd.Timestamp("2026-07-10")
     for day in days:
-        expected = customer_facts.run_pandas(orders, day, windows=(90, 180, 365))
+        others = {name: load_prepared(layout, name) for name in ("tickets", "surveys", "events")}
+        expected = customer_facts.run_pandas(orders, day, windows=(90, 180, 365), **others)
         got = written.loc[written["as_of"] == day].drop(columns="as_of").reset_index(drop=True)
         pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False)
     # As of 2026-09-30 every one of the six customers has bought: c1 ... c6, 12 orders in all.

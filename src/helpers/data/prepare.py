@@ -232,8 +232,11 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
         table.to_parquet(layout.prepared / f"{name}.parquet", index=False)
     # Each customer's facts, computed once for every as-of day the chapters read.
     windows = sorted(set(customer_facts.WINDOWS) | {params.chapter_options.value.rfm_window_days})
-    customer_facts.write_customer_facts(layout.prepared / "orders.parquet", customer_facts.report_days(params.period),
-                                        windows, layout.prepared / customer_facts.FACTS_FILE)
+    customer_facts.write_customer_facts(
+        layout.prepared / "orders.parquet", customer_facts.report_days(params.period), windows,
+        layout.prepared / customer_facts.FACTS_FILE,
+        **{f"{name}_parquet": layout.prepared / f"{name}.parquet" for name in ("tickets", "surveys", "events")
+           if name in tables})
     q.write(layout.quarantine)
 
     reconciliation = []

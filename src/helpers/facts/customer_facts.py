@@ -21,6 +21,31 @@ window of ``w`` days is the ``w`` days ending on ``as_of``, i.e. ``as_of - order
 * ``days_since_last_purchase``, ``tenure_days``: days from the last and the first purchase day
   to ``as_of``; missing without a purchase.
 
+Then the columns from the other prepared tables (``AvailableTables`` says which the query reads;
+a table or column that is not there gives the column missing for every customer). Rows dated
+after ``as_of`` (by their day) are ignored, as are rows of customers without an order line:
+
+* ``main_channel``, ``main_category``: the order ``channel`` (``category``) with the largest
+  purchase value (``amount`` of the purchase lines, rounded like the sums) in the 365 days
+  ending on ``as_of`` (``MAIN_WINDOW``; ``as_of - order day < 365``); a tie goes to the first
+  label in code-point order (as both engines compare text: ``"Offline" < "app"``). Lines
+  without a label are left out. Missing when the customer has no purchase line in the window
+  or the orders have no such column. The prepared orders label a missing channel
+  ``"Unknown"`` and every line ``"Uncategorised"`` without a product master.
+* ``complaints_90d``: tickets with ``ticket_type = 'complaint'`` whose ``created_at`` day is in
+  the 90 days ending on ``as_of`` (``RECENT_WINDOW``). 0 with a tickets table and none;
+  missing for everyone without a tickets table.
+* ``last_nps``, ``last_csat``: ``nps_score`` (``csat_score``) of the customer's latest survey
+  response on or before ``as_of`` among the responses where that score is present (so the two
+  may come from different responses): latest by the full ``response_date`` timestamp, a tie
+  by the largest ``survey_id`` (then the higher score, for repeated ids). Missing without
+  such a response or without a surveys table.
+* ``sessions_90d``: distinct ``session_id`` among the customer's events whose ``event_time``
+  day is in the 90 days ending on ``as_of`` (events without a session id are not counted);
+  when the events carry no session ids (no ``session_id`` column, or one without a single
+  value, as the preparation writes it for an export without sessions), distinct days with an
+  event. 0 with an events table and none; missing without an events table.
+
 Rows: every customer with an order line on or before ``as_of``, sorted by ``customer_id``.
 Sums are rounded to 6 decimals (``SUM_DECIMALS``): each engine adds in its own order, and
 unrounded sums differ in the last bits (a purchase and its return leave 1e-14 on one engine
@@ -31,15 +56,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
-    "FACTS_FILE", "ORDER_COLUMNS", "SUM_DECIMALS", "TABLE", "WINDOWS", "as_of_day", "customer_aggregates_sql",
-    "output_columns", "report_days", "run_duckdb", "run_pandas", "run_spark", "write_customer_facts",
-    "write_orders_parquet",
+    "FACTS_FILE", "MAIN_WINDOW", "ORDER_COLUMNS", "RECENT_WINDOW", "SUM_DECIMALS", "TABLE", "WINDOWS",
+    "AvailableTables", "as_of_day", "customer_aggregates_sql", "output_columns", "report_days", "run_duckdb",
+    "run_pandas", "run_spark", "write_customer_facts", "write_input_parquet", "write_orders_parquet",
 ]
 
 WINDOWS = (90, 180, 365)  # trailing windows in days, those of churn_model.WINDOWS
@@ -47,6 +73,31 @@ ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "net_amount"
 TABLE = "orders"  # the name the SQL reads the prepared order lines from
 SUM_DECIMALS = 6  # sums are rounded to a millionth of the currency unit
 FACTS_FILE = "customer_facts.parquet"  # in the run's prepared folder: one row per customer and as-of day
+MAIN_WINDOW = 365  # days of purchases behind main_channel and main_category
+RECENT_WINDOW = 90  # days of tickets and events behind complaints_90d and sessions_90d
+COMPLAINT = "complaint"  # the ticket_type of a complaint (the prepared tickets' vocabulary)
+
+# The column of the orders behind each "main" column (optional: missing without it).
+MAIN_LABELS = {"main_channel": "channel", "main_category": "category"}
+# The score of the surveys behind each "last" column.
+LAST_SCORES = {"last_nps": "nps_score", "last_csat": "csat_score"}
+# Each table the SQL reads under its own name: the columns it needs, the optional ones it reads
+# when present, its date column and the columns that must be filled in.
+INPUT_COLUMNS = {
+    TABLE: ORDER_COLUMNS,
+    "tickets": ("customer_id", "created_at", "ticket_type"),
+    "surveys": ("survey_id", "customer_id", "response_date", *LAST_SCORES.values()),
+    "events": ("customer_id", "event_time"),
+}
+OPTIONAL_COLUMNS = {TABLE: tuple(MAIN_LABELS.values()), "tickets": (), "surveys": (), "events": ("session_id",)}
+TIME_COLUMNS = {TABLE: "order_date", "tickets": "created_at", "surveys": "response_date", "events": "event_time"}
+FILLED_COLUMNS = {
+    TABLE: ("customer_id", "order_id", "order_date", "amount", "net_amount"),
+    "tickets": ("customer_id", "created_at"),
+    "surveys": ("survey_id", "customer_id", "response_date"),
+    "events": ("customer_id", "event_time"),
+}
+OTHER_TABLES = ("tickets", "surveys", "events")
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -85,6 +136,37 @@ def _date_literal(day: pd.Timestamp) -> str:
     return f"DATE '{text}'"
 
 
+@dataclass(frozen=True)
+class AvailableTables:
+    """Which optional tables and columns ``customer_aggregates_sql`` reads besides the orders.
+
+    ``order_labels``: the columns of ``MAIN_LABELS`` (``"channel"``, ``"category"``) the orders
+    carry; ``tickets``, ``surveys``, ``events``: the table is there (as a view of that name);
+    ``event_sessions``: the events carry session ids (a ``session_id`` column with a value).
+    The runners work this out from the tables they are given; the default is orders only.
+    """
+
+    order_labels: tuple[str, ...] = ()
+    tickets: bool = False
+    surveys: bool = False
+    events: bool = False
+    event_sessions: bool = False
+
+    def __post_init__(self) -> None:
+        labels = tuple(self.order_labels) if not isinstance(self.order_labels, str) else (self.order_labels,)
+        unknown = [label for label in labels if label not in MAIN_LABELS.values()]
+        if unknown or len(set(labels)) != len(labels):
+            raise ValueError(f"order_labels must be distinct names among {list(MAIN_LABELS.values())}, "
+                             f"got {list(labels)!r}")
+        # Canonical order, so that equal descriptions write equal SQL.
+        object.__setattr__(self, "order_labels", tuple(c for c in MAIN_LABELS.values() if c in labels))
+        for name in ("tickets", "surveys", "events", "event_sessions"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.event_sessions and not self.events:
+            raise ValueError("event_sessions needs events: session ids are a column of the events table")
+
+
 # ----------------------------------------------------------------------------- output columns
 def _column_kinds(windows: tuple[int, ...]) -> dict[str, list[str]]:
     columns = output_columns(windows)
@@ -93,18 +175,22 @@ def _column_kinds(windows: tuple[int, ...]) -> dict[str, list[str]]:
         "counts": [c for c in columns if c.startswith("purchase_orders")] + ["purchase_days", "return_lines"],
         "money": [c for c in columns if c.startswith(("purchase_value", "net_revenue"))],
         "days": ["days_since_last_purchase", "tenure_days"],
+        "labels": list(MAIN_LABELS),
+        "optional_counts": ["complaints_90d", "sessions_90d"],
+        "scores": list(LAST_SCORES),
     }
 
 
 def output_columns(windows: Iterable[int] = WINDOWS) -> list[str]:
-    """The columns of the per-customer frame, in order."""
+    """The columns of the per-customer frame, in order (the same whatever tables are given)."""
     windows = _windows(windows)
 
     def each(name: str) -> list[str]:
         return [name] + [f"{name}_{w}d" for w in windows]
 
     return ["customer_id", "first_purchase", "last_purchase", *each("purchase_orders"), *each("purchase_value"),
-            *each("net_revenue"), "purchase_days", "return_lines", "days_since_last_purchase", "tenure_days"]
+            *each("net_revenue"), "purchase_days", "return_lines", "days_since_last_purchase", "tenure_days",
+            *MAIN_LABELS, "complaints_90d", *LAST_SCORES, "sessions_90d"]
 
 
 def _normalise(frame: pd.DataFrame, windows: tuple[int, ...]) -> pd.DataFrame:
@@ -116,23 +202,108 @@ def _normalise(frame: pd.DataFrame, windows: tuple[int, ...]) -> pd.DataFrame:
         out[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
     for column in kinds["counts"]:
         out[column] = frame[column].astype("int64")
-    for column in kinds["money"]:
+    for column in kinds["money"] + kinds["scores"]:
         out[column] = frame[column].astype("float64")
-    for column in kinds["days"]:
+    for column in kinds["days"] + kinds["optional_counts"]:
         out[column] = frame[column].astype("Int64")
+    for column in kinds["labels"]:
+        out[column] = frame[column].astype("string")
     result = pd.DataFrame(out)[output_columns(windows)]
     return result.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- the SQL
-def customer_aggregates_sql(as_of, windows: Iterable[int] = WINDOWS) -> str:
-    """The query over the table ``orders`` (prepared order lines) that gives one row per customer.
+def _other_tables_sql(day: pd.Timestamp, available: AvailableTables) -> tuple[list[str], list[str], dict[str, str]]:
+    """The common table expressions, LEFT JOINs on ``d.customer_id`` and final select items of
+    the columns after ``tenure_days``; a typed NULL for each one whose table or column is absent."""
+    as_of_sql = _date_literal(day)
+    main_start = _date_literal(day - pd.Timedelta(days=MAIN_WINDOW - 1))
+    recent = f"BETWEEN {_date_literal(day - pd.Timedelta(days=RECENT_WINDOW - 1))} AND {as_of_sql}"
+    ctes, joins, items = [], [], {}
+
+    def join(alias: str, cte: str) -> None:
+        ctes.append(cte)
+        joins.append(f"LEFT JOIN {alias} ON {alias}.customer_id = d.customer_id")
+
+    for column, label in MAIN_LABELS.items():
+        if label not in available.order_labels:
+            items[column] = f"CAST(NULL AS STRING) AS {column}"
+            continue
+        # Rounded sums, so that a tie is a tie on every engine; the first label wins it.
+        join(f"{column}_pick", f"""{column}_pick AS (
+    SELECT customer_id, {label} AS {column}
+    FROM (
+        SELECT customer_id, {label},
+            ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY label_value DESC, {label}) AS value_rank
+        FROM (
+            SELECT customer_id, {label}, ROUND(SUM(amount), {SUM_DECIMALS}) AS label_value
+            FROM lines
+            WHERE is_purchase AND order_day >= {main_start} AND {label} IS NOT NULL
+            GROUP BY customer_id, {label}
+        ) label_values
+    ) ranked
+    WHERE value_rank = 1
+)""")
+        items[column] = f"{column}_pick.{column}"
+
+    if available.tickets:
+        join("complaints", f"""complaints AS (
+    SELECT customer_id, COUNT(*) AS complaints_90d
+    FROM tickets
+    WHERE ticket_type = '{COMPLAINT}' AND CAST(created_at AS DATE) {recent}
+    GROUP BY customer_id
+)""")
+        items["complaints_90d"] = "CAST(COALESCE(complaints.complaints_90d, 0) AS BIGINT) AS complaints_90d"
+    else:
+        items["complaints_90d"] = "CAST(NULL AS BIGINT) AS complaints_90d"
+
+    for column, score in LAST_SCORES.items():
+        if not available.surveys:
+            items[column] = f"CAST(NULL AS DOUBLE) AS {column}"
+            continue
+        join(f"{column}_pick", f"""{column}_pick AS (
+    SELECT customer_id, {score} AS {column}
+    FROM (
+        SELECT customer_id, {score},
+            ROW_NUMBER() OVER (PARTITION BY customer_id
+                               ORDER BY response_date DESC, survey_id DESC, {score} DESC) AS recency_rank
+        FROM surveys
+        WHERE CAST(response_date AS DATE) <= {as_of_sql} AND {score} IS NOT NULL AND NOT isnan({score})
+    ) ranked
+    WHERE recency_rank = 1
+)""")
+        items[column] = f"CAST({column}_pick.{column} AS DOUBLE) AS {column}"
+
+    if available.events:
+        # One row per customer and session (or day), then a count: no COUNT(DISTINCT ...).
+        key = "session_id" if available.event_sessions else "CAST(event_time AS DATE)"
+        join("sessions", f"""sessions AS (
+    SELECT customer_id, COUNT(*) AS sessions_90d
+    FROM (
+        SELECT DISTINCT customer_id, {key} AS session_key
+        FROM events
+        WHERE CAST(event_time AS DATE) {recent}
+    ) customer_sessions
+    WHERE session_key IS NOT NULL
+    GROUP BY customer_id
+)""")
+        items["sessions_90d"] = "CAST(COALESCE(sessions.sessions_90d, 0) AS BIGINT) AS sessions_90d"
+    else:
+        items["sessions_90d"] = "CAST(NULL AS BIGINT) AS sessions_90d"
+    return ctes, joins, items
+
+
+def customer_aggregates_sql(as_of, windows: Iterable[int] = WINDOWS, available: AvailableTables | None = None) -> str:
+    """The query over the table ``orders`` (prepared order lines), and the other tables
+    ``available`` names, that gives one row per customer.
 
     The same text runs on DuckDB and on Spark SQL: only ``WITH``, ``CAST``, ``CASE``, ``MIN`` /
-    ``MAX`` / ``SUM`` / ``COUNT``, ``ROUND``, an inner join and ``DATE`` literals; a day
-    difference is ``DATE - DATE`` cast to an integer (a number in DuckDB, a day interval in
-    Spark). ``as_of`` and ``windows`` are validated and written as literals by this function;
-    no caller text enters the query. Rows are not sorted (the runners sort).
+    ``MAX`` / ``SUM`` / ``COUNT``, ``ROUND``, ``COALESCE``, ``isnan``, ``ROW_NUMBER() OVER``,
+    inner and left joins and ``DATE`` literals; a day difference is ``DATE - DATE`` cast to an
+    integer (a number in DuckDB, a day interval in Spark). ``as_of`` and ``windows`` are
+    validated and written as literals by this function; no caller text enters the query. A
+    table or column ``available`` does not name is not read: its columns are typed NULLs.
+    Rows are not sorted (the runners sort).
 
     Two groupings of the lines replace ``COUNT(DISTINCT ...)`` (which Spark runs by copying every
     line once per distinct column): one row per order (is it a purchase, on which day is its
@@ -142,6 +313,10 @@ def customer_aggregates_sql(as_of, windows: Iterable[int] = WINDOWS) -> str:
     """
     day = as_of_day(as_of)
     windows = _windows(windows)
+    if available is None:
+        available = AvailableTables()
+    if not isinstance(available, AvailableTables):
+        raise ValueError(f"available must be an AvailableTables, got {type(available).__name__}")
     as_of_sql = _date_literal(day)
     # First day of each window: as_of - order_day < w  <=>  order_day >= as_of - (w - 1).
     starts = {w: _date_literal(day - pd.Timedelta(days=w - 1)) for w in windows}
@@ -162,16 +337,20 @@ def customer_aggregates_sql(as_of, windows: Iterable[int] = WINDOWS) -> str:
         f"CAST({as_of_sql} - MAX(CASE WHEN bought = 1 THEN order_day END) AS INTEGER) AS days_since_last_purchase",
         f"CAST({as_of_sql} - MIN(CASE WHEN bought = 1 THEN order_day END) AS INTEGER) AS tenure_days",
     ]
-    columns = output_columns(windows)
+    other_ctes, other_joins, other_items = _other_tables_sql(day, available)
     from_orders = {c.rsplit(" AS ", 1)[1] for c in order_counts}
-    final = ",\n    ".join(f"{'o' if c in from_orders else 'd'}.{c}" for c in columns)
+    final = ",\n    ".join(other_items[c] if c in other_items else f"{'o' if c in from_orders else 'd'}.{c}"
+                           for c in output_columns(windows))
+    line_columns = "".join(f", {label}" for label in available.order_labels)
+    more_ctes = "".join(f",\n{cte}" for cte in other_ctes)
+    more_joins = "".join(f"\n{j}" for j in other_joins)
 
     def listing(items: list[str]) -> str:
         return ",\n        ".join(items)
 
     return f"""WITH lines AS (
     SELECT customer_id, order_id, order_date, CAST(order_date AS DATE) AS order_day,
-           amount, net_amount, is_return, is_purchase
+           amount, net_amount, is_return, is_purchase{line_columns}
     FROM {TABLE}
     WHERE CAST(order_date AS DATE) <= {as_of_sql}
 ),
@@ -202,100 +381,235 @@ day_totals AS (
         {listing(customer_days)}
     FROM per_day
     GROUP BY customer_id
-)
+){more_ctes}
 SELECT
     {final}
 FROM day_totals d
-JOIN order_counts o ON o.customer_id = d.customer_id
+JOIN order_counts o ON o.customer_id = d.customer_id{more_joins}
 """
 
 
 # ----------------------------------------------------------------------------- inputs
-def _check_orders(orders: pd.DataFrame) -> None:
-    if not isinstance(orders, pd.DataFrame):
-        raise ValueError(f"orders must be a pandas DataFrame, got {type(orders).__name__}")
-    missing = [c for c in ORDER_COLUMNS if c not in orders.columns]
+def _check_table(frame: pd.DataFrame, name: str) -> None:
+    """The columns the SQL reads from the table ``name`` are there, typed and filled in."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in INPUT_COLUMNS[name] if c not in frame.columns]
     if missing:
-        raise ValueError(f"orders lacks column(s) {missing}; it has {list(orders.columns)}")
-    if not pd.api.types.is_datetime64_dtype(orders["order_date"]):
-        # A time zone would make the day of an order depend on the engine's session zone.
-        raise ValueError(f"orders.order_date must be datetime64 without a time zone, got {orders['order_date'].dtype}")
-    for column in ("customer_id", "order_id", "order_date", "amount", "net_amount"):
-        if orders[column].isna().any():
-            raise ValueError(f"orders.{column} has missing values; the prepared orders have none (see helpers.data.prepare)")
+        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
+    time_column = TIME_COLUMNS[name]
+    if not pd.api.types.is_datetime64_dtype(frame[time_column]):
+        # A time zone would make the day of a row depend on the engine's session zone.
+        raise ValueError(f"{name}.{time_column} must be datetime64 without a time zone, got {frame[time_column].dtype}")
+    for column in FILLED_COLUMNS[name]:
+        if frame[column].isna().any():
+            raise ValueError(f"{name}.{column} has missing values; the prepared {name} have none "
+                             "(see helpers.data.prepare)")
+    if name == "surveys":
+        for column in LAST_SCORES.values():
+            if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
+                raise ValueError(f"surveys.{column} must be numbers (NaN where missing), got {frame[column].dtype}")
 
 
-def write_orders_parquet(orders: pd.DataFrame, path: str | Path) -> Path:
-    """Write the columns the aggregation reads as Parquet that both DuckDB and Spark read.
+def _check_orders(orders: pd.DataFrame) -> None:
+    _check_table(orders, TABLE)
+
+
+def _has_sessions(events: pd.DataFrame) -> bool:
+    return "session_id" in events.columns and bool(events["session_id"].notna().any())
+
+
+def write_input_parquet(frame: pd.DataFrame, table: str, path: str | Path) -> Path:
+    """Write the columns the aggregation reads from ``table`` (``"orders"``, ``"tickets"``,
+    ``"surveys"`` or ``"events"``: its needed columns and the optional ones ``frame`` has) as
+    Parquet that both DuckDB and Spark read.
 
     Timestamps are stored in microseconds (Spark reads no nanosecond Parquet timestamps); a
     timestamp with nanoseconds raises rather than being truncated, so no number changes.
     """
-    _check_orders(orders)
+    if table not in INPUT_COLUMNS:
+        raise ValueError(f"table must be one of {list(INPUT_COLUMNS)}, got {table!r}")
+    _check_table(frame, table)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = orders[list(ORDER_COLUMNS)].reset_index(drop=True)
-    table.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=False)
+    columns = list(INPUT_COLUMNS[table]) + [c for c in OPTIONAL_COLUMNS[table] if c in frame.columns]
+    frame[columns].reset_index(drop=True).to_parquet(path, index=False, coerce_timestamps="us",
+                                                    allow_truncated_timestamps=False)
     return path
 
 
+def write_orders_parquet(orders: pd.DataFrame, path: str | Path) -> Path:
+    """Write the columns the aggregation reads from the orders (``ORDER_COLUMNS`` and
+    ``channel`` / ``category`` when present) as Parquet that both DuckDB and Spark read;
+    see ``write_input_parquet``."""
+    return write_input_parquet(orders, TABLE, path)
+
+
 # ----------------------------------------------------------------------------- engines
+def _duckdb_connect(threads: int | None):
+    import duckdb
+
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive whole number, got {threads!r}")
+    connection = duckdb.connect()
+    if threads is not None:
+        connection.execute(f"SET threads = {threads}")
+    return connection
+
+
+def _duckdb_view(connection, name: str, source: str | Path | pd.DataFrame) -> tuple[str, ...]:
+    """Make ``source`` (a frame, or a Parquet file or folder of them) the view ``name`` of the
+    columns the SQL reads; returns the optional columns it has."""
+    if isinstance(source, pd.DataFrame):
+        _check_table(source, name)
+        present = tuple(c for c in OPTIONAL_COLUMNS[name] if c in source.columns)
+        connection.register(name, source[list(INPUT_COLUMNS[name]) + list(present)])
+        return present
+    path = Path(source)
+    if not path.exists():
+        raise ValueError(f"{name} Parquet {path} does not exist")
+    relation = connection.read_parquet(str(path / "*.parquet") if path.is_dir() else str(path))
+    missing = [c for c in INPUT_COLUMNS[name] if c not in relation.columns]
+    if missing:
+        raise ValueError(f"{name} Parquet {path} lacks column(s) {missing}; it has {relation.columns}")
+    present = tuple(c for c in OPTIONAL_COLUMNS[name] if c in relation.columns)
+    relation.select(", ".join(INPUT_COLUMNS[name] + present)).create_view(name)
+    return present
+
+
+def _duckdb_tables(connection, orders, others: dict) -> AvailableTables:
+    """Register the orders and each given table of ``others``; what the SQL may read."""
+    labels = _duckdb_view(connection, TABLE, orders)
+    given = {name: source for name, source in others.items() if source is not None}
+    optional = {name: _duckdb_view(connection, name, source) for name, source in given.items()}
+    sessions = "session_id" in optional.get("events", ()) and \
+        connection.sql("SELECT COUNT(session_id) FROM events").fetchall()[0][0] > 0
+    return AvailableTables(order_labels=labels, tickets="tickets" in given, surveys="surveys" in given,
+                           events="events" in given, event_sessions=bool(sessions))
+
+
 def run_duckdb(orders: str | Path | pd.DataFrame, as_of, windows: Iterable[int] = WINDOWS,
-               threads: int | None = None) -> pd.DataFrame:
+               threads: int | None = None, *, tickets: str | Path | pd.DataFrame | None = None,
+               surveys: str | Path | pd.DataFrame | None = None,
+               events: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
     """The per-customer frame computed by DuckDB, in process.
 
     ``orders`` is the prepared orders frame, or a Parquet file (or a folder of them) with at
-    least ``ORDER_COLUMNS``, which DuckDB scans without loading it whole.
+    least ``ORDER_COLUMNS``, which DuckDB scans without loading it whole; ``channel`` and
+    ``category`` are read when present. ``tickets``, ``surveys`` and ``events`` are the optional
+    prepared tables, each a frame or Parquet in the same way (``None``: absent, its columns
+    missing).
     """
-    import duckdb
-
-    windows = _windows(windows)
-    sql = customer_aggregates_sql(as_of, windows)
-    connection = duckdb.connect()
+    day, windows = as_of_day(as_of), _windows(windows)
+    connection = _duckdb_connect(threads)
     try:
-        if threads is not None:
-            if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-                raise ValueError(f"threads must be a positive whole number, got {threads!r}")
-            connection.execute(f"SET threads = {threads}")
-        if isinstance(orders, pd.DataFrame):
-            _check_orders(orders)
-            connection.register(TABLE, orders[list(ORDER_COLUMNS)])
-        else:
-            path = Path(orders)
-            if not path.exists():
-                raise ValueError(f"orders Parquet {path} does not exist")
-            files = str(path / "*.parquet") if path.is_dir() else str(path)
-            connection.read_parquet(files).select(", ".join(ORDER_COLUMNS)).create_view(TABLE)
-        result = connection.sql(sql).df()
+        available = _duckdb_tables(connection, orders, {"tickets": tickets, "surveys": surveys, "events": events})
+        result = connection.sql(customer_aggregates_sql(day, windows, available)).df()
     finally:
         connection.close()
     return _normalise(result, windows)
 
 
-def run_spark(spark, orders_parquet_path: str | Path, as_of, windows: Iterable[int] = WINDOWS) -> pd.DataFrame:
+def _spark_view(spark, name: str, parquet_path: str | Path) -> tuple[str, ...]:
+    table = spark.read.parquet(str(parquet_path))
+    missing = [c for c in INPUT_COLUMNS[name] if c not in table.columns]
+    if missing:
+        raise ValueError(f"{name} Parquet {parquet_path} lacks column(s) {missing}; it has {table.columns}")
+    present = tuple(c for c in OPTIONAL_COLUMNS[name] if c in table.columns)
+    table.select(*INPUT_COLUMNS[name], *present).createOrReplaceTempView(name)
+    return present
+
+
+def run_spark(spark, orders_parquet_path: str | Path, as_of, windows: Iterable[int] = WINDOWS, *,
+              tickets_parquet_path: str | Path | None = None, surveys_parquet_path: str | Path | None = None,
+              events_parquet_path: str | Path | None = None) -> pd.DataFrame:
     """The per-customer frame computed by Spark SQL with the same query text as DuckDB.
 
     ``spark`` is a ``pyspark.sql.SparkSession`` (local or on a cluster); ``orders_parquet_path``
     a path Spark can read (a file or folder, local or on distributed storage) written with
-    microsecond timestamps (``write_orders_parquet``). Registers the temporary view ``orders``
-    in that session. The result (one row per customer) is collected to the driver.
+    microsecond timestamps (``write_orders_parquet``); the optional tables likewise
+    (``write_input_parquet``; ``None``: absent). Registers temporary views named after the
+    tables (``orders``, ``tickets``, ...) in that session. The result (one row per customer)
+    is collected to the driver.
     """
-    windows = _windows(windows)
-    sql = customer_aggregates_sql(as_of, windows)
-    spark.read.parquet(str(orders_parquet_path)).select(*ORDER_COLUMNS).createOrReplaceTempView(TABLE)
-    return _normalise(spark.sql(sql).toPandas(), windows)
+    day, windows = as_of_day(as_of), _windows(windows)
+    labels = _spark_view(spark, TABLE, orders_parquet_path)
+    given = {name: path for name, path in (("tickets", tickets_parquet_path), ("surveys", surveys_parquet_path),
+                                           ("events", events_parquet_path)) if path is not None}
+    optional = {name: _spark_view(spark, name, path) for name, path in given.items()}
+    sessions = "session_id" in optional.get("events", ()) and \
+        spark.sql("SELECT COUNT(session_id) FROM events").first()[0] > 0
+    available = AvailableTables(order_labels=labels, tickets="tickets" in given, surveys="surveys" in given,
+                                events="events" in given, event_sessions=bool(sessions))
+    return _normalise(spark.sql(customer_aggregates_sql(day, windows, available)).toPandas(), windows)
 
 
-def run_pandas(orders: pd.DataFrame, as_of, windows: Iterable[int] = WINDOWS) -> pd.DataFrame:
+def _customer_positions(customers: pd.Index, frame: pd.DataFrame, time_column: str,
+                        day: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's customer (0 .. n-1, or -1 for a customer without an order line up to the
+    as-of day) and its age in whole days before the as-of day (negative: after it)."""
+    position = customers.get_indexer(frame["customer_id"])
+    times = frame[time_column].to_numpy()
+    age = (np.datetime64(day.date(), "D") - times.astype("datetime64[D]")).astype(np.int64)
+    return position, age
+
+
+def _pandas_main_label(code: np.ndarray, labels: pd.Series, amount: np.ndarray, n: int) -> pd.Series:
+    """Per customer the label of the largest rounded sum of ``amount``, a tie to the first label."""
+    values = pd.DataFrame({"code": code, "label": labels.to_numpy(), "value": amount}).dropna(subset=["label"])
+    sums = values.groupby(["code", "label"], sort=False)["value"].sum().round(SUM_DECIMALS).reset_index()
+    best = sums.sort_values(["code", "value", "label"], ascending=[True, False, True], kind="stable")
+    best = best.drop_duplicates("code")
+    result = pd.Series(pd.NA, index=range(n), dtype="string")
+    result.iloc[best["code"].to_numpy()] = best["label"].astype("string").to_numpy()
+    return result
+
+
+def _pandas_complaints(customers: pd.Index, tickets: pd.DataFrame, day: pd.Timestamp) -> np.ndarray:
+    position, age = _customer_positions(customers, tickets, "created_at", day)
+    complaint = tickets["ticket_type"].eq(COMPLAINT).fillna(False).to_numpy(dtype=bool)
+    counted = complaint & (position >= 0) & (age >= 0) & (age < RECENT_WINDOW)
+    return np.bincount(position[counted], minlength=len(customers))
+
+
+def _pandas_last_score(customers: pd.Index, surveys: pd.DataFrame, score: str, day: pd.Timestamp) -> np.ndarray:
+    position, age = _customer_positions(customers, surveys, "response_date", day)
+    kept = (position >= 0) & (age >= 0) & surveys[score].notna().to_numpy()
+    responses = pd.DataFrame({"code": position[kept], "at": surveys["response_date"].to_numpy()[kept],
+                              "survey_id": surveys["survey_id"].to_numpy()[kept],
+                              "score": surveys[score].to_numpy(dtype=float)[kept]})
+    # Ascending, so the last row of a customer is the latest (then largest id, then higher score).
+    latest = responses.sort_values(["code", "at", "survey_id", "score"], kind="stable").drop_duplicates("code", keep="last")
+    result = np.full(len(customers), np.nan)
+    result[latest["code"].to_numpy()] = latest["score"].to_numpy()
+    return result
+
+
+def _pandas_sessions(customers: pd.Index, events: pd.DataFrame, day: pd.Timestamp) -> np.ndarray:
+    position, age = _customer_positions(customers, events, "event_time", day)
+    kept = (position >= 0) & (age >= 0) & (age < RECENT_WINDOW)
+    key = events["session_id"].to_numpy()[kept] if _has_sessions(events) else age[kept]
+    pairs = pd.DataFrame({"code": position[kept], "key": key}).dropna(subset=["key"]).drop_duplicates()
+    return np.bincount(pairs["code"].to_numpy(), minlength=len(customers))
+
+
+def run_pandas(orders: pd.DataFrame, as_of, windows: Iterable[int] = WINDOWS, *, tickets: pd.DataFrame | None = None,
+               surveys: pd.DataFrame | None = None, events: pd.DataFrame | None = None) -> pd.DataFrame:
     """The per-customer frame computed with vectorised pandas / numpy: the reference.
 
     Written from the definitions in the module docstring, independently of the SQL: line-level
     masks, ``np.bincount`` sums and counts, ``ufunc.at`` minima and maxima, and distinct
-    (customer, order) and (customer, day) pairs as integer keys.
+    (customer, order) and (customer, day) pairs as integer keys; for the other tables, rows
+    mapped to customers with ``Index.get_indexer`` and the latest or largest row per customer
+    by sorting. ``tickets``, ``surveys``, ``events``: the optional prepared tables (``None``:
+    absent, their columns missing).
     """
     day = as_of_day(as_of)
     windows = _windows(windows)
     _check_orders(orders)
+    for name, table in (("tickets", tickets), ("surveys", surveys), ("events", events)):
+        if table is not None:
+            _check_table(table, name)
     dates = orders["order_date"].to_numpy()
     # Whole days before the as-of day (datetime64[D] floors to the day); later lines are dropped.
     age = (np.datetime64(day.date(), "D") - dates.astype("datetime64[D]")).astype(np.int64)
@@ -357,6 +671,18 @@ def run_pandas(orders: pd.DataFrame, as_of, windows: Iterable[int] = WINDOWS) ->
     out["return_lines"] = count(code[is_return])
     out["days_since_last_purchase"] = pd.arrays.IntegerArray(extreme(np.minimum, bought_age), no_purchase)
     out["tenure_days"] = pd.arrays.IntegerArray(extreme(np.maximum, bought_age), no_purchase)
+
+    customer_index = pd.Index(customers)
+    in_main_window = purchase & (age < MAIN_WINDOW)
+    missing_counts = pd.array(np.full(n, pd.NA), dtype="Int64")
+    for column, label in MAIN_LABELS.items():
+        out[column] = (_pandas_main_label(code[in_main_window], orders[label][kept][in_main_window],
+                                          amount[in_main_window], n).to_numpy()
+                       if label in orders.columns else pd.array(np.full(n, pd.NA), dtype="string"))
+    out["complaints_90d"] = missing_counts if tickets is None else _pandas_complaints(customer_index, tickets, day)
+    for column, score in LAST_SCORES.items():
+        out[column] = np.full(n, np.nan) if surveys is None else _pandas_last_score(customer_index, surveys, score, day)
+    out["sessions_90d"] = missing_counts if events is None else _pandas_sessions(customer_index, events, day)
     return _normalise(pd.DataFrame(out), windows)
 
 
@@ -367,10 +693,21 @@ def report_days(period) -> list[pd.Timestamp]:
     return [period.last_day, period.previous().last_day, period.year_ago().last_day]
 
 
-def write_customer_facts(orders_parquet: str | Path, days: Iterable, windows: Iterable[int], path: str | Path) -> int:
-    """The per-customer facts as of each of ``days`` (DuckDB over the prepared orders), one
-    file with an ``as_of`` column; returns the rows written."""
-    frames = [run_duckdb(orders_parquet, day, windows).assign(as_of=as_of_day(day)) for day in days]
+def write_customer_facts(orders_parquet: str | Path, days: Iterable, windows: Iterable[int], path: str | Path, *,
+                         tickets_parquet: str | Path | None = None, surveys_parquet: str | Path | None = None,
+                         events_parquet: str | Path | None = None) -> int:
+    """The per-customer facts as of each of ``days`` (DuckDB over the prepared orders and the
+    prepared tickets, surveys and events that exist: ``None`` for an absent one), one file with
+    an ``as_of`` column; returns the rows written. The tables are registered once for all days."""
+    days, windows = [as_of_day(day) for day in days], _windows(windows)
+    connection = _duckdb_connect(None)
+    try:
+        available = _duckdb_tables(connection, orders_parquet, {"tickets": tickets_parquet,
+                                                                "surveys": surveys_parquet, "events": events_parquet})
+        frames = [_normalise(connection.sql(customer_aggregates_sql(day, windows, available)).df(), windows)
+                  .assign(as_of=day) for day in days]
+    finally:
+        connection.close()
     table = pd.concat(frames, ignore_index=True)
     table.to_parquet(path, index=False)
     return len(table)
