@@ -100,3 +100,20 @@ def test_action_lists_come_from_the_sections_they_cite(folder):
     assert len(win_back) and not set(win_back["customer_id"]) & set(scores.index)
     cross_sell = artifact(folder, "cross_sell.csv")
     assert set(cross_sell["customer_id"]) <= set(artifact(folder, "cross_sell_candidates.csv")["customer_id"])
+
+
+def test_the_three_notions_of_risk_relate_as_chapter_05_says(folder):
+    params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
+    threshold = params["chapter_options"]["03_behaviour"]["high_risk_threshold"]
+    groups = finding_numbers(folder, "05_crm_recommendations")
+    scores = artifact(folder, "churn_scores.csv").set_index("customer_id")["churn_probability"]
+    segments = artifact(folder, "rfm_segments.csv")
+    rfm_summary = artifact(folder, "rfm_summary.csv").set_index("segment")["customers"]
+    high = set(artifact(folder, "clv.csv").query("value_tier == 'high'")["customer_id"])
+    at_risk = artifact(folder, "at_risk_high_value.csv")
+    model = set(scores.index[scores >= threshold])
+    assert groups["at_risk_by_model"] == len(model)
+    assert groups["rfm_at_risk"] == rfm_summary["At risk"] == (segments["segment"] == "At risk").sum()
+    assert groups["high_value_tier"] == len(high)
+    assert groups["at_risk_high_value"] == len(model & high) == len(at_risk)
+    assert groups["model_and_rfm"] == len(model & set(segments.loc[segments["segment"] == "At risk", "customer_id"]))

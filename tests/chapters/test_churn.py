@@ -7,13 +7,15 @@ import pandas as pd
 import pytest
 
 from helpers.chapters import churn
+from helpers.facts import customer_facts
 
 
 def _orders(rows):
     frame = pd.DataFrame(rows, columns=["customer_id", "order_date", "is_purchase"])
     frame["order_id"] = [f"o{i}" for i in range(len(frame))]
     frame["order_date"] = pd.to_datetime(frame["order_date"])
-    frame["net_amount"] = 10.0
+    frame["amount"] = frame["net_amount"] = 10.0
+    frame["is_return"] = False
     return frame
 
 
@@ -45,9 +47,9 @@ def test_churn_status_boundary():
     orders = _orders([("A", "2026-01-01", True)])
     # at the end of 03-31 (89 days later) the 90 days 01-01 .. 03-31 hold the purchase: not churned;
     # at the end of 04-01 (90 days later) the 90 days 01-02 .. 04-01 hold none: churned
-    assert not churn.churn_status(orders, "2026-03-31", 90)["churned"].iloc[0]
-    assert churn.churn_status(orders, "2026-04-01", 90)["churned"].iloc[0]
-    assert churn.churn_status(orders, "2026-04-01", 90)["days_since_last_purchase"].iloc[0] == 90
+    assert not churn.churn_status(customer_facts.run_pandas(orders, "2026-03-31"), 90)["churned"].iloc[0]
+    at_0401 = churn.churn_status(customer_facts.run_pandas(orders, "2026-04-01"), 90)
+    assert at_0401["churned"].iloc[0] and at_0401["days_since_last_purchase"].iloc[0] == 90
 
 
 def test_churn_rate_by_segment(orders, customers):
@@ -87,7 +89,8 @@ def test_churn_durations_from_orders(customers):
             ("B", "2026-03-01", True), ("B", "2026-06-01", True),  # 29 days before as-of: censored
         ]
     )
-    frame = churn.churn_durations(orders, customers, "2026-06-30", 90).set_index("customer_id")
+    frame = churn.churn_durations(customer_facts.run_pandas(orders, "2026-06-30"), customers, "2026-06-30", 90)
+    frame = frame.set_index("customer_id")
     # A: 01-01 -> 05-02 = 121 days, churned; B: 03-01 -> 06-30 = 121 days, censored
     assert frame.loc["A", ["duration_days", "churned"]].tolist() == [121.0, 1]
     assert frame.loc["B", ["duration_days", "churned"]].tolist() == [121.0, 0]
@@ -158,6 +161,6 @@ def test_churn_reasons_shares(orders):
 
 def test_invalid_inactivity_days(orders):
     with pytest.raises(ValueError, match="inactivity_days"):
-        churn.churn_status(orders, "2026-06-30", 0)
+        churn.churn_status(customer_facts.run_pandas(orders, "2026-06-30"), 0)
     with pytest.raises(ValueError, match="tickets or surveys"):
         churn.churn_reasons(orders, "2026Q2", 30)

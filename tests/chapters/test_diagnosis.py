@@ -51,6 +51,21 @@ def test_kpi_below_target():
     assert rows_of(evidence(near_miss), "kpi_below_target").empty
 
 
+def test_kpi_without_a_target_is_never_below_target():
+    # no targets at all (the default): no KPI is below target, whatever its value
+    assert rows_of(evidence(kpi_table(revenue={"value": 1.0})), "kpi_below_target").empty
+    # even a met flag of False (as read back from an old CSV) does not fire without a target
+    assert rows_of(evidence(kpi_table(revenue={"value": 1.0, "met": False})), "kpi_below_target").empty
+    # the tracking target of a KPI rule without a target reads "no target", not a dash
+    fell = kpi_table(nps={"value": 20.0, "previous": 28.0, "qoq_change": -8.0})
+    fell["significant"] = fell["metric"].eq("nps")
+    book = BOOK.model_copy(update={"rules": [r.model_copy(update={"target": "{target}"}) for r in BOOK.rules
+                                             if r.id == "kpi_fell_significantly"]})
+    assert diagnosis.diagnose(evidence(fell), book)["target"].tolist() == ["no target"]
+    assert diagnosis.diagnosis_finding(diagnosis.diagnose(evidence(), BOOK)) == (
+        "No rule found a problem this quarter: no KPI missed a target set for it and no risk crossed its threshold.")
+
+
 def test_kpi_fell_significantly_uses_the_interval_when_present():
     fell = kpi_table(nps={"value": 20.0, "previous": 28.0, "qoq_change": -8.0})
     fell["significant"] = False

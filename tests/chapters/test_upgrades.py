@@ -2,6 +2,7 @@ import pandas as pd
 from conftest import make_orders
 
 from helpers.chapters.upgrades import upgrade_candidates, upgrade_finding
+from helpers.facts import customer_facts
 from helpers.quarters import Quarter
 
 Q3 = Quarter.parse("2026Q3")
@@ -16,7 +17,7 @@ def test_customers_spending_like_the_next_segment():
         ("d", "m1", "2026-02-01", 300), ("e", "m2", "2026-03-01", 500), ("f", "m3", "2026-04-01", 700),
         ("g", "i1", "2026-09-01", 50),
     ])
-    table = upgrade_candidates(orders, customers, Q3, min_group=3)
+    table = upgrade_candidates(customer_facts.run_pandas(orders, "2026-09-30"), customers, Q3, min_group=3)
     # medium median = 500; s1 spent 600 (ratio 1.2) and is active; s2's 5,000 is older than a year
     # small has only 2 customers (< min_group 3): no benchmark for individuals
     assert table["customer_id"].tolist() == ["s1"]

@@ -4,6 +4,7 @@ import pytest
 from conftest import make_orders
 
 from helpers import facts
+from helpers.facts import customer_facts
 from helpers.facts.kpis import churn_base
 from helpers.quarters import Quarter
 
@@ -49,9 +50,11 @@ def test_every_churn_flag_agrees_on_the_boundary():
     from helpers.chapters.churn import churn_status
     from helpers.models.churn_model import churn_labels
 
-    status = churn_status(orders, "2026-09-30", 90).set_index("customer_id")["churned"]
+    as_of_quarter_end = customer_facts.run_pandas(orders, "2026-09-30")
+    status = churn_status(as_of_quarter_end, 90).set_index("customer_id")["churned"]
     assert status.to_dict() == kpi.to_dict()
-    assert sorted(win_back(orders, pd.Timestamp("2026-09-30"), 90)["customer_id"]) == ["a", "c"]
+    assert as_of_quarter_end.set_index("customer_id")["days_since_last_purchase"].to_dict() == days.to_dict()
+    assert sorted(win_back(as_of_quarter_end, orders, 90)["customer_id"]) == ["a", "c"]
     # The model's label at a cut-off 90 days earlier: active then, churned by 2026-09-30 when no
     # purchase followed in the 90 days after the cut-off.
     labels = churn_labels(orders, "2026-07-02", 90)
@@ -62,3 +65,32 @@ def test_purchase_lines_at_midnight_belong_to_their_day():
     orders = make_orders([("o1", "a", "2026-07-01 00:00", 5.0), ("o2", "a", "2026-06-30 23:59:59", 5.0)])
     assert facts.last_purchase(orders, "2026-06-30").tolist() == [pd.Timestamp("2026-06-30 23:59:59")]
     assert facts.last_purchase(orders, "2026-07-01").tolist() == [pd.Timestamp("2026-07-01")]
+
+
+def test_at_risk_is_the_threshold_or_more_and_high_value_is_the_high_tier():
+    from helpers.facts import at_risk_high_value, is_at_risk
+
+    probability = pd.Series([0.49999, 0.5, 0.93])
+    assert is_at_risk(probability, 0.5).tolist() == [False, True, True]  # exactly the threshold is at risk
+    with pytest.raises(ValueError, match="between 0 and 1, got 1.5"):
+        is_at_risk(probability, 1.5)
+    clv = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
+                        "value_tier": pd.Categorical(["high", "medium", "high", "high"], ["high", "medium", "low"])})
+    scores = pd.DataFrame({"customer_id": ["a", "b", "c", "e"], "churn_probability": [0.5, 0.9, 0.2, 0.9]})
+    # b is medium, c below the threshold, d not scored, e not valued
+    assert at_risk_high_value(clv, scores, 0.5)["customer_id"].tolist() == ["a"]
+
+
+def test_quarter_coverage_and_when_new_customers_can_be_told():
+    q3 = Quarter.parse("2026Q3")  # 2026-07-01 .. 2026-09-30
+    assert facts.quarter_coverage(q3, "2026-07-08", "2026-09-23") == "full"      # 7 days' slack at each end
+    assert facts.quarter_coverage(q3, "2026-07-09", "2026-09-30") == "partial"   # starts 8 days in
+    assert facts.quarter_coverage(q3, "2025-01-01", "2026-09-22") == "partial"   # ends 8 days early
+    assert facts.quarter_coverage(q3, "2026-10-01", "2026-12-31") == "none"
+    assert facts.quarter_coverage(q3, "2025-01-01", "2026-06-30") == "none"
+    # data from 2025-11-15, a warm-up of 120 days: 2026-03-15; a quarter starting 7 days before it counts
+    assert not facts.can_tell_new("2026-03-07", "2025-11-15", 120)
+    assert facts.can_tell_new("2026-03-08", "2025-11-15", 120)
+    assert facts.can_tell_new("2025-11-08", "2025-11-15", 0)
+    with pytest.raises(ValueError, match="new_customer_warmup_days must be 0 or more"):
+        facts.can_tell_new("2026-01-01", "2025-01-01", -1)

@@ -1,4 +1,5 @@
 """What a chapter notebook sees: its parameters, tables and the customer facts of the run."""
+import copy
 import html
 
 import pandas as pd
@@ -48,8 +49,11 @@ def shown(monkeypatch):
 
 @pytest.fixture()
 def fresh(chapter):
-    chapter.sections = {}
-    return chapter
+    """The chapter with no sections run yet and a log of its own to change."""
+    log = chapter.log
+    chapter.sections, chapter.log = {}, copy.deepcopy(log)
+    yield chapter
+    chapter.log = log
 
 
 def test_a_section_runs_its_code_in_the_notebook_namespace(fresh, shown):
@@ -101,3 +105,36 @@ def test_missing_sources_columns_and_history_are_named_with_the_way_to_enable_th
     assert fresh.unmet_need(SectionSpec("x", history_days=held + 1)).line() == (
         f"Not available: {held} days of order history up to 2026-09-30, this section needs {held + 1}; "
         "an export that starts earlier.")
+
+
+def test_artifacts_of_earlier_chapters_come_back_in_their_registered_types(chapter):
+    from helpers.report import export
+
+    export.write_csv(pd.DataFrame({"customer_id": ["00123", "C9"], "p_alive": [0.5, 1.0],
+                                   "expected_purchases_12m": [1.0, 2.0], "clv_12m": [10.0, 20.0],
+                                   "value_tier": ["high", "low"], "relationship_tier": ["general", "strategic"]}),
+                     chapter.layout.artifacts / "clv.csv")
+    clv = chapter.artifact("clv.csv")
+    assert clv["customer_id"].tolist() == ["00123", "C9"]  # ids keep their leading zeros
+    assert clv["value_tier"].dtype == pd.CategoricalDtype(["high", "medium", "low"], ordered=True)
+    assert (clv["value_tier"] == "high").tolist() == [True, False]
+    export.write_csv(pd.DataFrame({"customer_id": ["a"], "churn_probability": [0.5]}),
+                     chapter.layout.artifacts / "churn_scores.csv")
+    with pytest.raises(ValueError, match=r"churn_scores.csv lacks the column\(s\) \['top_reasons', 'main_reason'\] "
+                                         "that 04_value reads; 03 Behaviour writes it, run that chapter again"):
+        chapter.artifact("churn_scores.csv")
+    assert chapter.artifact("no_such.csv") is None
+
+
+def test_a_breakdown_by_a_column_of_one_value_is_not_available(fresh):
+    from helpers.report.registry import SectionSpec
+
+    profile = fresh.log["profile"]["orders"]
+    fresh.log["profile"]["orders"] = {**profile, "categories": {**profile["categories"], "channel": ["online"]}}
+    assert fresh.unmet_need(SectionSpec("x", breakdown={"orders": ("channel",)})).line() == (
+        "Not available: the orders data has only the value 'online' in channel, so there is nothing to compare; "
+        "map a column with two values or more to orders.channel (sources.orders.columns in the parameters file).")
+    fresh.log["profile"]["orders"]["categories"]["channel"] = ["online", "app", "Unknown"]
+    assert fresh.unmet_need(SectionSpec("x", breakdown={"orders": ("channel",)})) is None
+    fresh.log["profile"]["orders"]["categories"]["channel"] = ["online", "Unknown"]
+    assert fresh.unmet_need(SectionSpec("x", breakdown={"orders": ("channel",)})) is not None

@@ -10,7 +10,7 @@ import pandas as pd
 
 from helpers import facts
 from helpers.facts import purchase_lines
-from helpers.facts.kpis import KPIS, format_kpi_value
+from helpers.facts.kpis import KPIS, format_kpi_target, format_kpi_value
 from helpers.quarters import Quarter
 from helpers.report import export
 from helpers.report.fmt import fmt_int, fmt_money, fmt_pct
@@ -37,68 +37,98 @@ def reason_codes(frame: pd.DataFrame) -> pd.Series:
     return codes.str.lstrip(";")
 
 
-def at_risk_high_value(clv: pd.DataFrame, scores: pd.DataFrame, orders: pd.DataFrame, tickets: pd.DataFrame | None,
-                       surveys: pd.DataFrame | None, as_of: pd.Timestamp, threshold: float = 0.5) -> pd.DataFrame:
-    """High-value customers (CLV tier high) whose churn probability is at least ``threshold``.
+def at_risk_high_value_list(clv: pd.DataFrame, scores: pd.DataFrame, customer_facts: pd.DataFrame,
+                            threshold: float) -> pd.DataFrame:
+    """The at-risk high-value customers (``facts.at_risk_high_value``) with what the teams need to call them.
 
+    ``customer_facts`` are the facts as of the quarter's last day (``Chapter.customer_facts``).
     Columns: customer_id, clv, churn_probability, p_alive, days_since_last_purchase, complaints_90d,
     last_nps, last_csat, reason_codes, top_reasons; highest expected loss (CLV x probability) first.
     """
-    frame = clv.merge(scores, on="customer_id", how="inner")
-    frame = frame.loc[(frame["value_tier"].astype(str).str.lower() == "high") & (frame["churn_probability"] >= threshold)]
-    frame = frame.rename(columns={"clv_12m": "clv"}).copy()
-    last = facts.last_purchase(orders, as_of)
-    frame["days_since_last_purchase"] = facts.days_since(frame["customer_id"].map(last), as_of)
-    frame["complaints_90d"] = 0
-    if tickets is not None:
-        recent = tickets.loc[(tickets["ticket_type"] == "complaint")
-                             & (tickets["created_at"] > as_of - pd.Timedelta(days=90)) & (tickets["created_at"] <= as_of)]
-        frame["complaints_90d"] = frame["customer_id"].map(recent.groupby("customer_id").size()).fillna(0).astype(int)
-    frame["last_nps"], frame["last_csat"] = np.nan, np.nan
-    if surveys is not None:
-        answered = surveys.loc[surveys["response_date"] <= as_of].sort_values("response_date")
-        latest = answered.groupby("customer_id")[["nps_score", "csat_score"]].last()
-        frame["last_nps"] = frame["customer_id"].map(latest["nps_score"])
-        frame["last_csat"] = frame["customer_id"].map(latest["csat_score"])
+    frame = facts.at_risk_high_value(clv, scores, threshold).rename(columns={"clv_12m": "clv"})
+    context = ["days_since_last_purchase", "complaints_90d", "last_nps", "last_csat"]
+    frame = frame.merge(customer_facts[["customer_id", *context]], on="customer_id", how="left")
     frame["reason_codes"] = reason_codes(frame)
     frame["expected_loss"] = frame["clv"] * frame["churn_probability"]
-    columns = ["customer_id", "clv", "churn_probability", "p_alive", "days_since_last_purchase", "complaints_90d",
-               "last_nps", "last_csat", "reason_codes"] + (["top_reasons"] if "top_reasons" in frame else [])
+    columns = ["customer_id", "clv", "churn_probability", "p_alive", *context, "reason_codes"] + (
+        ["top_reasons"] if "top_reasons" in frame else [])
     return frame.sort_values(["expected_loss", "customer_id"], ascending=[False, True])[columns].reset_index(drop=True)
 
 
-def win_back(orders: pd.DataFrame, as_of: pd.Timestamp, churn_days: int, lookback_days: int = 365,
-             clv: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Recently lapsed customers worth winning back: last purchase between ``churn_days`` and
-    ``churn_days + lookback_days`` days ago, ranked by what they spent in the year before lapsing.
+# The finding's numbers, one per row of ``risk_groups``.
+RISK_GROUP_KEYS = ("at_risk_by_model", "rfm_at_risk", "high_value_tier", "at_risk_high_value", "model_and_rfm",
+                   "rfm_and_high_value")
+
+
+def risk_groups(scores: pd.DataFrame, segments: pd.DataFrame, clv: pd.DataFrame, threshold: float,
+                rfm_at_risk: str = "At risk") -> pd.DataFrame:
+    """How the report's three notions of risk relate: customers in each group and in each overlap.
+
+    The churn model's at-risk (chapter 03, scored customers not yet churned), the RFM segment
+    ``rfm_at_risk`` (chapter 04, high past value but a last purchase long ago) and the high CLV
+    tier (chapter 04); the at-risk high-value list is the overlap of the first and the third.
     """
-    purchases = purchase_lines(orders, end=facts.end_of_day(as_of))
-    last = purchases.groupby("customer_id")["order_date"].max()
-    days = facts.days_since(last, as_of)
-    lapsed = last.loc[facts.is_churned(days, churn_days) & (days < churn_days + lookback_days)]
-    window = purchases.loc[purchases["customer_id"].isin(lapsed.index)]
-    window = window.loc[window["order_date"] > window["customer_id"].map(lapsed) - pd.Timedelta(days=365)]
+    model = set(scores.loc[facts.is_at_risk(scores["churn_probability"], threshold), "customer_id"])
+    rfm = set(segments.loc[segments["segment"] == rfm_at_risk, "customer_id"])
+    high = set(clv.loc[clv["value_tier"] == "high", "customer_id"])
+    rows = [
+        ("Churn model: probability of churn at or above the threshold (chapter 03)", model),
+        (f"RFM segment '{rfm_at_risk}' (chapter 04)", rfm),
+        ("High CLV tier (chapter 04)", high),
+        ("Churn model and high CLV tier: the at-risk high-value list", model & high),
+        (f"Churn model and RFM '{rfm_at_risk}'", model & rfm),
+        (f"RFM '{rfm_at_risk}' and high CLV tier", rfm & high),
+    ]
+    return pd.DataFrame({"group": [name for name, _ in rows], "customers": [len(ids) for _, ids in rows]})
+
+
+def risk_groups_finding(groups: pd.DataFrame, threshold: float) -> str:
+    counts = groups.set_index("group")["customers"].tolist()
+    model, rfm, high, listed, model_rfm = counts[:5]
+    return (f"{fmt_int(model)} customers are at risk by the churn model (probability {fmt_pct(threshold, 0)} or more) "
+            f"and {fmt_int(rfm)} are in the RFM segment 'At risk'; {fmt_int(model_rfm)} are in both, because the model "
+            f"scores only customers not yet churned while RFM 'At risk' are mostly lapsed already. The at-risk "
+            f"high-value list is the {fmt_int(listed)} of the model's at-risk who are also among the "
+            f"{fmt_int(high)} customers of the high CLV tier.")
+
+
+def win_back(customer_facts: pd.DataFrame, orders: pd.DataFrame, churn_days: int, lookback_days: int = 365,
+             clv: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Recently lapsed customers worth winning back: churned (``facts.is_churned``) with a last
+    purchase fewer than ``churn_days + lookback_days`` days ago, ranked by what they spent in the
+    365 days up to their last purchase. ``customer_facts`` as of the quarter's last day; the
+    order lines are read for the lapsed customers only.
+    """
+    days = customer_facts["days_since_last_purchase"]
+    lapsed = customer_facts.loc[(facts.is_churned(days, churn_days) & (days < churn_days + lookback_days)).fillna(False)]
+    last = lapsed.set_index("customer_id")["last_purchase"]
+    if last.empty:  # nobody has lapsed yet
+        columns = ["customer_id", "last_purchase_date", "days_since_last_purchase", "revenue_year_before_lapse",
+                   "orders_year_before_lapse"] + (["p_alive"] if clv is not None and "p_alive" in clv else [])
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("revenue_year_before_lapse", "p_alive") else "object")
+                             for c in columns})
+    purchases = purchase_lines(orders, end=last.max())
+    window = purchases.loc[purchases["customer_id"].isin(last.index), ["customer_id", "order_id", "order_date", "amount"]]
+    window = window.loc[window["order_date"] > window["customer_id"].map(last) - pd.Timedelta(days=365)]
     spend = window.groupby("customer_id").agg(revenue_year_before_lapse=("amount", "sum"),
                                               orders_year_before_lapse=("order_id", "nunique"))
-    table = pd.DataFrame({"customer_id": lapsed.index, "last_purchase_date": lapsed.dt.strftime("%Y-%m-%d").to_numpy(),
-                          "days_since_last_purchase": days.loc[lapsed.index].to_numpy()}).join(spend, on="customer_id")
+    table = pd.DataFrame({"customer_id": last.index, "last_purchase_date": last.dt.strftime("%Y-%m-%d").to_numpy(),
+                          "days_since_last_purchase": lapsed["days_since_last_purchase"].astype("int64").to_numpy()}
+                         ).join(spend, on="customer_id")
     if clv is not None and "p_alive" in clv:
         table["p_alive"] = table["customer_id"].map(clv.set_index("customer_id")["p_alive"])
     return table.sort_values(["revenue_year_before_lapse", "customer_id"], ascending=[False, True]).reset_index(drop=True)
 
 
-def onboarding(orders: pd.DataFrame, period: Quarter, as_of: pd.Timestamp) -> pd.DataFrame:
-    """New customers of the quarter who have not yet placed a second order, largest first order first."""
-    purchases = purchase_lines(orders)
-    purchases = purchases.loc[purchases["order_date"] <= as_of]
-    per_customer = purchases.groupby("customer_id").agg(first_order_date=("order_date", "min"),
-                                                        orders=("order_id", "nunique"))
-    new = per_customer.loc[period.contains(per_customer["first_order_date"]) & (per_customer["orders"] == 1)]
-    first_value = purchases.loc[purchases["customer_id"].isin(new.index)].groupby("customer_id")["amount"].sum()
-    table = pd.DataFrame({"customer_id": new.index,
-                          "first_order_date": new["first_order_date"].dt.strftime("%Y-%m-%d").to_numpy(),
-                          "days_since_first_order": facts.days_since(new["first_order_date"], as_of).to_numpy(),
-                          "first_order_value": first_value.reindex(new.index).to_numpy()})
+def onboarding(customer_facts: pd.DataFrame, period: Quarter) -> pd.DataFrame:
+    """New customers of the quarter (first purchase in it) who have not yet placed a second
+    order, largest first order first; ``customer_facts`` as of the quarter's last day."""
+    new = customer_facts.loc[period.contains(customer_facts["first_purchase"])
+                             & (customer_facts["purchase_orders"] == 1)]
+    table = pd.DataFrame({"customer_id": new["customer_id"].to_numpy(),
+                          "first_order_date": new["first_purchase"].dt.strftime("%Y-%m-%d").to_numpy(),
+                          "days_since_first_order": new["tenure_days"].astype("int64").to_numpy(),
+                          "first_order_value": new["purchase_value"].to_numpy()})
     return table.sort_values(["first_order_value", "customer_id"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -109,7 +139,8 @@ def cross_sell_list(candidates: pd.DataFrame, per_customer: int = 1) -> pd.DataF
 
 
 def follow_up_plan(kpis: pd.DataFrame, actions: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """Every KPI with how often to check it, its target, and the condition that triggers a new analysis."""
+    """Every KPI with how often to check it, its target ("no target" when none is set), and the
+    condition that triggers a new analysis: for a KPI without a target, a move of more than 10%."""
     rows = []
     flagged = set(actions["tracking_kpi"]) if len(actions) else set()
     for _, row in kpis.iterrows():
@@ -124,7 +155,7 @@ def follow_up_plan(kpis: pd.DataFrame, actions: pd.DataFrame, currency: str) -> 
             trigger = "moves more than 10% from this quarter's value"
         rows.append({"kpi": kpi.label, "frequency": "monthly" if row["metric"] in MONTHLY_KPIS else "quarterly",
                      "current": format_kpi_value(row["value"], kpi.unit, currency),
-                     "target": format_kpi_value(target, kpi.unit, currency),
+                     "target": format_kpi_target(target, kpi.unit, currency),
                      "re-analyse when": trigger, "in an action this quarter": "yes" if kpi.label in flagged else "no"})
     return pd.DataFrame(rows).sort_values(["in an action this quarter", "frequency"], ascending=[False, True],
                                           kind="stable").reset_index(drop=True)
@@ -167,7 +198,8 @@ def previous_kpis(previous_report: Path) -> pd.DataFrame:
 
 
 def closed_loop_kpis(previous_kpis: pd.DataFrame, current_kpis: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """Each KPI last quarter and now against its target: did it move towards the target?"""
+    """Each KPI last quarter and now against its target: did it move the right way, and is the
+    target met now ("no target" for a KPI without one: it is not judged)?"""
     merged = previous_kpis[["metric", "value", "target"]].merge(current_kpis[["metric", "value", "target"]],
                                                                 on="metric", suffixes=("_then", "_now"))
     rows = []
@@ -179,7 +211,7 @@ def closed_loop_kpis(previous_kpis: pd.DataFrame, current_kpis: pd.DataFrame, cu
         met = None if pd.isna(target) else (row["value_now"] - target) * direction >= 0
         rows.append({"kpi": kpi.label, "last quarter": format_kpi_value(row["value_then"], kpi.unit, currency),
                      "this quarter": format_kpi_value(row["value_now"], kpi.unit, currency),
-                     "target": format_kpi_value(target, kpi.unit, currency),
+                     "target": format_kpi_target(target, kpi.unit, currency),
                      "moved the right way": "–" if pd.isna(moved) else ("yes" if moved > 0 else "no"),
                      "target met now": "no target" if met is None else ("yes" if met else "no")})
     return pd.DataFrame(rows)

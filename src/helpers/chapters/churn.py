@@ -48,21 +48,22 @@ def load_churn_reason_themes(path: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def churn_status(orders: pd.DataFrame, as_of, inactivity_days: int = 90) -> pd.DataFrame:
-    """Per customer with a valid purchase on or before day ``as_of``: first / last purchase day,
-    days since the last purchase and ``churned`` (``inactivity_days`` days or more: no purchase
-    in the ``inactivity_days`` days ending on ``as_of``).
+def churn_status(customer_facts: pd.DataFrame, inactivity_days: int = 90) -> pd.DataFrame:
+    """Per customer with a valid purchase by the facts' as-of day: first / last purchase day,
+    days since the last purchase and ``churned`` (``facts.is_churned``: ``inactivity_days`` days
+    or more without a purchase). ``customer_facts`` as the preparation computes them
+    (``Chapter.customer_facts``).
     """
     inactivity_days = facts.churn_window(inactivity_days, "inactivity_days")
-    day = pd.Timestamp(as_of).normalize()
-    lines = purchase_lines(orders, end=facts.end_of_day(day))
-    dates = lines["order_date"].dt.normalize().groupby(lines["customer_id"]).agg(["min", "max"])
-    status = pd.DataFrame(
-        {"first_purchase": dates["min"], "last_purchase": dates["max"]}, index=dates.index.rename("customer_id")
-    )
-    status["days_since_last_purchase"] = (day - status["last_purchase"]).dt.days
+    require_columns(customer_facts, ["customer_id", "first_purchase", "last_purchase", "days_since_last_purchase"],
+                    "customer_facts")
+    buyers = customer_facts.loc[customer_facts["days_since_last_purchase"].notna()]
+    status = pd.DataFrame({"customer_id": buyers["customer_id"].to_numpy(),
+                           "first_purchase": buyers["first_purchase"].dt.normalize().to_numpy(),
+                           "last_purchase": buyers["last_purchase"].dt.normalize().to_numpy(),
+                           "days_since_last_purchase": buyers["days_since_last_purchase"].astype("int64").to_numpy()})
     status["churned"] = facts.is_churned(status["days_since_last_purchase"], inactivity_days)
-    return status.reset_index()
+    return status
 
 
 def quarter_churn(orders: pd.DataFrame, period: Quarter | str, inactivity_days: int = 90) -> pd.DataFrame:
@@ -72,7 +73,7 @@ def quarter_churn(orders: pd.DataFrame, period: Quarter | str, inactivity_days: 
     """
     period = Quarter.parse(period)
     churned = churn_base(orders, period, facts.churn_window(inactivity_days, "inactivity_days"))  # the KPI's definition, in one place
-    last = churn_status(orders, period.last_day, inactivity_days).set_index("customer_id")["last_purchase"]
+    last = facts.last_purchase(orders, period.last_day).dt.normalize()
     frame = pd.DataFrame({"customer_id": churned.index, "last_purchase": churned.index.map(last),
                           "churned": churned.to_numpy()})
     frame["churn_date"] = (frame["last_purchase"] + pd.Timedelta(days=inactivity_days)).where(frame["churned"])
@@ -138,12 +139,13 @@ def churn_rate_finding(rates: pd.DataFrame, by: str = "segment", inactivity_days
 
 # ----------------------------------------------------------------------------- time to churn
 def churn_durations(
-    orders: pd.DataFrame, customers: pd.DataFrame, as_of, inactivity_days: int = 90, by: str = "segment"
+    customer_facts: pd.DataFrame, customers: pd.DataFrame, as_of, inactivity_days: int = 90, by: str = "segment"
 ) -> pd.DataFrame:
     """Days from the first purchase to churn (last purchase + N) for churned customers, or to
-    ``as_of`` for customers not churned (censored). Returns ``customer_id, <by>, duration_days, churned``.
+    ``as_of`` for customers not churned (censored); ``customer_facts`` as of ``as_of``.
+    Returns ``customer_id, <by>, duration_days, churned``.
     """
-    status = churn_status(orders, as_of, inactivity_days)
+    status = churn_status(customer_facts, inactivity_days)
     end = (status["last_purchase"] + pd.Timedelta(days=inactivity_days)).where(
         status["churned"], pd.Timestamp(as_of).normalize()
     )

@@ -17,14 +17,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from helpers import paths
-from helpers.facts.kpis import KPIS, compute_kpis, format_kpi_change, format_kpi_value, kpi_units
+from helpers.facts import at_risk_high_value
+from helpers.facts.kpis import KPIS, compute_kpis, format_kpi_change, format_kpi_target, format_kpi_value, kpi_units
 from helpers.models.attribution import attribute_change, main_contributor
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_int, fmt_money, fmt_num
 
 RULES_FILE = paths.PARAMS_DIR / "diagnosis_rules.yaml"
-EVIDENCE_ARTIFACTS = ("clv.csv", "churn_scores.csv", "cac_crv.csv", "complaint_products.csv",
+EVIDENCE_ARTIFACTS = ("clv.csv", "churn_scores.csv", "rfm_segments.csv", "cac_crv.csv", "complaint_products.csv",
                       "satisfaction_by_region.csv", "satisfaction_by_segment.csv", "cross_sell_candidates.csv")
+EVIDENCE_TABLES = ("customers", "orders", "surveys")  # prepared tables the rules read to find causes
 ACTION_COLUMNS = ["priority", "rule", "problem", "description", "likely_cause", "action", "owner", "deadline",
                   "tracking_kpi", "target", "severity", "summary"]
 
@@ -33,7 +35,7 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     check: str
-    threshold: float
+    threshold: float | None = None  # required by every check except high_value_at_risk
     min_count: int = 1
     max_p_value: float | None = None
     dimension: str
@@ -60,6 +62,9 @@ def load_rules(path: Path = RULES_FILE) -> RuleBook:
     unknown = sorted({r.check for r in book.rules} - set(CHECKS))
     if unknown:
         raise ValueError(f"{path}: unknown check(s) {unknown}; available: {sorted(CHECKS)}")
+    unset = [r.id for r in book.rules if r.threshold is None and r.check not in THRESHOLD_FROM_PARAMETERS]
+    if unset:
+        raise ValueError(f"{path}: rule(s) {unset} need a threshold")
     return book
 
 
@@ -75,6 +80,7 @@ class Evidence:
     customers: pd.DataFrame
     surveys: pd.DataFrame | None
     artifacts: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    risk_threshold: float = 0.5  # chapter 03's high_risk_threshold: the one definition of "at risk"
 
     def artifact(self, name: str) -> pd.DataFrame | None:
         return self.artifacts.get(name)
@@ -86,15 +92,11 @@ class Evidence:
         kpis = ch.artifact("kpi_overview.csv")
         if kpis is None:
             kpis = compute_kpis(ch.table("orders"), ch.table("surveys"), ch.period, params.churn_inactivity_days,
-                                params.kpi_targets.model_dump())
-        artifacts = {}
-        for name in EVIDENCE_ARTIFACTS:
-            frame = ch.artifact(name)
-            if frame is not None and "customer_id" in frame:
-                frame["customer_id"] = frame["customer_id"].astype(str)
-            artifacts[name] = frame
+                                params.kpi_targets.model_dump(), ch.spans)
+        artifacts = {name: ch.artifact(name) for name in EVIDENCE_ARTIFACTS}  # typed by the registry
         return cls(ch.period, params.currency_symbol, params.churn_inactivity_days, kpis, ch.table("orders"),
-                   ch.table("customers"), ch.table("surveys"), artifacts)
+                   ch.table("customers"), ch.table("surveys"), artifacts,
+                   params.chapter_options.behaviour.high_risk_threshold)
 
 
 def _kpi_facts(evidence: Evidence, book: RuleBook, metrics: list[str]) -> list[dict]:
@@ -118,7 +120,7 @@ def _kpi_facts(evidence: Evidence, book: RuleBook, metrics: list[str]) -> list[d
                          f"{_signed(top['contribution'], kpi.unit, evidence.currency)} of the change")
         facts.append({
             "metric": metric, "kpi": kpi.label, "value": format_kpi_value(row["value"], kpi.unit, evidence.currency),
-            "target": format_kpi_value(row["target"], kpi.unit, evidence.currency),
+            "target": format_kpi_target(row["target"], kpi.unit, evidence.currency),
             "previous": format_kpi_value(row["previous"], kpi.unit, evidence.currency),
             "change": format_kpi_change(row["qoq_change"], kpi.unit),
             "cause": cause, "cause_group": cause_group, "kpi_owner": book.owners.get(metric, "Management"),
@@ -139,8 +141,9 @@ def _relative_gap(row: pd.Series) -> float:
 
 
 def check_kpi_below_target(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
+    """KPIs that missed their target by at least the threshold; a KPI without a target never fires."""
     kpis = evidence.kpis
-    missed = kpis.loc[kpis["met"].eq(False) | kpis["met"].astype(str).eq("False")]
+    missed = kpis.loc[kpis["target"].notna() & (kpis["met"].eq(False) | kpis["met"].astype(str).eq("False"))]
     missed = missed.loc[missed.apply(_relative_gap, axis=1) >= rule.threshold]
     facts = _kpi_facts(evidence, book, missed["metric"].tolist())
     for fact, (_, row) in zip(facts, missed.iterrows()):
@@ -175,16 +178,11 @@ def check_kpi_fell_significantly(evidence: Evidence, rule: Rule, book: RuleBook)
     return facts
 
 
-def at_risk_high_value_frame(clv: pd.DataFrame, scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    joined = clv.merge(scores, on="customer_id", how="inner")
-    return joined.loc[(joined["value_tier"].astype(str).str.lower() == "high") & (joined["churn_probability"] >= threshold)]
-
-
 def check_high_value_at_risk(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
     clv, scores = evidence.artifact("clv.csv"), evidence.artifact("churn_scores.csv")
     if clv is None or scores is None:
         return []
-    at_risk = at_risk_high_value_frame(clv, scores, rule.threshold)
+    at_risk = at_risk_high_value(clv, scores, evidence.risk_threshold)
     if len(at_risk) < rule.min_count:
         return []
     top_region = ""
@@ -192,7 +190,7 @@ def check_high_value_at_risk(evidence: Evidence, rule: Rule, book: RuleBook) -> 
         regions = at_risk["customer_id"].map(evidence.customers.set_index("customer_id")["region"]).value_counts()
         if len(regions):
             top_region = f"most are in {regions.index[0]} ({regions.iloc[0]:,} of {len(at_risk):,})"
-    return [{"count": fmt_int(len(at_risk)), "threshold": f"{rule.threshold:.0%}",
+    return [{"count": fmt_int(len(at_risk)), "threshold": f"{evidence.risk_threshold:.0%}",
              "clv": fmt_money(at_risk["clv_12m"].sum(), evidence.currency),
              "cause": top_region or "spread across regions", "severity": float(at_risk["clv_12m"].sum())}]
 
@@ -257,6 +255,9 @@ def check_nps_trailing_group(evidence: Evidence, rule: Rule, book: RuleBook) -> 
     return facts
 
 
+# Checks whose threshold is a report parameter, so that the rule and the chapters agree.
+THRESHOLD_FROM_PARAMETERS = {"high_value_at_risk": "chapter_options.03_behaviour.high_risk_threshold"}
+
 CHECKS: dict[str, Callable[[Evidence, Rule, RuleBook], list[dict]]] = {
     "kpi_below_target": check_kpi_below_target,
     "kpi_fell_significantly": check_kpi_fell_significantly,
@@ -309,7 +310,7 @@ def diagnose(evidence: Evidence, book: RuleBook) -> pd.DataFrame:
 
 def diagnosis_finding(actions: pd.DataFrame) -> str:
     if actions.empty:
-        return "No rule found a problem this quarter: every KPI is on target and no risk crossed its threshold."
+        return "No rule found a problem this quarter: no KPI missed a target set for it and no risk crossed its threshold."
     owners = actions["owner"].value_counts()
     rules = actions["rule"].nunique()
     many = len(actions) != 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_int, fmt_money
 from helpers.validation import require_columns
@@ -17,21 +16,22 @@ from helpers.validation import require_columns
 UPGRADE_LADDER = ("Individual", "Small enterprise", "Medium enterprise", "Large enterprise")
 
 
-def upgrade_candidates(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter,
+def upgrade_candidates(customer_facts: pd.DataFrame, customers: pd.DataFrame, period: Quarter,
                        window_days: int = 365, min_group: int = 5) -> pd.DataFrame:
     """Active customers whose trailing spend reaches the median of the next segment up.
 
-    Returns customer_id, segment, upgrade_to, spend_trailing_year, next_segment_median,
-    spend_ratio (spend / that median), largest ratio first. A next segment with fewer than
-    ``min_group`` buying customers gives no benchmark and no candidates.
+    ``customer_facts`` are those of the quarter's last day; the spend is their purchase value in
+    the ``window_days`` days up to it (a window the preparation computes). Returns customer_id,
+    segment, upgrade_to, spend_trailing_year, next_segment_median, spend_ratio (spend / that
+    median), largest ratio first. A next segment with fewer than ``min_group`` buying customers
+    gives no benchmark and no candidates.
     """
     require_columns(customers, ["customer_id", "segment"], "customers")
-    end = period.shift(1).start
-    purchases = purchase_lines(orders)
-    window = purchases.loc[(purchases["order_date"] >= end - pd.Timedelta(days=window_days))
-                           & (purchases["order_date"] < end)]
-    spend = window.groupby("customer_id")["amount"].sum()
-    active = set(purchases.loc[period.contains(purchases["order_date"]), "customer_id"])
+    spend_column, orders_column = f"purchase_value_{window_days}d", f"purchase_orders_{window_days}d"
+    require_columns(customer_facts, ["customer_id", "last_purchase", spend_column, orders_column], "customer_facts")
+    buyers = customer_facts.loc[customer_facts[orders_column] > 0]
+    spend = buyers.set_index("customer_id")[spend_column]
+    active = set(buyers.loc[period.contains(buyers["last_purchase"]), "customer_id"])
     frame = customers.loc[customers["customer_id"].isin(spend.index), ["customer_id", "segment"]].copy()
     frame["spend_trailing_year"] = frame["customer_id"].map(spend)
     stats = frame.groupby("segment")["spend_trailing_year"].agg(["median", "size"])

@@ -1,4 +1,18 @@
 """The business definitions and the facts computed from them: purchase lines, churn, KPIs, per-customer facts."""
-from .definitions import churn_window, days_since, end_of_day, is_churned, is_purchase, last_purchase, net_amount, purchase_lines
+from .definitions import (
+    at_risk_high_value,
+    can_tell_new,
+    churn_window,
+    days_since,
+    end_of_day,
+    is_at_risk,
+    is_churned,
+    is_purchase,
+    last_purchase,
+    net_amount,
+    purchase_lines,
+    quarter_coverage,
+)
 
-__all__ = ["churn_window", "days_since", "end_of_day", "is_churned", "is_purchase", "last_purchase", "net_amount", "purchase_lines"]
+__all__ = ["at_risk_high_value", "can_tell_new", "churn_window", "days_since", "end_of_day", "is_at_risk", "is_churned",
+           "is_purchase", "last_purchase", "net_amount", "purchase_lines", "quarter_coverage"]

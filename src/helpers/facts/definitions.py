@@ -11,6 +11,22 @@ filter or comparison written by hand elsewhere is how chapters come to disagree.
   are ``churn_days`` or more. A last purchase exactly ``churn_days`` days ago is churned; one
   day fewer is not. Every churn flag of the report (the KPI, chapter 03's status and model
   labels, chapter 05's win-back list) is this one comparison.
+- A customer is **at risk** when the churn model gives them a churn probability of at least the
+  threshold (``high_risk_threshold`` of chapter 03, 50% by default). Only customers not yet
+  churned are scored, so the at-risk are customers who may still be kept.
+- **At risk and high value** are the at-risk whose 12-month CLV falls in the high value tier
+  (chapter 04): chapter 05's list and its diagnosis rule.
+- A customer is **new** in a period when their first purchase line falls in it. That can be told
+  only for periods that start at least ``new_customer_warmup_days`` after the first day of the
+  data (less the ``COVERAGE_SLACK_DAYS`` of a fully covered quarter): before that, a first purchase in the export may be a returning customer whose earlier
+  purchases the export does not hold (``can_tell_new``).
+- A quarter is **fully covered** when the data's first day is at most ``COVERAGE_SLACK_DAYS``
+  after its first day and the data's last day at most that many days before its last day (a
+  quiet last week is not a cut-off export); otherwise it is partial (``quarter_coverage``) and
+  is not compared with other quarters as if it were whole.
+- The RFM segment "At risk" (chapter 04) is another notion: customers who used to buy often and
+  much but whose last purchase is long ago, mostly already churned and so never scored by the
+  model. Chapter 05 shows how the three groups overlap.
 """
 from __future__ import annotations
 
@@ -83,3 +99,41 @@ def last_purchase(orders: pd.DataFrame, as_of) -> pd.Series:
     """Each customer's last purchase line on or before day ``as_of`` (index ``customer_id``)."""
     lines = purchase_lines(orders, end=end_of_day(as_of))
     return lines.groupby("customer_id")["order_date"].max()
+
+
+def is_at_risk(churn_probability: pd.Series, threshold: float) -> pd.Series:
+    """At risk: a churn probability of ``threshold`` or more (see the module docstring)."""
+    if not 0 < threshold < 1:
+        raise ValueError(f"the at-risk threshold must lie between 0 and 1, got {threshold}")
+    return churn_probability >= threshold
+
+
+def at_risk_high_value(clv: pd.DataFrame, scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The customers both at risk (``scores.churn_probability``) and in the high value tier
+    (``clv.value_tier``): the rows of ``clv`` joined with ``scores``."""
+    require_columns(clv, ["customer_id", "value_tier"], "clv")
+    require_columns(scores, ["customer_id", "churn_probability"], "scores")
+    joined = clv.merge(scores, on="customer_id", how="inner")
+    return joined.loc[(joined["value_tier"] == "high") & is_at_risk(joined["churn_probability"], threshold)]
+
+
+def can_tell_new(period_start, data_start, warmup_days: int) -> bool:
+    """Whether "new customer" means something in a period starting on ``period_start`` when the
+    data starts on ``data_start`` (see the module docstring)."""
+    if warmup_days < 0:
+        raise ValueError(f"new_customer_warmup_days must be 0 or more, got {warmup_days}")
+    start = pd.Timestamp(period_start).normalize() + pd.Timedelta(days=COVERAGE_SLACK_DAYS)
+    return start >= pd.Timestamp(data_start).normalize() + pd.Timedelta(days=warmup_days)
+
+
+COVERAGE_SLACK_DAYS = 7
+
+
+def quarter_coverage(quarter, data_start, data_end) -> str:
+    """"full", "partial" or "none": how much of ``quarter`` the days ``data_start`` ..
+    ``data_end`` cover (see the module docstring)."""
+    first, last = pd.Timestamp(data_start).normalize(), pd.Timestamp(data_end).normalize()
+    if quarter.last_day < first or quarter.start > last:
+        return "none"
+    slack = pd.Timedelta(days=COVERAGE_SLACK_DAYS)
+    return "full" if first <= quarter.start + slack and quarter.last_day - slack <= last else "partial"

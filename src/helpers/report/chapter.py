@@ -20,16 +20,17 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from helpers import paths
-from helpers.errors import NotAvailable
 from helpers.data.prepare import load_log, load_prepared, prepare
+from helpers.errors import NotAvailable
 from helpers.facts import customer_facts
+from helpers.facts.kpis import DataSpans
 from helpers.params import Params, load_params
 from helpers.paths import RunLayout
 from helpers.quarters import Quarter
 from helpers.report import display as html_parts
 from helpers.report import export
 from helpers.report.plotting import setup_style
-from helpers.report.registry import SectionSpec, chapter_spec, section_spec
+from helpers.report.registry import ARTIFACT_COLUMNS, SectionSpec, chapter_spec, section_spec, writer_of
 
 RESOLVED_PARAMS = "params.json"
 RUN_INFO = "run.json"  # written by run_all: where this run's report folders live
@@ -111,6 +112,11 @@ class Chapter:
             self._tables[source] = load_prepared(self.layout, source) if self.has(source) else None
         return self._tables[source]
 
+    @property
+    def spans(self) -> DataSpans:
+        """What the data cover (first and last day per source) and the new-customer warm-up."""
+        return DataSpans(self.log.get("coverage", {}), self.params.new_customer_warmup_days)
+
     def customer_facts(self, as_of) -> pd.DataFrame:
         """Each customer's facts as of the day ``as_of`` (one of ``customer_facts.report_days``),
         computed once by the preparation: one row per customer with an order line by then."""
@@ -134,9 +140,23 @@ class Chapter:
         return paths.latest_report(self.outputs_root, str(self.period.shift(-quarters_back)))
 
     def artifact(self, name: str) -> pd.DataFrame | None:
-        """An artifact an earlier chapter of this run saved, with its values as saved (or None)."""
+        """An artifact an earlier chapter of this run saved (None if it did not), its values as
+        saved and the columns of ``registry.ARTIFACT_COLUMNS`` in their types."""
         path = self.layout.artifacts / name
-        return export.read_csv(path) if path.exists() else None
+        if not path.exists():
+            return None
+        columns = ARTIFACT_COLUMNS.get(name, {})
+        frame = export.read_csv(path, dtype={c: str for c, kind in columns.items() if kind == "string"})
+        missing = [c for c in columns if c not in frame]
+        if missing:
+            raise ValueError(f"{name} lacks the column(s) {missing} that {self.name} reads; "
+                             f"{writer_of(name).title} writes it, run that chapter again")
+        for column, kind in columns.items():
+            if kind.startswith("category:"):
+                frame[column] = pd.Categorical(frame[column], categories=kind.split(":", 1)[1].split(","), ordered=True)
+            else:
+                frame[column] = frame[column].astype(kind)
+        return frame
 
     # sections
     def unmet_need(self, spec: SectionSpec) -> NotAvailable | None:
@@ -163,6 +183,15 @@ class Chapter:
                     return NotAvailable(f"the {source} data has no {column} values",
                                         f"map a column to {source}.{column} (sources.{source}.columns in the "
                                         f"parameters file)")
+        for source, columns in spec.breakdown.items():
+            profile = self.log["profile"].get(source)
+            for column in columns:
+                values = _values(profile, column) if profile is not None else set()
+                if values is not None and len(values) < 2:
+                    found = f"only the value {next(iter(values))!r}" if values else "no values"
+                    return NotAvailable(f"the {source} data has {found} in {column}, so there is nothing to compare",
+                                        f"map a column with two values or more to {source}.{column} "
+                                        f"(sources.{source}.columns in the parameters file)")
         if spec.history_days:
             held = self.history_days()
             if held < spec.history_days:
@@ -253,12 +282,18 @@ class Chapter:
             + "<pre>" + html.escape(self.params.model_dump_json(indent=1, exclude={"sources"})) + "</pre></details>"))
 
 
+def _values(profile: dict, column: str) -> set[str] | None:
+    """The values of a prepared column other than placeholders (None: too many to list)."""
+    if profile["null_rate"].get(column, 1.0) >= 1.0:
+        return set()
+    values = profile["categories"].get(column)
+    return None if values is None else set(values) - PLACEHOLDERS
+
+
 def _has_values(profile: dict, column: str) -> bool:
     """A prepared column with at least one value other than a placeholder."""
-    if profile["null_rate"].get(column, 1.0) >= 1.0:
-        return False
-    values = profile["categories"].get(column)
-    return values is None or bool(set(values) - PLACEHOLDERS)
+    values = _values(profile, column)
+    return values is None or bool(values)
 
 
 def _traceback_lines(exc: BaseException, limit: int = 8) -> str:

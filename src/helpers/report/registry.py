@@ -30,7 +30,9 @@ class SectionSpec:
     """What one section of a chapter needs before it runs.
 
     ``sources``: prepared tables that must be present (any one of ``any_source`` will do);
-    ``columns``: per source, columns that must hold at least one value; ``history_days``: days
+    ``columns``: per source, columns that must hold at least one value; ``breakdown``: columns
+    a section splits by, which must hold two values or more (a split into one group, all
+    "Unknown" or all "online", says nothing); ``history_days``: days
     of order history on or before the quarter's last day; ``after``: sections of the same
     chapter whose results this one uses. A helper may still raise ``NotAvailable`` for a need
     that depends on the data's values (two event types, both churn classes, ...).
@@ -40,6 +42,7 @@ class SectionSpec:
     sources: tuple[str, ...] = ()
     any_source: tuple[str, ...] = ()
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    breakdown: dict[str, tuple[str, ...]] = field(default_factory=dict)  # two values or more, placeholders aside
     history_days: int = 0
     after: tuple[str, ...] = ()
     artifacts: tuple[str, ...] = ()  # written by earlier chapters of the run
@@ -52,22 +55,22 @@ SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
     ),
     "01_overview": (
         S("kpis"),
-        S("distribution_region", columns={"customers": ("region",)}),
-        S("distribution_industry", columns={"customers": ("industry",)}),
-        S("distribution_segment", columns={"customers": ("segment",)}),
-        S("distribution_acquisition_channel", columns={"customers": ("acquisition_channel",)}),
+        S("distribution_region", breakdown={"customers": ("region",)}),
+        S("distribution_industry", breakdown={"customers": ("industry",)}),
+        S("distribution_segment", breakdown={"customers": ("segment",)}),
+        S("distribution_acquisition_channel", breakdown={"customers": ("acquisition_channel",)}),
         S("key_accounts"), S("cross_table"), S("growth"), S("glossary"),
     ),
     "02_needs": (
         S("nps_csat", sources=("surveys",)),
-        S("satisfaction_segment", sources=("surveys",)),
-        S("satisfaction_region", sources=("surveys",), after=("nps_csat",)),
+        S("satisfaction_segment", sources=("surveys",), breakdown={"customers": ("segment",)}),
+        S("satisfaction_region", sources=("surveys",), breakdown={"customers": ("region",)}, after=("nps_csat",)),
         S("need_themes", any_source=("surveys", "tickets")),
         S("topics", any_source=("surveys", "tickets"), after=("need_themes",)),
         S("need_fulfilment", sources=("surveys",)),
         S("satisfaction_extremes", sources=("surveys",), after=("need_fulfilment",)),
         S("complaints", sources=("tickets",)),
-        S("complaint_products", sources=("tickets",)),
+        S("complaint_products", sources=("tickets",), columns={"tickets": ("product_id",)}),
         S("consultations", sources=("tickets",)),
         S("satisfaction_drivers", sources=("surveys",)),
         S("sentiment", any_source=("surveys", "tickets")),
@@ -75,12 +78,12 @@ SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
     ),
     "03_behaviour": (
         S("purchase_frequency"), S("order_values"),
-        S("category_mix", columns={"orders": ("category",)}),
+        S("category_mix", breakdown={"orders": ("category",)}),
         S("product_distribution", columns={"orders": ("product_id",)}),
-        S("channels", columns={"orders": ("channel",)}),
+        S("channels", breakdown={"orders": ("channel",)}),
         S("usage", sources=("events",)),
         S("funnel", sources=("events",), columns={"events": ("event_type",)}),
-        S("cohort_retention"), S("early_retention"), S("churn_rate"), S("time_to_churn"),
+        S("cohort_retention"), S("early_retention"), S("churn_rate"), S("time_to_churn", breakdown={"customers": ("segment",)}),
         S("churn_reasons", any_source=("tickets", "surveys")),
         S("churn_model"),
         S("churn_drivers", after=("churn_model",)),
@@ -102,7 +105,7 @@ SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
     ),
     "05_crm_recommendations": (
         S("diagnosis"),
-        S("at_risk_high_value", artifacts=("clv.csv", "churn_scores.csv")),
+        S("at_risk_high_value", artifacts=("clv.csv", "churn_scores.csv", "rfm_segments.csv")),
         S("win_back"),
         S("cross_sell", artifacts=("cross_sell_candidates.csv",)),
         S("onboarding"), S("follow_up", after=("diagnosis",)), S("closed_loop"), S("data_protection"), S("glossary"),
@@ -132,13 +135,37 @@ CHAPTER_SPECS: tuple[ChapterSpec, ...] = (
     ChapterSpec("04_value", "04 Value", ("campaigns", "customers", "orders", "products", "tickets"),
                 writes=("rfm_segments.csv", "rfm_summary.csv", "clv.csv", "clv_validation.csv", "cac_crv.csv", "clusters.csv"),
                 side_by_side=True),
-    ChapterSpec("05_crm_recommendations", "05 CRM recommendations", ("orders", "surveys", "tickets"),
+    ChapterSpec("05_crm_recommendations", "05 CRM recommendations", ("customers", "orders", "surveys"),
                 writes=("actions.csv", "at_risk_high_value.csv", "win_back.csv", "cross_sell.csv", "onboarding.csv",
                         "closed_loop_lists.csv", "closed_loop_kpis.csv"),
-                reads=("kpi_overview.csv", "clv.csv", "churn_scores.csv", "cac_crv.csv", "complaint_products.csv",
-                       "satisfaction_by_region.csv", "satisfaction_by_segment.csv", "cross_sell_candidates.csv")),
+                reads=("kpi_overview.csv", "clv.csv", "churn_scores.csv", "rfm_segments.csv", "cac_crv.csv",
+                       "complaint_products.csv", "satisfaction_by_region.csv", "satisfaction_by_segment.csv",
+                       "cross_sell_candidates.csv")),
 )
 CHAPTERS: tuple[str, ...] = tuple(spec.name for spec in CHAPTER_SPECS)
+
+# The columns a later chapter reads from each artifact, with their types: "string" (ids keep their
+# leading zeros), "float64", "Int64", "boolean", or "category:<values in order>".
+_RATES = {"nps": "float64", "nps_responses": "Int64", "nps_change": "float64", "csat": "float64"}
+ARTIFACT_COLUMNS: dict[str, dict[str, str]] = {
+    "kpi_overview.csv": {"metric": "string", "value": "float64", "previous": "float64", "target": "float64",
+                         "qoq_change": "float64", "change_low": "float64", "change_high": "float64",
+                         "significant": "boolean"},
+    "clv.csv": {"customer_id": "string", "p_alive": "float64", "expected_purchases_12m": "float64",
+                "clv_12m": "float64", "value_tier": "category:high,medium,low",
+                "relationship_tier": "category:strategic,important,general"},
+    "churn_scores.csv": {"customer_id": "string", "churn_probability": "float64", "top_reasons": "string",
+                         "main_reason": "string"},
+    "rfm_segments.csv": {"customer_id": "string", "r": "Int64", "f": "Int64", "m": "Int64", "segment": "string"},
+    "cac_crv.csv": {"level": "string", "group": "string", "new_customers": "Int64", "cac": "float64",
+                    "clv_12m": "float64", "clv_cac_ratio": "float64"},
+    "complaint_products.csv": {"product_id": "string", "longest_run_months": "Int64", "complaints": "Int64",
+                               "orders": "Int64", "excess_p_value": "float64"},
+    "satisfaction_by_region.csv": {"region": "string", **_RATES},
+    "satisfaction_by_segment.csv": {"segment": "string", **_RATES},
+    "cross_sell_candidates.csv": {"customer_id": "string", "antecedent": "string", "consequent": "string",
+                                  "lift": "float64", "expected_value": "float64", "score": "float64"},
+}
 TITLES: dict[str, str] = {spec.name: spec.title for spec in CHAPTER_SPECS}
 
 
