@@ -21,6 +21,8 @@ from helpers.chapters.complaints import (  # noqa: E402
     persistent_complaint_products,
     plot_complaints_by,
     plot_monthly_product_rates,
+    table_formats,
+    unmapped_note,
 )
 
 Q = "2026Q3"
@@ -165,3 +167,57 @@ def test_consultations_volume_and_time_to_answer():
     assert summary.iloc[-1]["p90_first_response_hours"] == pytest.approx(1.4)
     assert consultations_finding(summary, consultations_by(_tickets(), Q)).startswith(
         "3 consultations in 2026Q3; the first answer came in a median of 1.0 hours")
+
+
+def _tickets_without_times(empty_columns: bool):
+    """The tickets without their handling times: resolved_at and first_response_at not mapped,
+    either as columns full of missing values (as the preparation leaves them) or absent."""
+    tickets = _tickets().drop(columns=["reopened"])
+    if empty_columns:
+        return tickets.assign(resolution_hours=np.nan, first_response_hours=np.nan, reopened=False)
+    return tickets.drop(columns=["resolution_hours", "first_response_hours"])
+
+
+@pytest.mark.parametrize("empty_columns", [True, False], ids=["empty-columns", "no-columns"])
+def test_unmapped_handling_times_are_not_shown(empty_columns):
+    tickets = _tickets_without_times(empty_columns)
+    summary = complaint_summary(tickets, _orders(), Q)
+    # counts and the rate per 1,000 orders stay (10 complaints / 400 orders = 25); no "0.0% resolved"
+    assert summary.columns.tolist() == ["quarter", "complaints", "orders", "complaints_per_1000_orders"]
+    assert summary["complaints"].tolist() == [0, 10] and summary["complaints_per_1000_orders"].iloc[-1] == 25.0
+    by_type = complaints_by(tickets, Q, "complaint_type")
+    assert by_type.columns.tolist() == ["complaint_type", "complaints", "share"]
+    assert by_type.set_index("complaint_type")["complaints"].to_dict() == {"delivery": 6, "quality": 4}
+    long = complaint_breakdown(tickets, Q)
+    assert "resolution_rate" not in long and set(long["dimension"]) == {"complaint_type", "product", "channel",
+                                                                      "department"}
+    text = complaints_finding(summary, by_type)
+    assert text == ("10 complaints were opened in 2026Q3, 25.0 per 1,000 orders. "
+                    "The most common type is delivery (60.0%).")
+    assert table_formats(summary) == {"complaints": "int", "orders": "int", "complaints_per_1000_orders": "float1"}
+    assert unmapped_note(tickets) == ("Resolution rate, time to resolve and reopened rate are not shown: no ticket "
+                                      "has a resolution time (map a column to tickets.resolved_at).")
+    # consultations: volume only, without the answered rate and time to first answer
+    consultations = consultation_summary(tickets, Q)
+    assert consultations.columns.tolist() == ["quarter", "consultations"]
+    assert consultations["consultations"].tolist() == [1, 3]
+    by_department = consultations_by(tickets, Q, "department")
+    assert by_department.columns.tolist() == ["department", "consultations", "share"]
+    assert by_department.set_index("department")["consultations"].to_dict() == {"Sales": 2, "Technical support": 1}
+    assert consultations_finding(consultations, by_department) == (
+        "3 consultations in 2026Q3. Sales handles the most (66.7%).")
+    assert unmapped_note(tickets, "consultations").startswith("Answered rate and time to first answer are not shown")
+    ax = plot_complaints_by(by_type)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Complaints"]
+    plt.close("all")
+
+
+def test_resolution_without_a_reopened_column_has_no_reopened_rate():
+    tickets = _tickets().drop(columns=["reopened"])
+    summary = complaint_summary(tickets, _orders(), Q)
+    # 9 of 10 resolved in a median of 5 hours, as with the column; the reopened rate is left out
+    assert "reopened_rate" not in summary and summary["resolution_rate"].iloc[-1] == pytest.approx(0.9)
+    assert complaints_finding(summary).endswith("in a median of 5 hours (90% within 8 hours).")
+    assert unmapped_note(tickets) == ("Reopened rate is not shown: the tickets have no reopened column "
+                                      "(map a column to tickets.reopened).")
+    assert unmapped_note(_tickets()) == "" and unmapped_note(_tickets(), "consultations") == ""

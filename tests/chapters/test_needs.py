@@ -9,8 +9,11 @@ import pytest  # noqa: E402
 
 from helpers.chapters.needs import (  # noqa: E402
     collect_comments,
+    detect_languages,
     discover_topics,
+    language_name,
     load_need_themes,
+    load_topic_stopwords,
     need_theme_summary,
     need_theme_trend,
     need_themes_finding,
@@ -20,6 +23,7 @@ from helpers.chapters.needs import (  # noqa: E402
     theme_pattern,
     topics_finding,
 )
+from helpers.errors import NotAvailable  # noqa: E402
 
 THEMES = load_need_themes()
 
@@ -28,13 +32,18 @@ def test_lexicon_file_is_valid_and_grouped():
     assert set(THEMES["group"]) == {"functional", "experience", "emotional"}
     assert {"price", "product_quality", "delivery", "ease_of_use", "support_responsiveness",
             "feature_request", "trust"} <= set(THEMES["theme"])
-    assert all(len(en) and len(zh) for en, zh in zip(THEMES["en"], THEMES["zh"]))
+    assert all(words["en"] and words["zh"] for words in THEMES["keywords"])
+    assert THEMES.attrs["languages"] == ["en", "zh"]
+    assert load_topic_stopwords() == {}
 
 
 def test_bad_lexicon_is_reported(tmp_path):
     path = tmp_path / "themes.yaml"
     path.write_text("themes:\n  price: {group: money, en: [price]}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="theme 'price' has group 'money'"):
+        load_need_themes(path)
+    path.write_text("themes:\n  price: {group: functional, english: [price]}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"has key\(s\) \['english'\]: use group, label and two-letter"):
         load_need_themes(path)
 
 
@@ -44,6 +53,23 @@ def test_theme_pattern_word_start_and_chinese():
     assert pattern.search("arrived on\u00a0 time")  # any whitespace inside a phrase
     assert not pattern.search("undelivered")  # keywords match at the start of a word only
     assert pattern.search("物流太慢了")
+
+
+def test_detect_languages_by_script_and_lingua():
+    text = pd.Series(["客服态度很好。", "Re Laptop L14: 用了两周就坏了", "The parcel arrived late.",
+                      "O produto chegou quebrado e ninguém respondeu.", "El envío llegó tarde.",
+                      "ok", "👍👍", "配送が遅れました。", None, "The parcel arrived late."])
+    languages = detect_languages(text).tolist()
+    # Han characters -> Chinese whatever else the text holds; kana -> not Chinese (Japanese is
+    # not listed, so undetermined); "ok", emoji and empty text are undetermined
+    assert languages == ["zh", "zh", "en", "pt", "es", "undetermined", "undetermined", "undetermined",
+                         "undetermined", "en"]
+    # a language that is not listed is never returned: Chinese text without "zh" is undetermined
+    assert detect_languages(pd.Series(["客服态度很好。", "The parcel arrived late."]), ("en",)).tolist() == [
+        "undetermined", "en"]
+    assert language_name("pt") == "Portuguese" and language_name("undetermined") == "undetermined"
+    with pytest.raises(ValueError, match="two-letter ISO 639-1 codes"):
+        detect_languages(text, ("english",))
 
 
 def _comments():
@@ -74,6 +100,7 @@ def test_collect_comments_drops_empty_text():
 
 def test_tagging_counts_and_shares_by_hand():
     tagged = tag_need_themes(_comments(), THEMES).set_index("record_id")
+    assert tagged["language"].tolist() == ["en", "zh", "en", "zh", "en"] and tagged["themes_scored"].all()
     # s1 price; s2 delivery (快递, 物流); s4 quality + delivery; t1 support (客服, 回复) + price (价格, 贵);
     # t2 feature request (export) and returns/invoices (invoice)
     assert tagged.loc["s1", "price"] and not tagged.loc["s1", "delivery"]
@@ -87,40 +114,131 @@ def test_tagging_counts_and_shares_by_hand():
     assert summary.loc["delivery", "share_change"] == pytest.approx(1 / 3 - 1 / 2)
     assert summary.loc["price", "previous_comments"] == 0
     assert summary.reset_index()["group"].tolist()[0] == "functional"
+    assert summary.attrs["note"] == "" and summary.attrs["comments"] == 3
     text = need_themes_finding(summary.reset_index())
     assert text.startswith("The most mentioned need is price and value for money (functional): 2 comments, 66.7% of 3")
     trend = need_theme_trend(tagged.reset_index(), THEMES, "2026Q3", n_quarters=2)
     row = trend.loc[(trend["quarter"] == "2026Q2") & (trend["theme"] == "delivery")].iloc[0]
-    assert (row["comments"], row["all_comments"], row["share"]) == (1, 2, 0.5)
+    assert (row["comments"], row["scored_comments"], row["share"]) == (1, 2, 0.5)
     assert len(trend) == 2 * len(THEMES)
     assert plot_need_themes(summary.reset_index()).get_xlabel() == "Share of comments (%)"
     assert plot_need_theme_trend(trend).get_title() == "Need themes by quarter"
     plt.close("all")
 
 
-def test_discover_topics_separates_clear_topics_and_is_seeded():
+PORTUGUESE = ["O produto chegou quebrado e ninguém respondeu.", "Entrega muito rápida, adorei o atendimento.",
+              "O preço é alto para a qualidade.", "Comprei duas cadeiras para o escritório.",
+              "Não recomendo, péssimo serviço."]
+
+
+def test_portuguese_only_comments_are_not_available():
+    comments = pd.DataFrame({"comment": PORTUGUESE, "quarter": "2026Q3"})
+    tagged = tag_need_themes(comments, THEMES)
+    # "preço" holds no English keyword at a word start, and English keywords are not tried on Portuguese
+    assert not tagged["themes_scored"].any() and tagged["themes_mentioned"].sum() == 0
+    with pytest.raises(NotAvailable) as raised:
+        need_theme_summary(tagged, THEMES, "2026Q3")
+    assert raised.value.line() == ("Not available: need themes for comments in Portuguese (100.0% of the comments of "
+                                   "2026Q3); add keywords in Portuguese (pt) to the themes of params/need_themes.yaml.")
+
+
+def _mixed():
+    # 2026Q3: English 2, Chinese 1, Portuguese 1
+    return pd.DataFrame({"comment": ["The price is too expensive", "Delivery was late again",
+                                     "快递很慢，物流一般", "O preço é alto para a qualidade."],
+                         "quarter": "2026Q3"})
+
+
+def test_mixed_languages_tag_the_covered_part_and_state_the_rest():
+    tagged = tag_need_themes(_mixed(), THEMES)
+    assert tagged["language"].tolist() == ["en", "en", "zh", "pt"]
+    summary = need_theme_summary(tagged, THEMES, "2026Q3").set_index("theme")
+    # of the 3 covered comments: price 1 (expensive), delivery 2 (deliver..., 快递 / 物流)
+    assert summary.loc["delivery", ["comments", "share"]].tolist() == [2, pytest.approx(2 / 3)]
+    assert summary.loc["price", "share"] == pytest.approx(1 / 3)
+    assert (summary.attrs["comments"], summary.attrs["all_comments"]) == (3, 4)
+    assert summary.attrs["note"] == (
+        "The need-theme lexicon covers 75.0% of the 2026Q3 comments (English 50.0%, Chinese 25.0%); left out: "
+        "comments in Portuguese (25.0%) (add keywords in Portuguese (pt) to the themes of params/need_themes.yaml).")
+    assert "of 3 comments in the lexicon's languages" in need_themes_finding(summary.reset_index())
+
+
+def test_portuguese_keywords_in_the_lexicon_score_portuguese(tmp_path):
+    path = tmp_path / "themes.yaml"
+    path.write_text("themes:\n  price: {group: functional, label: Price, en: [price], pt: [preço, caro]}\n"
+                    "  delivery: {group: functional, label: Delivery, en: [deliver], pt: [entreg]}\n", encoding="utf-8")
+    themes = load_need_themes(path)
+    tagged = tag_need_themes(pd.DataFrame({"comment": PORTUGUESE, "quarter": "2026Q3"}), themes)
+    # "Entrega" (comment 2) is delivery, "preço" (comment 3) price; all 5 are scored
+    assert tagged["themes_scored"].all()
+    assert tagged["delivery"].tolist() == [False, True, False, False, False]
+    assert tagged["price"].tolist() == [False, False, True, False, False]
+    summary = need_theme_summary(tagged, themes, "2026Q3").set_index("theme")
+    assert summary.loc["price", "share"] == pytest.approx(1 / 5) and summary.attrs["note"] == ""
+
+
+def _topic_comments():
     rng = np.random.default_rng(0)
-    # four clear topics, two in English and two in Chinese (the languages share no words)
-    delivery = ["delivery courier late parcel", "courier parcel delivery slow", "parcel courier lost delivery"]
-    price = ["price expensive discount", "expensive price coupon discount", "discount price expensive again"]
+    # four clear topics, two in English and two in Chinese
+    delivery = ["The courier delivered the parcel late.", "My parcel came late, the courier was slow.",
+                "The courier lost my parcel for a week."]
+    price = ["The price is too expensive, no discount at all.", "Expensive price and no discount for members.",
+             "A discount would help, the price is expensive."]
     logistics_zh = ["物流太慢，快递包裹破损", "快递物流慢", "包裹物流延误，快递员不好"]
     support_zh = ["客服不回复，热线一直等待", "热线客服等待太久", "客服回复慢，等待热线"]
     texts = [rng.choice(group) for group in (delivery, price, logistics_zh, support_zh) for _ in range(15)]
-    comments = pd.DataFrame({"comment": texts})
-    tagged = tag_need_themes(comments, THEMES)
+    return pd.DataFrame({"comment": texts})
+
+
+def test_discover_topics_separates_clear_topics_and_is_seeded():
+    tagged = tag_need_themes(_topic_comments(), THEMES)
+    assert tagged["language"].value_counts().to_dict() == {"en": 30, "zh": 30}
     topics = discover_topics(tagged, THEMES, n_topics=2, n_top_terms=4, seed=1, min_documents_per_topic=5)
     # two topics per language, each holding its 15 comments (share of the language's 30)
     assert topics["language"].tolist() == ["English", "English", "Chinese", "Chinese"]
-    assert topics["topic"].tolist() == ["EN-1", "EN-2", "CH-1", "CH-2"]
+    assert topics["topic"].tolist() == ["EN-1", "EN-2", "ZH-1", "ZH-2"]
     assert topics["comments"].tolist() == [15, 15, 15, 15] and (topics["share"] == 0.5).all()
-    # each topic lines up with one lexicon theme, fully
     assert sorted(topics["closest_theme"]) == ["Delivery and logistics", "Delivery and logistics",
                                                "Price and value for money", "Support responsiveness"]
     assert (topics["theme_agreement"] == 1.0).all()
     assert any("物流" in terms for terms in topics["top_terms"])  # jieba segments the Chinese words
+    assert topics.attrs["note"] == ""
     again = discover_topics(tagged, THEMES, n_topics=2, n_top_terms=4, seed=1, min_documents_per_topic=5)
     pd.testing.assert_frame_equal(topics, again)
     assert "4 topics" in topics_finding(topics)
     assert discover_topics(tagged.head(5), THEMES, n_topics=3).empty
     # with a period, only that quarter's comments are modelled: none here
-    assert discover_topics(tagged.assign(quarter="2026Q2"), THEMES, "2026Q3", n_topics=2, min_documents_per_topic=5).empty
+    assert discover_topics(tagged.assign(quarter="2026Q2"), THEMES, "2026Q3", n_topics=2,
+                           min_documents_per_topic=5).empty
+
+
+PORTUGUESE_TOPICS = ["A entrega atrasou e o pacote chegou amassado.", "Pacote atrasado, entrega muito lenta.",
+                     "A entrega do pacote demorou duas semanas.", "O preço subiu e não tem desconto.",
+                     "Preço alto, nenhum desconto para clientes.", "Desconto pequeno, o preço continua alto."]
+
+
+def test_topics_are_labelled_with_the_language_they_are_in():
+    comments = pd.DataFrame({"comment": PORTUGUESE_TOPICS * 5, "quarter": "2026Q3"})
+    # without a Portuguese stop-word list Portuguese is not modelled (and never called English)
+    with pytest.raises(NotAvailable) as raised:
+        discover_topics(comments, period="2026Q3", n_topics=2, min_documents_per_topic=5)
+    assert raised.value.line() == (
+        "Not available: topic discovery for comments in Portuguese (100.0% of the comments of 2026Q3); add a "
+        "stop-word list for Portuguese (pt) under topic_stopwords in params/need_themes.yaml.")
+    stopwords = {"pt": ["a", "e", "o", "do", "não", "tem", "para", "muito", "duas"]}
+    topics = discover_topics(comments, period="2026Q3", n_topics=2, n_top_terms=4, min_documents_per_topic=5,
+                             stopwords=stopwords)
+    assert topics["language"].tolist() == ["Portuguese", "Portuguese"]
+    assert topics["topic"].tolist() == ["PT-1", "PT-2"] and topics["comments"].tolist() == [15, 15]
+    # the three price comments (x 5) form one topic, the three delivery comments the other
+    assert [set(t.split(", ")) for t in topics["top_terms"]] == [{"preço", "desconto", "alto", "subiu"},
+                                                                {"pacote", "entrega", "semanas", "demorou"}]
+    assert topics["closest_theme"].tolist() == ["", ""]  # no theme lists Portuguese keywords
+    # mixed with English: the English part is modelled, the Portuguese share is stated
+    english = _topic_comments().head(30).assign(quarter="2026Q3")
+    mixed = discover_topics(pd.concat([english, comments], ignore_index=True), period="2026Q3", n_topics=2,
+                            min_documents_per_topic=5)
+    assert mixed["language"].unique().tolist() == ["English"]
+    assert mixed.attrs["note"] == (
+        "Topic discovery covers 50.0% of the 2026Q3 comments (English 50.0%); left out: comments in Portuguese "
+        "(50.0%) (add a stop-word list for Portuguese (pt) under topic_stopwords in params/need_themes.yaml).")

@@ -11,6 +11,12 @@
 - Persistence: products whose monthly complaint rate is above the benchmark in at least ``k``
   consecutive months (run lengths from a grouped cumulative count, no loops).
 - Consultations: volume and time to first answer (``first_response_hours``).
+
+A metric is shown only when its column was mapped: without any ``resolution_hours`` value in
+the tickets (``tickets.resolved_at`` not mapped or empty) there is no resolution rate, time to
+resolve or reopened rate, and without any ``first_response_hours`` value
+(``tickets.first_response_at``) no answered rate or time to first answer; a table without a
+``reopened`` column has no reopened rate. :func:`unmapped_note` says what is left out.
 """
 from __future__ import annotations
 
@@ -25,8 +31,41 @@ from helpers.report.plotting import label, new_axes
 from helpers.validation import require_columns
 
 BREAKDOWNS = ("complaint_type", "product", "category", "region", "channel", "department")
+RESOLUTION_COLUMNS = ("resolved", "resolution_rate", "median_resolution_hours", "p90_resolution_hours",
+                      "reopened_rate")
+# How the chapter shows each column of these tables (helpers.report.display formats).
+TABLE_FORMATS = {"complaints": "int", "share": "pct", "resolved": "int", "resolution_rate": "pct",
+                 "median_resolution_hours": "float1", "p90_resolution_hours": "float1", "reopened_rate": "pct",
+                 "orders": "int", "complaints_per_1000_orders": "float1", "consultations": "int",
+                 "answered_rate": "pct", "median_first_response_hours": "float1", "p90_first_response_hours": "float1"}
 
 
+def has_values(tickets: pd.DataFrame, column: str) -> bool:
+    """True when ``tickets`` has ``column`` with at least one value: the column was mapped."""
+    return column in tickets.columns and bool(tickets[column].notna().any())
+
+
+def table_formats(table: pd.DataFrame) -> dict[str, str]:
+    """The display formats of :data:`TABLE_FORMATS` for the columns ``table`` has."""
+    return {column: kind for column, kind in TABLE_FORMATS.items() if column in table.columns}
+
+
+def unmapped_note(tickets: pd.DataFrame, about: str = "complaints") -> str:
+    """What the ``about`` ("complaints" or "consultations") tables leave out for want of a
+    mapped column ("" when nothing)."""
+    if about not in ("complaints", "consultations"):
+        raise ValueError(f"about must be 'complaints' or 'consultations', got {about!r}")
+    if about == "consultations":
+        if has_values(tickets, "first_response_hours"):
+            return ""
+        return ("Answered rate and time to first answer are not shown: no ticket has a first response time "
+                "(map a column to tickets.first_response_at).")
+    if not has_values(tickets, "resolution_hours"):
+        return ("Resolution rate, time to resolve and reopened rate are not shown: no ticket has a resolution "
+                "time (map a column to tickets.resolved_at).")
+    if "reopened" not in tickets.columns:
+        return "Reopened rate is not shown: the tickets have no reopened column (map a column to tickets.reopened)."
+    return ""
 
 
 def _tickets_in(tickets: pd.DataFrame, period: Quarter, ticket_type: str) -> pd.DataFrame:
@@ -59,14 +98,18 @@ def _label(tickets: pd.DataFrame, by: str, customers: pd.DataFrame | None, produ
     return values.astype("object").where(values.notna(), "Unknown").astype(str).rename(by)
 
 
-def handling_stats(complaints: pd.DataFrame, keys=None) -> pd.DataFrame:
-    """Resolution rate, median and p90 hours to resolve and reopened rate, per group of ``keys``
-    (or overall when ``keys`` is None)."""
-    require_columns(complaints, ["ticket_id", "resolution_hours"], "complaints")
+def handling_stats(complaints: pd.DataFrame, keys=None, resolution: bool = True, reopened: bool = True) -> pd.DataFrame:
+    """Complaints, and with ``resolution`` their resolution rate, median and p90 hours to resolve
+    and (with ``reopened``) reopened rate, per group of ``keys`` (or overall when ``keys`` is None)."""
+    require_columns(complaints, ["ticket_id"], "complaints")
+    if not resolution:
+        counts = complaints.groupby(keys if keys is not None else np.zeros(len(complaints), dtype=int)).size()
+        return counts.rename("complaints").to_frame()
+    require_columns(complaints, ["resolution_hours"], "complaints")
     resolved = complaints["resolution_hours"].notna()
-    reopened = (complaints["reopened"].fillna(False).astype(bool) if "reopened" in complaints
-                else pd.Series(False, index=complaints.index))
-    frame = pd.DataFrame({"resolved": resolved, "reopened": reopened & resolved,
+    was_reopened = (complaints["reopened"].fillna(False).astype(bool) if "reopened" in complaints
+                    else pd.Series(False, index=complaints.index))
+    frame = pd.DataFrame({"resolved": resolved, "reopened": was_reopened & resolved,
                           "hours": complaints["resolution_hours"]}, index=complaints.index)
     grouped = frame.groupby(keys if keys is not None else np.zeros(len(frame), dtype=int))
     table = grouped.agg(complaints=("resolved", "size"), resolved=("resolved", "sum"), reopened=("reopened", "sum"),
@@ -74,8 +117,14 @@ def handling_stats(complaints: pd.DataFrame, keys=None) -> pd.DataFrame:
     table["p90_resolution_hours"] = grouped["hours"].quantile(0.9)
     table["resolution_rate"] = table["resolved"] / table["complaints"]
     table["reopened_rate"] = table["reopened"] / table["resolved"].where(table["resolved"] > 0)
-    return table[["complaints", "resolved", "resolution_rate", "median_resolution_hours", "p90_resolution_hours",
-                  "reopened_rate"]]
+    columns = ["complaints", *RESOLUTION_COLUMNS]
+    return table[columns if reopened else columns[:-1]]
+
+
+def _handling_flags(tickets: pd.DataFrame) -> dict[str, bool]:
+    """Which handling metrics the tickets support (see the module docstring)."""
+    resolution = has_values(tickets, "resolution_hours")
+    return {"resolution": resolution, "reopened": resolution and "reopened" in tickets.columns}
 
 
 def complaints_by(tickets: pd.DataFrame, period: Quarter | str, by: str = "complaint_type",
@@ -84,15 +133,15 @@ def complaints_by(tickets: pd.DataFrame, period: Quarter | str, by: str = "compl
     department) with their handling.
 
     Returns ``<by>, complaints, share, resolved, resolution_rate, median_resolution_hours,
-    p90_resolution_hours, reopened_rate``, most complaints first.
+    p90_resolution_hours, reopened_rate``, most complaints first; the handling columns only
+    when the tickets have resolution times (reopened rate: and a reopened column).
     """
     complaints = _tickets_in(tickets, Quarter.parse(period), "complaint")
-    table = handling_stats(complaints, _label(complaints, by, customers, products))
+    table = handling_stats(complaints, _label(complaints, by, customers, products), **_handling_flags(tickets))
     table["share"] = table["complaints"] / max(table["complaints"].sum(), 1)
     table.index.name = by
     table = table.reset_index().sort_values(["complaints", by], ascending=[False, True]).reset_index(drop=True)
-    return table[[by, "complaints", "share", "resolved", "resolution_rate", "median_resolution_hours",
-                  "p90_resolution_hours", "reopened_rate"]]
+    return table[[by, "complaints", "share", *[c for c in RESOLUTION_COLUMNS if c in table.columns]]]
 
 
 def complaint_breakdown(tickets: pd.DataFrame, period: Quarter | str, customers: pd.DataFrame | None = None,
@@ -123,25 +172,34 @@ def complaint_summary(tickets: pd.DataFrame, orders: pd.DataFrame, period: Quart
 
     Returns ``quarter, complaints, resolved, resolution_rate, median_resolution_hours,
     p90_resolution_hours, reopened_rate, orders, complaints_per_1000_orders`` (previous quarter
-    first).
+    first); the handling columns only when the tickets have resolution times (see
+    :func:`complaints_by`).
     """
     period = Quarter.parse(period)
     purchases = _valid_orders(orders)
+    flags = _handling_flags(tickets)
+    handling = [c for c in RESOLUTION_COLUMNS if flags["resolution"] and (c != "reopened_rate" or flags["reopened"])]
     rows = []
     for quarter in (period.previous(), period):
         complaints = _tickets_in(tickets, quarter, "complaint")
-        row = handling_stats(complaints).iloc[0].to_dict() if len(complaints) else \
-            {"complaints": 0, "resolved": 0, "resolution_rate": np.nan, "median_resolution_hours": np.nan,
-             "p90_resolution_hours": np.nan, "reopened_rate": np.nan}
+        row = handling_stats(complaints, **flags).iloc[0].to_dict() if len(complaints) else \
+            {"complaints": 0, **{c: 0 if c == "resolved" else np.nan for c in handling}}
         row["quarter"] = str(quarter)
         row["orders"] = purchases.loc[quarter.contains(purchases["order_date"]), "order_id"].nunique()
         row["complaints_per_1000_orders"] = 1000 * row["complaints"] / row["orders"] if row["orders"] else np.nan
         rows.append(row)
     table = pd.DataFrame(rows)
     for column in ("complaints", "resolved", "orders"):
-        table[column] = table[column].astype("int64")
-    return table[["quarter", "complaints", "resolved", "resolution_rate", "median_resolution_hours",
-                  "p90_resolution_hours", "reopened_rate", "orders", "complaints_per_1000_orders"]]
+        if column in table:
+            table[column] = table[column].astype("int64")
+    return table[["quarter", "complaints", *handling, "orders", "complaints_per_1000_orders"]]
+
+
+def complaint_numbers(summary: pd.DataFrame) -> dict[str, float]:
+    """The quarter's headline numbers of :func:`complaint_summary` for the findings: complaints
+    per 1,000 orders, and the resolution rate when it is shown."""
+    now = summary.iloc[-1]
+    return {column: now[column] for column in ("complaints_per_1000_orders", "resolution_rate") if column in summary}
 
 
 def _product_names(products: pd.DataFrame | None) -> pd.Series | None:
@@ -264,11 +322,16 @@ def consultations_by(tickets: pd.DataFrame, period: Quarter | str, by: str = "de
     """Consultations of the quarter by ``by`` (department, product, category, channel).
 
     Returns ``<by>, consultations, share, answered_rate, median_first_response_hours,
-    p90_first_response_hours``.
+    p90_first_response_hours``; the answer columns only when the tickets have first response
+    times (``tickets.first_response_at`` mapped).
     """
     consultations = _tickets_in(tickets, Quarter.parse(period), "consultation")
-    require_columns(consultations, ["first_response_hours"], "tickets")
     keys = _label(consultations, by, None, products)
+    if not has_values(tickets, "first_response_hours"):
+        table = consultations.groupby(keys).size().rename("consultations").to_frame()
+        table["share"] = table["consultations"] / max(table["consultations"].sum(), 1)
+        table.index.name = by
+        return table.reset_index().sort_values(["consultations", by], ascending=[False, True]).reset_index(drop=True)
     hours = consultations["first_response_hours"]
     grouped = pd.DataFrame({"answered": hours.notna(), "hours": hours}).groupby(keys)
     table = grouped.agg(consultations=("answered", "size"), answered_rate=("answered", "mean"),
@@ -283,14 +346,19 @@ def consultations_by(tickets: pd.DataFrame, period: Quarter | str, by: str = "de
 
 def consultation_summary(tickets: pd.DataFrame, period: Quarter | str) -> pd.DataFrame:
     """Consultations this quarter and the previous one: ``quarter, consultations, answered_rate,
-    median_first_response_hours, p90_first_response_hours``."""
+    median_first_response_hours, p90_first_response_hours`` (the answer columns only when the
+    tickets have first response times)."""
     period = Quarter.parse(period)
+    answered = has_values(tickets, "first_response_hours")
     rows = []
     for quarter in (period.previous(), period):
-        hours = _tickets_in(tickets, quarter, "consultation")["first_response_hours"]
-        rows.append({"quarter": str(quarter), "consultations": int(len(hours)),
-                     "answered_rate": hours.notna().mean() if len(hours) else np.nan,
-                     "median_first_response_hours": hours.median(), "p90_first_response_hours": hours.quantile(0.9)})
+        in_quarter = _tickets_in(tickets, quarter, "consultation")
+        row = {"quarter": str(quarter), "consultations": int(len(in_quarter))}
+        if answered:
+            hours = in_quarter["first_response_hours"]
+            row.update({"answered_rate": hours.notna().mean() if len(hours) else np.nan,
+                        "median_first_response_hours": hours.median(), "p90_first_response_hours": hours.quantile(0.9)})
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -305,10 +373,13 @@ def complaints_finding(summary: pd.DataFrame, by_type: pd.DataFrame | None = Non
     if len(summary) > 1 and summary.iloc[0]["complaints_per_1000_orders"] > 0:
         change = now["complaints_per_1000_orders"] / summary.iloc[0]["complaints_per_1000_orders"] - 1
         text += f" ({fmt_change(change)} on the previous quarter)"
-    text += (f"; {fmt_pct(now['resolution_rate'])} are resolved, in a median of "
-             f"{fmt_num(now['median_resolution_hours'], 0)} "
-             f"hours (90% within {fmt_num(now['p90_resolution_hours'], 0)} hours), and {fmt_pct(now['reopened_rate'])} "
-             "of resolved complaints were reopened.")
+    if "resolution_rate" in summary:  # only when resolution times were mapped
+        text += (f"; {fmt_pct(now['resolution_rate'])} are resolved, in a median of "
+                 f"{fmt_num(now['median_resolution_hours'], 0)} "
+                 f"hours (90% within {fmt_num(now['p90_resolution_hours'], 0)} hours)")
+        if "reopened_rate" in summary:
+            text += f", and {fmt_pct(now['reopened_rate'])} of resolved complaints were reopened"
+    text += "."
     if by_type is not None and len(by_type):
         top = by_type.iloc[0]
         text += f" The most common type is {top.iloc[0]} ({fmt_pct(top['share'])})."
@@ -340,9 +411,11 @@ def consultations_finding(summary: pd.DataFrame, by_department: pd.DataFrame | N
     now = summary.iloc[-1]
     if now["consultations"] == 0:
         return f"No consultations were opened in {now['quarter']}."
-    text = (f"{fmt_int(now['consultations'])} consultations in {now['quarter']}; the first answer came in a median of "
-            f"{fmt_num(now['median_first_response_hours'], 1)} hours (90% within "
-            f"{fmt_num(now['p90_first_response_hours'], 1)} hours).")
+    text = f"{fmt_int(now['consultations'])} consultations in {now['quarter']}"
+    if "median_first_response_hours" in summary:  # only when first response times were mapped
+        text += (f"; the first answer came in a median of {fmt_num(now['median_first_response_hours'], 1)} hours "
+                 f"(90% within {fmt_num(now['p90_first_response_hours'], 1)} hours)")
+    text += "."
     if by_department is not None and len(by_department):
         top = by_department.iloc[0]
         text += f" {top.iloc[0]} handles the most ({fmt_pct(top['share'])})."
@@ -350,18 +423,21 @@ def consultations_finding(summary: pd.DataFrame, by_department: pd.DataFrame | N
 
 
 def plot_complaints_by(table: pd.DataFrame, max_groups: int = 12, ax=None):
-    """Complaints per group with the median hours to resolve on the right axis."""
+    """Complaints per group with the median hours to resolve on the right axis (when the table
+    has them)."""
     by = table.columns[0]
     shown = table.head(max_groups)
     ax = new_axes(ax)
     x = np.arange(len(shown))
     ax.bar(x, shown["complaints"], color="C0", label="Complaints")
     ax.set_xticks(x, shown[by].astype(str), rotation=30, ha="right")
-    right = ax.twinx()
-    right.plot(x, shown["median_resolution_hours"], color="C3", marker="o", label="Median hours to resolve")
-    right.set_ylabel("Median time to resolve (hours)")
-    right.grid(False)
-    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    handles = ax.get_legend_handles_labels()[0]
+    if "median_resolution_hours" in shown:
+        right = ax.twinx()
+        right.plot(x, shown["median_resolution_hours"], color="C3", marker="o", label="Median hours to resolve")
+        right.set_ylabel("Median time to resolve (hours)")
+        right.grid(False)
+        handles += right.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=9)
     return label(ax, f"Complaints by {by.replace('_', ' ')} this quarter", by.replace("_", " ").capitalize(),
                  "Complaints (count)")

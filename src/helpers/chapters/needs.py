@@ -1,27 +1,37 @@
-"""Customer needs read from free text: survey comments and service tickets, English and Chinese.
+"""Customer needs read from free text: survey comments and service tickets, in the languages
+customers write.
 
-Two views of the same text:
-
-1. Need themes from an editable lexicon (``params/need_themes.yaml``): functional, experience
-   and emotional needs with named topics (price, product quality, delivery, ...). Each theme
-   is one compiled regular expression (English keywords at the start of a word, Chinese words
-   anywhere), applied to all comments at once with ``Series.str.contains``.
-2. A statistical check that needs no lexicon: TF-IDF over words (English words; Chinese
-   segmented with jieba) factorised by non-negative matrix factorisation (NMF; Lee and Seung
-   1999, scikit-learn, seeded). Each discovered topic lists its top terms and the lexicon theme
-   most common among its comments, so an analyst sees what the lexicon misses.
+1. Language of each comment (:func:`detect_languages`): Chinese by its script (Han characters
+   and no Japanese kana), every other comment by lingua (Stahl, lingua-py: character n-gram
+   models, restricted to ``comment_languages``). A comment whose best language has a lingua
+   confidence below ``min_confidence``, or that has no letters, is of undetermined language.
+2. Need themes from an editable lexicon (``params/need_themes.yaml``): functional, experience
+   and emotional needs with named topics (price, product quality, delivery, ...), keywords per
+   language. Each theme and language is one compiled regular expression (keywords of spaced
+   languages at the start of a word, Chinese / Japanese words anywhere), applied with
+   ``Series.str.contains`` to the comments of that language only. Comments in a language for
+   which no theme has keywords are not tagged: they are left out of the shares, and the share
+   left out is stated (:func:`coverage_note`), or the section is not available.
+3. A statistical check that needs no lexicon: TF-IDF over words (Chinese segmented with jieba)
+   factorised by non-negative matrix factorisation (NMF; Lee and Seung 1999, scikit-learn,
+   seeded), per language that has a stop-word list (English, Chinese, and those under
+   ``topic_stopwords`` in the lexicon file). Each discovered topic lists its top terms and the
+   lexicon theme most common among its comments, so an analyst sees what the lexicon misses.
 """
 from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from helpers import paths
+from helpers.errors import NotAvailable
 from helpers.quarters import Quarter, quarter_labels
 from helpers.report.fmt import fmt_int, fmt_pct, fmt_pp
 from helpers.report.plotting import label, new_axes
@@ -29,21 +39,230 @@ from helpers.validation import require_columns
 
 NEED_THEMES_FILE = paths.PARAMS_DIR / "need_themes.yaml"
 NEED_GROUPS = ("functional", "experience", "emotional")
+DEFAULT_LANGUAGES = ("en", "zh", "pt", "es", "fr", "de")
+# lingua's confidences over the listed languages sum to 1: with the five default languages other
+# than Chinese a blind guess gets 0.2, and short or mixed texts ("Terrible", "Horrible service")
+# sit between 0.4 and 0.5 for two languages at once.
+DEFAULT_MIN_CONFIDENCE = 0.45
+UNDETERMINED = "undetermined"
+# Languages written without spaces between words: their keywords match anywhere in the text.
+UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th"})
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
-_TOKEN_RE = re.compile(rf"[{_CJK}]+|[a-z][a-z'\-]+")
+_HAN_RE = f"[{_CJK}]"
+_KANA_RE = r"[\u3040-\u30ff]"
+_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W\d_][^\W\d_'\-]+")
 # Function words left out of discovered topics (jieba splits them off as single tokens).
 CHINESE_STOPWORDS = frozenset(
     "的 了 是 我 我们 你 你们 他 她 它 也 都 在 有 和 就 很 非常 还 又 这 那 这个 那个 一个 没有 不 吗 吧 呢 啊 "
     "把 被 给 让 对 与 及 或 但 但是 而且 因为 所以 如果 已经 还是 可以 能 会 要 想 说 上 下 中 次 个 些 什么 "
     "怎么 这么 那么 比较 一直 一下 希望 感觉 觉得 真的 太".split()
 )
+# Keys of a theme that are not language codes.
+_THEME_FIELDS = ("group", "label")
 
 
+# ----------------------------------------------------------------------------- languages
+def is_language_code(code) -> bool:
+    """True for a two-letter lower-case ISO 639-1 code ("en", "pt")."""
+    return isinstance(code, str) and len(code) == 2 and code.isascii() and code.isalpha() and code.islower()
+
+
+def language_name(code: str) -> str:
+    """``"pt"`` -> ``"Portuguese"`` (lingua's English name); ``"undetermined"`` stays as it is."""
+    if code == UNDETERMINED:
+        return UNDETERMINED
+    try:
+        return _lingua_language(code).name.capitalize()
+    except ValueError:
+        return code
+
+
+def _lingua_language(code: str):
+    from lingua import IsoCode639_1, Language
+
+    try:
+        return Language.from_iso_code_639_1(IsoCode639_1.from_str(code))
+    except ValueError:
+        raise ValueError(f"{code!r} is not an ISO 639-1 language code lingua knows (en, zh, pt, es, fr, de, ...)") \
+            from None
+
+
+@lru_cache(maxsize=8)
+def _detector(languages: tuple[str, ...]):
+    """One lingua detector per set of languages (its models load on first use, then stay)."""
+    from lingua import LanguageDetectorBuilder
+
+    wanted = [_lingua_language(code) for code in languages]
+    if len(wanted) == 1:  # one language alone always scores 1; a second one keeps the confidence meaningful
+        wanted.append(_lingua_language("fr" if languages[0] == "en" else "en"))
+    return LanguageDetectorBuilder.from_languages(*wanted).build()
+
+
+def detect_languages(text: pd.Series, languages: Iterable[str] = DEFAULT_LANGUAGES,
+                     min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> pd.Series:
+    """The ISO 639-1 code of each text's language, or ``"undetermined"``.
+
+    Rule: a text with Han characters and no Japanese kana is Chinese ("zh", when listed in
+    ``languages``, else undetermined); every other text goes to lingua restricted to the other
+    ``languages`` and gets the language with the highest confidence when that confidence is at
+    least ``min_confidence``. Texts without letters and short or ambiguous texts ("ok";
+    "Terrible", as French as it is English) are undetermined. Each distinct text is detected once.
+    """
+    languages = tuple(dict.fromkeys(languages))
+    if not languages:
+        raise ValueError("give at least one language code to detect")
+    odd = [code for code in languages if not is_language_code(code)]
+    if odd:
+        raise ValueError(f"languages must be two-letter ISO 639-1 codes (en, zh, pt), got {odd}")
+    if not 0 <= min_confidence < 1:
+        raise ValueError(f"min_confidence must be in [0, 1), got {min_confidence}")
+    text = text.astype("object").fillna("").astype(str)
+    distinct = pd.Series(text.unique(), dtype="object")
+    result = pd.Series(UNDETERMINED, index=distinct.index, dtype="object")
+    han = distinct.str.contains(_HAN_RE, regex=True) & ~distinct.str.contains(_KANA_RE, regex=True)
+    if "zh" in languages:
+        result[han] = "zh"
+    others = tuple(code for code in languages if code != "zh")
+    rest = distinct[~han & distinct.str.contains(r"[^\W\d_]", regex=True)]
+    if others and len(rest):
+        best = [values[0] if values else None
+                for values in _detector(others).compute_language_confidence_values_in_parallel(rest.tolist())]
+        codes = [v.language.iso_code_639_1.name.lower()
+                 if v is not None and v.value > 0 and v.value >= min_confidence else UNDETERMINED for v in best]
+        result[rest.index] = [code if code in others else UNDETERMINED for code in codes]
+    return text.map(dict(zip(distinct, result))).rename("language")
+
+
+def with_languages(comments: pd.DataFrame, languages: Iterable[str] = DEFAULT_LANGUAGES,
+                   min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> pd.DataFrame:
+    """``comments`` with a ``language`` column (:func:`detect_languages`); a frame that already
+    has one is returned as it is, so the detection runs once per chapter."""
+    require_columns(comments, ["comment"], "comments")
+    if "language" in comments.columns:
+        return comments
+    out = comments.copy()
+    out["language"] = detect_languages(out["comment"], languages, min_confidence).to_numpy()
+    return out
+
+
+def language_coverage(frame: pd.DataFrame, covered: Iterable[str], period: Quarter | str | None = None) -> pd.DataFrame:
+    """Comments per language (of ``period`` when given), and whether a method covers them.
+
+    Returns ``language, language_name, comments, share, covered`` (share of all the comments),
+    most comments first; ``attrs["period"]`` holds the quarter (or None).
+    """
+    require_columns(frame, ["language"], "comments")
+    if period is not None:
+        require_columns(frame, ["quarter"], "comments")
+        period = str(Quarter.parse(period))
+        frame = frame.loc[frame["quarter"] == period]
+    covered = set(covered)
+    counts = frame["language"].value_counts()
+    table = pd.DataFrame({"language": counts.index.astype(str), "comments": counts.to_numpy(dtype="int64")})
+    table["language_name"] = table["language"].map(language_name)
+    table["share"] = table["comments"] / max(len(frame), 1)
+    table["covered"] = table["language"].isin(covered) & (table["language"] != UNDETERMINED)
+    table = table.sort_values(["covered", "comments", "language"], ascending=[False, False, True])
+    table = table[["language", "language_name", "comments", "share", "covered"]].reset_index(drop=True)
+    table.attrs["period"] = period
+    return table
+
+
+def _left_out(coverage: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """("in Portuguese (92.0%)", "of undetermined language (8.0%)") for the uncovered comments,
+    and the names of their languages ("Portuguese (pt)")."""
+    out = coverage.loc[~coverage["covered"]]
+    parts, names = [], []
+    for code, name, share in zip(out["language"], out["language_name"], out["share"]):
+        if code == UNDETERMINED:
+            parts.append(f"of undetermined language ({fmt_pct(share)})")
+        else:
+            parts.append(f"in {name} ({fmt_pct(share)})")
+            names.append(f"{name} ({code})")
+    return parts, names
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _enable(names: list[str], enable: str, undetermined: bool) -> str:
+    parts = [enable.format(languages=_and(names))] if names else []
+    if undetermined:
+        parts.append("comments of undetermined language are too short, ambiguous or in a language not listed in "
+                     "chapter_options.02_needs.comment_languages")
+    return "; ".join(parts)
+
+
+def require_coverage(coverage: pd.DataFrame, what: str, enable: str) -> None:
+    """Raise ``NotAvailable`` when the comments exist but none is covered.
+
+    ``what`` names the result ("sentiment"), ``enable`` what would cover a language, with
+    ``{languages}`` standing for their names ("add a lexicon for {languages} in ...").
+    """
+    if coverage["comments"].sum() == 0 or coverage["covered"].any():
+        return
+    parts, names = _left_out(coverage)
+    when = f" of {coverage.attrs['period']}" if coverage.attrs.get("period") else ""
+    parts[0] = parts[0].replace(")", f" of the comments{when})", 1)
+    raise NotAvailable(f"{what} for comments {_and(parts)}",
+                       _enable(names, enable, (coverage["language"] == UNDETERMINED).any()))
+
+
+def coverage_note(coverage: pd.DataFrame, what: str, enable: str) -> str:
+    """One sentence on the comments a result leaves out ("" when it covers them all):
+    "Sentiment covers 60.0% of the 2026Q3 comments (English 40.0%, Chinese 20.0%); left out:
+    comments in Portuguese (35.0%) and of undetermined language (5.0%) (add a lexicon ...)."
+    ``what`` names the result, ``enable`` as for :func:`require_coverage`."""
+    if coverage["comments"].sum() == 0 or coverage["covered"].all():
+        return ""
+    inside = coverage.loc[coverage["covered"]]
+    when = f" the {coverage.attrs['period']}" if coverage.attrs.get("period") else " the"
+    parts, names = _left_out(coverage)
+    text = (f"{what.capitalize()} covers {fmt_pct(inside['share'].sum())} of{when} comments"
+            + (" (" + ", ".join(f"{n} {fmt_pct(s)}" for n, s in zip(inside["language_name"], inside["share"])) + ")"
+               if len(inside) else "")
+            + f"; left out: comments {_and(parts)}")
+    advice = _enable(names, enable, (coverage["language"] == UNDETERMINED).any())
+    return text + (f" ({advice})." if advice else ".")
 
 
 # ----------------------------------------------------------------------------- lexicon
+def _word_list(entries, where: str) -> list[str]:
+    entries = entries or []
+    if not isinstance(entries, list):
+        raise ValueError(f"{where} must be a list of words")
+    odd = [w for w in entries if not isinstance(w, (str, int, float)) or isinstance(w, bool)]
+    if odd:
+        raise ValueError(f"{where} has {odd}: quote words YAML reads as true/false or null, e.g. \"no\"")
+    return [str(w).strip() for w in entries if str(w).strip()]
+
+
+def theme_language_keywords(spec: dict, where: str) -> dict[str, list[str]]:
+    """The keyword lists of one theme per language code (``{"en": [...], "pt": [...]}``),
+    checked: every key other than group and label is an ISO 639-1 code; ``where`` names the
+    file and theme in the ``ValueError``."""
+    odd = [key for key in spec if key not in _THEME_FIELDS and not is_language_code(key)]
+    if odd:
+        raise ValueError(f"{where} has key(s) {odd}: use group, label and two-letter language codes (en, zh, pt)")
+    words = {key: _word_list(value, f"{where} '{key}'") for key, value in spec.items() if key not in _THEME_FIELDS}
+    if not any(words.values()):
+        raise ValueError(f"{where} lists no keywords in any language (en, zh, ...)")
+    return words
+
+
+def theme_keywords(spec: dict, where: str) -> dict[str, list[str]]:
+    """The English (``en``) and Chinese (``zh``) keyword lists of one theme of a lexicon file,
+    checked: ``where`` names the file and theme in the ``ValueError``."""
+    words = {lang: _word_list(spec.get(lang), f"{where} '{lang}'") for lang in ("en", "zh")}
+    if not words["en"] and not words["zh"]:
+        raise ValueError(f"{where} lists no English ('en') or Chinese ('zh') keywords")
+    return words
+
+
 def load_need_themes(path: str | Path | None = None) -> pd.DataFrame:
-    """The need-theme lexicon as a table: ``theme, group, label, en, zh`` (keyword lists).
+    """The need-theme lexicon as a table: ``theme, group, label, keywords`` (``keywords``:
+    ``{language code: [words]}``); ``attrs["languages"]`` lists the languages with keywords.
 
     Raises ``ValueError`` naming the theme and field when the file is malformed.
     """
@@ -53,45 +272,54 @@ def load_need_themes(path: str | Path | None = None) -> pd.DataFrame:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     themes = data.get("themes")
     if not isinstance(themes, dict) or not themes:
-        raise ValueError(f"{path} must hold a mapping 'themes: {{name: {{group, label, en, zh}}}}'")
+        raise ValueError(f"{path} must hold a mapping 'themes: {{name: {{group, label, en, zh, ...}}}}'")
     rows = []
     for theme, spec in themes.items():
         if not isinstance(spec, dict):
-            raise ValueError(f"{path}: theme {theme!r} must be a mapping with group, label, en, zh")
+            raise ValueError(f"{path}: theme {theme!r} must be a mapping with group, label and keyword lists")
         group = spec.get("group")
         if group not in NEED_GROUPS:
             raise ValueError(f"{path}: theme {theme!r} has group {group!r}; use one of {NEED_GROUPS}")
-        words = theme_keywords(spec, f"{path}: theme {theme!r}")
-        rows.append({"theme": str(theme), "group": group, "label": str(spec.get("label") or theme), **words})
-    return pd.DataFrame(rows)
+        words = theme_language_keywords(spec, f"{path}: theme {theme!r}")
+        rows.append({"theme": str(theme), "group": group, "label": str(spec.get("label") or theme),
+                     "keywords": {lang: w for lang, w in words.items() if w}})
+    table = pd.DataFrame(rows)
+    table.attrs["languages"] = sorted({lang for words in table["keywords"] for lang in words})
+    return table
 
 
-def theme_keywords(spec: dict, where: str) -> dict[str, list[str]]:
-    """The English (``en``) and Chinese (``zh``) keyword lists of one theme of a lexicon file,
-    checked: ``where`` names the file and theme in the ``ValueError``."""
-    words = {}
-    for lang in ("en", "zh"):
-        entries = spec.get(lang) or []
-        odd = [w for w in entries if not isinstance(w, (str, int, float)) or isinstance(w, bool)]
-        if odd:
-            raise ValueError(f"{where} '{lang}' has {odd}: quote words YAML reads as true/false or null, e.g. \"no\"")
-        words[lang] = [str(w).strip() for w in entries if str(w).strip()]
-    if not words["en"] and not words["zh"]:
-        raise ValueError(f"{where} lists no English ('en') or Chinese ('zh') keywords")
-    return words
+def load_topic_stopwords(path: str | Path | None = None) -> dict[str, frozenset[str]]:
+    """Stop words per language from the ``topic_stopwords`` section of the lexicon file (optional;
+    English and Chinese have built-in lists)."""
+    path = paths.resolve(path) if path else NEED_THEMES_FILE
+    if not path.exists():
+        raise ValueError(f"need-theme lexicon {path} does not exist")
+    section = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("topic_stopwords") or {}
+    if not isinstance(section, dict):
+        raise ValueError(f"{path}: topic_stopwords must map language codes to word lists")
+    odd = [key for key in section if not is_language_code(key)]
+    if odd:
+        raise ValueError(f"{path}: topic_stopwords has key(s) {odd}: use two-letter language codes (pt, es)")
+    return {lang: frozenset(w.lower() for w in _word_list(words, f"{path}: topic_stopwords '{lang}'"))
+            for lang, words in section.items()}
+
+
+def language_pattern(words: list[str], spaced: bool = True) -> re.Pattern:
+    """One case-insensitive regex of ``words``: for a spaced language keywords match at a word
+    start (spaces match any whitespace), otherwise anywhere. Longer keywords first so phrases win."""
+    if spaced:
+        escaped = [r"\s+".join(re.escape(p) for p in w.lower().split()) for w in words]
+        return re.compile(r"\b(?:" + "|".join(sorted(escaped, key=len, reverse=True)) + ")", re.IGNORECASE)
+    return re.compile("(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")",
+                      re.IGNORECASE)
 
 
 def theme_pattern(english: list[str], chinese: list[str]) -> re.Pattern:
     """One case-insensitive regex: English keywords at a word start (spaces match any
     whitespace), Chinese words anywhere. Longer keywords first so phrases win."""
-    def escape(word: str) -> str:
-        return r"\s+".join(re.escape(part) for part in word.lower().split())
-
-    parts = []
-    if english:
-        parts.append(r"\b(?:" + "|".join(escape(w) for w in sorted(english, key=len, reverse=True)) + ")")
+    parts = [language_pattern(english).pattern] if english else []
     if chinese:
-        parts.append("(?:" + "|".join(re.escape(w) for w in sorted(chinese, key=len, reverse=True)) + ")")
+        parts.append(language_pattern(chinese, spaced=False).pattern)
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
@@ -123,30 +351,56 @@ def collect_comments(surveys: pd.DataFrame | None = None, tickets: pd.DataFrame 
     return comments[["source", "record_id", "customer_id", "date", "quarter", "comment"]]
 
 
-def tag_need_themes(comments: pd.DataFrame, themes: pd.DataFrame) -> pd.DataFrame:
-    """``comments`` with one boolean column per theme (True when the comment mentions it) and
-    ``themes_mentioned`` (how many). One vectorised regex search per theme."""
-    require_columns(comments, ["comment"], "comments")
-    require_columns(themes, ["theme", "en", "zh"], "themes")
-    tagged = comments.copy()
+def tag_need_themes(comments: pd.DataFrame, themes: pd.DataFrame, languages: Iterable[str] = DEFAULT_LANGUAGES,
+                    min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> pd.DataFrame:
+    """``comments`` with ``language`` (detected unless present), ``themes_scored`` (the lexicon
+    has keywords in the comment's language), one boolean column per theme (True when the comment
+    mentions it; always False when not scored) and ``themes_mentioned`` (how many). One
+    vectorised regex search per theme and language."""
+    require_columns(themes, ["theme", "keywords"], "themes")
+    tagged = with_languages(comments, languages, min_confidence).copy()
     text = tagged["comment"].astype("str")
-    for theme, english, chinese in zip(themes["theme"], themes["en"], themes["zh"]):
-        tagged[theme] = text.str.contains(theme_pattern(english, chinese), na=False)
+    language = tagged["language"].astype(str)
+    lexicon_languages = {lang for words in themes["keywords"] for lang in words}
+    tagged["themes_scored"] = language.isin(lexicon_languages).to_numpy()
+    for theme, keywords in zip(themes["theme"], themes["keywords"]):
+        mentioned = pd.Series(False, index=tagged.index)
+        for lang, words in keywords.items():
+            mask = language == lang
+            if words and mask.any():
+                pattern = language_pattern(words, spaced=lang not in UNSPACED_LANGUAGES)
+                mentioned[mask] = text[mask].str.contains(pattern, na=False).to_numpy()
+        tagged[theme] = mentioned.to_numpy()
     tagged["themes_mentioned"] = tagged[list(themes["theme"])].sum(axis=1)
     return tagged
+
+
+def need_theme_coverage(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quarter | str) -> pd.DataFrame:
+    """:func:`language_coverage` of the quarter's comments by the lexicon's languages."""
+    require_columns(themes, ["keywords"], "themes")
+    return language_coverage(tagged, {lang for words in themes["keywords"] for lang in words}, period)
+
+
+NEED_THEMES_ENABLE = "add keywords in {languages} to the themes of params/need_themes.yaml"
 
 
 def need_theme_summary(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quarter | str) -> pd.DataFrame:
     """Mentions of each theme in the quarter and the previous one.
 
     Returns ``group, theme, label, comments, share, previous_comments, previous_share,
-    share_change``; ``share`` is of all comments of the quarter. Sorted by group, then mentions.
+    share_change``; ``share`` is of the quarter's comments in the lexicon's languages (the
+    scored comments). Sorted by group, then mentions. ``attrs``: ``comments`` (scored comments
+    of the quarter), ``all_comments`` and ``note`` (the share left out, "" when none).
+    Raises ``NotAvailable`` when the quarter has comments but none in a language of the lexicon.
     """
-    require_columns(tagged, ["quarter", *themes["theme"]], "tagged")
+    require_columns(tagged, ["quarter", "themes_scored", *themes["theme"]], "tagged")
     period = Quarter.parse(period)
+    coverage = need_theme_coverage(tagged, themes, period)
+    require_coverage(coverage, "need themes", NEED_THEMES_ENABLE)
+    scored = tagged.loc[tagged["themes_scored"]]
     rows = []
     for when, quarter in (("", period), ("previous_", period.previous())):
-        in_quarter = tagged.loc[tagged["quarter"] == str(quarter), list(themes["theme"])]
+        in_quarter = scored.loc[scored["quarter"] == str(quarter), list(themes["theme"])]
         counts = in_quarter.sum()
         rows.append(pd.DataFrame({f"{when}comments": counts.astype("int64"),
                                   f"{when}share": counts / len(in_quarter) if len(in_quarter) else np.nan}))
@@ -155,29 +409,37 @@ def need_theme_summary(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quart
     table["group"] = pd.Categorical(table["group"], NEED_GROUPS, ordered=True)
     table = table.reset_index().sort_values(["group", "comments", "theme"], ascending=[True, False, True])
     table["group"] = table["group"].astype(str)
-    table.attrs["comments"] = int((tagged["quarter"] == str(period)).sum())
-    return table[["group", "theme", "label", "comments", "share", "previous_comments", "previous_share",
-                  "share_change"]].reset_index(drop=True)
+    table = table[["group", "theme", "label", "comments", "share", "previous_comments", "previous_share",
+                   "share_change"]].reset_index(drop=True)
+    table.attrs["comments"] = int((scored["quarter"] == str(period)).sum())
+    table.attrs["all_comments"] = int((tagged["quarter"] == str(period)).sum())
+    table.attrs["note"] = coverage_note(coverage, "the need-theme lexicon", NEED_THEMES_ENABLE)
+    return table
 
 
 def need_theme_trend(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quarter | str,
                      n_quarters: int = 8) -> pd.DataFrame:
-    """Mentions and share of comments per theme and quarter, the last ``n_quarters``.
+    """Mentions and share of the scored comments (those in a language of the lexicon) per
+    theme and quarter, the last ``n_quarters``.
 
-    Returns ``quarter, group, theme, label, comments, share, all_comments`` (long form).
+    Returns ``quarter, group, theme, label, comments, share, scored_comments, all_comments``
+    (long form).
     """
-    require_columns(tagged, ["quarter", *themes["theme"]], "tagged")
+    require_columns(tagged, ["quarter", "themes_scored", *themes["theme"]], "tagged")
     quarters = [str(q) for q in Quarter.parse(period).trailing(n_quarters)]
     window = tagged.loc[tagged["quarter"].isin(quarters)]
-    counts = window.groupby("quarter")[list(themes["theme"])].sum().reindex(quarters).fillna(0)
-    totals = window.groupby("quarter").size().reindex(quarters).fillna(0)
-    long = counts.stack().rename("comments").reset_index().rename(columns={"level_1": "theme"})
+    scored = window.loc[window["themes_scored"]]
+    counts = scored.groupby("quarter")[list(themes["theme"])].sum().reindex(quarters).fillna(0)
+    totals = scored.groupby("quarter").size().reindex(quarters).fillna(0)
+    everything = window.groupby("quarter").size().reindex(quarters).fillna(0)
+    long = counts.stack().rename("comments").reset_index()
     long.columns = ["quarter", "theme", "comments"]
-    long["all_comments"] = long["quarter"].map(totals).astype("int64")
+    long["scored_comments"] = long["quarter"].map(totals).astype("int64")
+    long["all_comments"] = long["quarter"].map(everything).astype("int64")
     long["comments"] = long["comments"].astype("int64")
-    long["share"] = long["comments"] / long["all_comments"].where(long["all_comments"] > 0)
+    long["share"] = long["comments"] / long["scored_comments"].where(long["scored_comments"] > 0)
     long = long.merge(themes[["theme", "group", "label"]], on="theme", how="left")
-    return long[["quarter", "group", "theme", "label", "comments", "share", "all_comments"]]
+    return long[["quarter", "group", "theme", "label", "comments", "share", "scored_comments", "all_comments"]]
 
 
 def need_themes_finding(summary: pd.DataFrame) -> str:
@@ -186,8 +448,12 @@ def need_themes_finding(summary: pd.DataFrame) -> str:
     if summary["comments"].sum() == 0:
         return "No comment of the quarter mentions a need theme of the lexicon."
     top = summary.loc[summary["comments"].idxmax()]
+    everything = summary.attrs.get("all_comments")
+    of = f"{fmt_int(total)} comments" if total else "all comments"
+    if total and everything and everything > total:
+        of = f"{fmt_int(total)} comments in the lexicon's languages"
     text = (f"The most mentioned need is {top['label'].lower()} ({top['group']}): {fmt_int(top['comments'])} comments, "
-            f"{fmt_pct(top['share'])} of {fmt_int(total) if total else 'all'} comments this quarter.")
+            f"{fmt_pct(top['share'])} of {of} this quarter.")
     changes = summary.dropna(subset=["share_change"])
     if len(changes):
         riser = changes.loc[changes["share_change"].idxmax()]
@@ -227,29 +493,48 @@ def plot_need_theme_trend(trend: pd.DataFrame, max_themes: int = 6, ax=None):
 
 
 # ----------------------------------------------------------------------------- topic discovery
-def _tokenise(text: str) -> list[str]:
-    """Lower-case English words (3+ letters, no stop words) and jieba-segmented Chinese words
-    (2+ characters, no function words)."""
+TOPICS_ENABLE = "add a stop-word list for {languages} under topic_stopwords in params/need_themes.yaml"
+
+
+def _stopword_lists(extra: dict[str, Iterable[str]] | None) -> dict[str, frozenset[str]]:
+    """Stop words per language: English from scikit-learn, Chinese built in, others given."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    lists = {"en": frozenset(ENGLISH_STOP_WORDS), "zh": CHINESE_STOPWORDS}
+    for lang, words in (extra or {}).items():
+        lists[lang] = lists.get(lang, frozenset()) | frozenset(str(w).lower() for w in words)
+    return lists
+
+
+def _tokeniser(stopwords: frozenset[str]):
+    """Words of 3+ letters not in ``stopwords`` (lower case; the English stop words are always
+    dropped too, as English product names turn up in every language) and jieba-segmented
+    Chinese words (2+ characters, no function words)."""
     import jieba
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    tokens = []
-    for run in _TOKEN_RE.findall(str(text).lower()):
-        if "a" <= run[0] <= "z":
-            if len(run) >= 3 and run not in ENGLISH_STOP_WORDS:
+    dropped = stopwords | ENGLISH_STOP_WORDS
+
+    def tokenise(text: str) -> list[str]:
+        tokens = []
+        for run in _TOKEN_RE.findall(str(text).lower()):
+            if re.match(_HAN_RE, run):
+                tokens.extend(w for w in jieba.lcut(run) if len(w) >= 2 and w not in CHINESE_STOPWORDS)
+            elif len(run) >= 3 and run not in dropped:
                 tokens.append(run)
-        else:
-            tokens.extend(w for w in jieba.lcut(run) if len(w) >= 2 and w not in CHINESE_STOPWORDS)
-    return tokens
+        return tokens
+
+    return tokenise
 
 
 def _topics_of(documents: pd.DataFrame, themes: pd.DataFrame | None, n_topics: int, n_top_terms: int,
-               seed: int) -> pd.DataFrame | None:
+               seed: int, stopwords: frozenset[str]) -> pd.DataFrame | None:
     """TF-IDF + NMF topics of one set of comments; None when the vocabulary is too small."""
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectoriser = TfidfVectorizer(analyzer=_tokenise, min_df=2, max_df=0.5, max_features=5000, sublinear_tf=True)
+    vectoriser = TfidfVectorizer(analyzer=_tokeniser(stopwords), min_df=2, max_df=0.5, max_features=5000,
+                                 sublinear_tf=True)
     try:
         matrix = vectoriser.fit_transform(documents["comment"].astype("str"))
     except ValueError:  # every term pruned by min_df / max_df
@@ -265,7 +550,7 @@ def _topics_of(documents: pd.DataFrame, themes: pd.DataFrame | None, n_topics: i
     table["comments"] = table["component"].map(pd.Series(dominant).value_counts()).fillna(0).astype("int64")
     table["share"] = table["comments"] / len(documents)
     table["closest_theme"], table["theme_agreement"] = "", np.nan
-    if themes is not None and set(themes["theme"]) <= set(documents.columns):
+    if themes is not None and set(themes["theme"]) <= set(documents.columns) and documents["themes_scored"].any():
         by_topic = documents[list(themes["theme"])].astype(float).groupby(dominant).mean()
         by_topic = by_topic.loc[by_topic.index >= 0]
         labels = dict(zip(themes["theme"], themes["label"]))
@@ -276,21 +561,30 @@ def _topics_of(documents: pd.DataFrame, themes: pd.DataFrame | None, n_topics: i
 
 def discover_topics(tagged: pd.DataFrame, themes: pd.DataFrame | None = None, period: Quarter | str | None = None,
                     n_topics: int = 5, n_top_terms: int = 8, seed: int = 0, max_documents: int = 20_000,
-                    min_documents_per_topic: int = 10) -> pd.DataFrame:
+                    min_documents_per_topic: int = 10, stopwords: dict[str, Iterable[str]] | None = None,
+                    languages: Iterable[str] = DEFAULT_LANGUAGES,
+                    min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> pd.DataFrame:
     """Topics found without the lexicon: TF-IDF of words, NMF with ``n_topics`` components per
-    language (English and Chinese share no words, so a joint model would spend its topics on
-    telling the languages apart).
+    language (languages share few words, so a joint model would spend its topics on telling the
+    languages apart).
 
-    Chinese is segmented with jieba, English split into words; terms in fewer than 2 comments
-    or more than half of them are dropped. At most ``max_documents`` comments per language (a
-    seeded random sample) are used, from ``period`` only when it is given (needs a ``quarter``
-    column, as ``collect_comments`` makes). Each comment belongs to its highest-weight topic.
+    The comments' ``language`` column is used (detected when absent, see
+    :func:`detect_languages`); a language is modelled when it has a stop-word list: English
+    (scikit-learn's), Chinese (segmented with jieba, built-in function words) and those in
+    ``stopwords`` (``{code: [words]}``, see :func:`load_topic_stopwords`). Terms in fewer than 2
+    comments or more than half of them are dropped. At most ``max_documents`` comments per
+    language (a seeded random sample) are used, from ``period`` only when it is given (needs a
+    ``quarter`` column, as ``collect_comments`` makes). Each comment belongs to its
+    highest-weight topic.
 
     Returns ``language, topic, top_terms, comments, share, closest_theme, theme_agreement``:
-    ``share`` is of the language's comments, ``closest_theme`` the lexicon theme most often
-    tagged among the topic's comments and ``theme_agreement`` the share of them that carry it
-    (low values point at needs the lexicon misses). A language with fewer than
-    ``min_documents_per_topic`` comments per topic is left out.
+    ``language`` is the language's name, ``topic`` its code and a number ("PT-1"), ``share`` is of
+    the language's comments, ``closest_theme`` the lexicon theme most often tagged among the
+    topic's comments and ``theme_agreement`` the share of them that carry it (low values point
+    at needs the lexicon misses; empty for a language without theme keywords). A language with
+    fewer than ``min_documents_per_topic`` comments per topic is left out. ``attrs["note"]`` says
+    which comments were left out ("" when none). Raises ``NotAvailable`` when there are comments
+    but none in a language with a stop-word list.
     """
     import jieba
 
@@ -298,28 +592,39 @@ def discover_topics(tagged: pd.DataFrame, themes: pd.DataFrame | None = None, pe
     if n_topics < 2:
         raise ValueError(f"n_topics must be at least 2, got {n_topics}")
     jieba.setLogLevel(logging.WARNING)
+    tagged = with_languages(tagged, languages, min_confidence)
+    if "themes_scored" not in tagged.columns:
+        tagged = tagged.assign(themes_scored=False)
     if period is not None:
         require_columns(tagged, ["quarter"], "tagged")
         tagged = tagged.loc[tagged["quarter"] == str(Quarter.parse(period))]
+    lists = _stopword_lists(stopwords)
+    coverage = language_coverage(tagged, lists)
+    if period is not None:
+        coverage.attrs["period"] = str(Quarter.parse(period))
+    require_coverage(coverage, "topic discovery", TOPICS_ENABLE)
     columns = ["language", "topic", "top_terms", "comments", "share", "closest_theme", "theme_agreement"]
-    chinese = tagged["comment"].astype("str").str.contains(f"[{_CJK}]", regex=True, na=False)
-    parts = []
-    for language, mask in (("English", ~chinese), ("Chinese", chinese)):
-        documents = tagged.loc[mask]
+    parts, too_few = [], []
+    for code in coverage.loc[coverage["covered"], "language"]:
+        documents = tagged.loc[tagged["language"] == code]
         if len(documents) > max_documents:
             documents = documents.sample(n=max_documents, random_state=seed)
-        if len(documents) < n_topics * min_documents_per_topic:
-            continue
-        table = _topics_of(documents, themes, n_topics, n_top_terms, seed)
+        table = (_topics_of(documents, themes, n_topics, n_top_terms, seed, lists[code])
+                 if len(documents) >= n_topics * min_documents_per_topic else None)
         if table is None:
+            too_few.append(language_name(code))
             continue
         table = table.sort_values(["comments", "component"], ascending=[False, True])
-        table["language"] = language
-        table["topic"] = [f"{language[:2].upper()}-{i}" for i in range(1, len(table) + 1)]
+        table["language"] = language_name(code)
+        table["topic"] = [f"{code.upper()}-{i}" for i in range(1, len(table) + 1)]
         parts.append(table[columns])
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)
+    topics = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    note = coverage_note(coverage, "topic discovery", TOPICS_ENABLE)
+    if too_few and parts:
+        note = (note + " " if note else "") + (f"Too few comments in {_and(too_few)} to model "
+                                               f"{n_topics} topics.")
+    topics.attrs["note"] = note
+    return topics
 
 
 def topics_finding(topics: pd.DataFrame, min_agreement: float = 0.4) -> str:
@@ -328,7 +633,7 @@ def topics_finding(topics: pd.DataFrame, min_agreement: float = 0.4) -> str:
         return "Too few comments this quarter to discover topics statistically."
     largest = topics.loc[topics["comments"].idxmax()]
     lead_terms = ", ".join(largest["top_terms"].split(", ")[:3])
-    languages = " and ".join(topics["language"].unique())
+    languages = _and(list(topics["language"].unique()))
     text = (f"Topic modelling of {languages} comments finds {len(topics)} topics; the largest "
             f"({fmt_pct(largest['share'])} of {largest['language']} comments) centres on '{lead_terms}'.")
     unmatched = topics.loc[topics["theme_agreement"].fillna(0) < min_agreement]

@@ -1,112 +1,240 @@
-"""Sentiment of comment text (English and Chinese) from an editable lexicon.
+"""Sentiment of comment text, per language: VADER for English, an editable lexicon for the others.
 
-Method (a dictionary approach in the spirit of Hu and Liu 2004 and Taboada et al. 2011, with
-their simplest negation rule):
+Each comment's language is detected first (:func:`helpers.chapters.needs.detect_languages`).
 
-1. Text is lower-cased and curly apostrophes straightened.
-2. For each language of ``params/sentiment_lexicon.yaml`` count, with one vectorised regex
-   count per word list over all comments:
-   ``positive`` hits, ``negative`` hits, and *negated* hits: a sentiment word right after a
-   negator, optionally with one intensifier between ("not good", "not very good", "不满意",
-   "不太满意"). English words match whole words; Chinese words match anywhere (no segmentation).
-3. A negated word flips its polarity: score = positive - negative - 2 x negated positive +
-   2 x negated negative (the plain count already added the word once with its own sign).
-4. Label: score > 0 positive, < 0 negative, 0 neutral (no sentiment words, or they cancel).
+- English: VADER (Hutto and Gilbert 2014, the ``vaderSentiment`` package with its lexicon of
+  7,500 rated words, negation, degree words, "but" and punctuation rules). The ``en`` section of
+  ``params/sentiment_lexicon.yaml`` adapts it to retail comments: its ``positive`` / ``negative``
+  words and phrases are added with valence +2 / -2 where VADER lacks them (phrases are joined into
+  one token first, "nobody answered" -> "nobody_answered"), its ``neutral`` words and phrases
+  are taken out ("please", "would like"). Label from the compound score: >= 0.05 positive,
+  <= -0.05 negative, else neutral (the package's published thresholds).
+- Any other language with a section in the lexicon file (``zh`` ships; add ``pt``, ``es``, ...): a
+  dictionary count in the spirit of Hu and Liu 2004 and Taboada et al. 2011, with their simplest
+  negation rule. Text is lower-cased, curly apostrophes straightened and the ``neutral`` phrases
+  blanked ("差不多" holds 差); then, with one vectorised regex count per word list, ``positive``
+  hits, ``negative`` hits and *negated* hits: a sentiment word right after a negator, optionally
+  with one intensifier between ("不满意", "不太满意"). Words of spaced languages match whole
+  words, Chinese / Japanese words anywhere (no segmentation). A negated word flips its
+  polarity: score = positive - negative - 2 x negated positive + 2 x negated negative. Label:
+  score > 0 positive, < 0 negative, 0 neutral.
+- Comments in a language with neither (or of undetermined language) are not scored: their
+  ``sentiment`` is empty, the tables are of the scored comments and
+  :func:`sentiment_coverage` states the share left out, or raises ``NotAvailable`` when no
+  comment of the quarter can be scored.
 
-Both languages' lists are applied to every comment, so mixed-language text works; ``language``
-records "zh" when a comment contains Chinese characters. Known limits: sarcasm, negation more
-than one word away, and sentiment words that are also parts of longer neutral words.
+Known limits: sarcasm, negation more than one word away (lexicon languages), and sentiment
+words that are also parts of longer neutral words.
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from helpers import paths
+from helpers.chapters.needs import (
+    DEFAULT_LANGUAGES,
+    DEFAULT_MIN_CONFIDENCE,
+    UNSPACED_LANGUAGES,
+    coverage_note,
+    is_language_code,
+    language_coverage,
+    require_coverage,
+    with_languages,
+)
 from helpers.quarters import Quarter, quarter_labels
 from helpers.report.fmt import fmt_int, fmt_pct, fmt_pp
 from helpers.report.plotting import label, new_axes
 from helpers.validation import require_columns
 
 SENTIMENT_LEXICON_FILE = paths.PARAMS_DIR / "sentiment_lexicon.yaml"
-LANGUAGES = ("en", "zh")
 LABELS = ("positive", "neutral", "negative")
-_CJK_RE = r"[\u3400-\u4dbf\u4e00-\u9fff]"
-
-
+VADER_LANGUAGES = ("en",)
+VADER_THRESHOLD = 0.05  # compound score cut-offs published with VADER
+ADDED_VALENCE = 2.0  # valence of a word added to VADER: between "good" (1.9) and "great" (3.1)
+_KEYS = ("positive", "negative", "negators", "intensifiers", "neutral")
+_REQUIRED = ("positive", "negative", "negators")
 
 
 def load_sentiment_lexicon(path: str | Path | None = None) -> dict[str, dict[str, list[str]]]:
-    """``{language: {positive, negative, negators, intensifiers: [words]}}`` from the YAML file."""
+    """``{language: {positive, negative, negators, intensifiers, neutral: [words]}}`` from the
+    YAML file, one section per ISO 639-1 code. A section of a language VADER scores (``en``) may
+    list any of them (additions to VADER); any other needs positive, negative and negators."""
     path = paths.resolve(path) if path else SENTIMENT_LEXICON_FILE
     if not path.exists():
         raise ValueError(f"sentiment lexicon {path} does not exist")
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"{path} must map language codes (en, zh, pt, ...) to word lists")
     lexicon = {}
-    for language in LANGUAGES:
-        spec = data.get(language)
-        if not isinstance(spec, dict):
-            raise ValueError(f"{path} needs a '{language}' section with positive, negative, negators")
+    for language, spec in data.items():
+        if not is_language_code(language):
+            raise ValueError(f"{path}: section {language!r} is not a two-letter language code (en, zh, pt)")
+        if not isinstance(spec, dict) or set(spec) - set(_KEYS):
+            raise ValueError(f"{path}: '{language}' must be a mapping with some of {', '.join(_KEYS)}")
         words = {}
-        for key in ("positive", "negative", "negators", "intensifiers"):
+        for key in _KEYS:
             entries = spec.get(key) or []
             odd = [w for w in entries if not isinstance(w, (str, int, float)) or isinstance(w, bool)]
             if odd:
                 raise ValueError(f"{path}: '{language}.{key}' has {odd}: quote words YAML reads as true/false "
                                  "or null, e.g. \"no\"")
             words[key] = [str(w).strip().lower() for w in entries if str(w).strip()]
-        for key in ("positive", "negative", "negators"):
-            if not words[key]:
-                raise ValueError(f"{path}: '{language}.{key}' lists no words")
+        if language not in VADER_LANGUAGES:
+            for key in _REQUIRED:
+                if not words[key]:
+                    raise ValueError(f"{path}: '{language}.{key}' lists no words")
         lexicon[language] = words
     return lexicon
 
 
-def _alternation(words: list[str], english: bool) -> str:
-    escaped = [r"\s+".join(re.escape(p) for p in w.split()) if english else re.escape(w)
+def scored_languages(lexicon: dict) -> list[str]:
+    """The languages that get a sentiment: VADER's and those of the lexicon."""
+    return sorted(set(VADER_LANGUAGES) | set(lexicon))
+
+
+# ----------------------------------------------------------------------------- English: VADER
+def _phrase_regex(phrases: Iterable[str]) -> re.Pattern | None:
+    phrases = sorted({p for p in phrases if " " in p}, key=len, reverse=True)
+    if not phrases:
+        return None
+    return re.compile(r"\b(?:" + "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in phrases) + r")\b",
+                      re.IGNORECASE)
+
+
+def _token(phrase: str) -> str:
+    return "_".join(phrase.lower().split())
+
+
+@lru_cache(maxsize=4)
+def _vader(positive: tuple[str, ...], negative: tuple[str, ...], neutral: tuple[str, ...]):
+    """A VADER analyser with the lexicon's words added (where VADER lacks them) and its neutral
+    words taken out."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyser = SentimentIntensityAnalyzer()
+    for words, valence in ((positive, ADDED_VALENCE), (negative, -ADDED_VALENCE)):
+        for word in words:
+            analyser.lexicon.setdefault(_token(word), valence)  # VADER's human ratings win
+    for word in neutral:
+        analyser.lexicon.pop(_token(word), None)
+    return analyser
+
+
+def vader_scores(text: pd.Series, words: dict[str, list[str]] | None = None) -> pd.Series:
+    """VADER compound score in [-1, 1] of each text, with the additions of ``words`` (the
+    lexicon's ``en`` section). VADER scores one text at a time: each distinct text once."""
+    words = words or {}
+    positive, negative, neutral = (tuple(words.get(k, [])) for k in ("positive", "negative", "neutral"))
+    analyser = _vader(positive, negative, neutral)
+    text = text.astype("object").fillna("").astype(str).str.replace("’", "'", regex=False)
+    phrases = _phrase_regex([*positive, *negative, *neutral])
+    if phrases is not None:
+        text = text.str.replace(phrases, lambda m: _token(m.group(0)), regex=True)
+    distinct = text.unique()
+    compound = {t: analyser.polarity_scores(t)["compound"] for t in distinct}
+    return text.map(compound).astype("float64")
+
+
+# ----------------------------------------------------------------------------- lexicon languages
+def _alternation(words: list[str], spaced: bool) -> str:
+    escaped = [r"\s+".join(re.escape(p) for p in w.split()) if spaced else re.escape(w)
                for w in sorted(set(words), key=len, reverse=True)]
     return "(?:" + "|".join(escaped) + ")"
 
 
-def _patterns(words: dict[str, list[str]], english: bool) -> dict[str, str]:
+def _patterns(words: dict[str, list[str]], spaced: bool) -> dict[str, str]:
     """Regexes counting positive, negative, negated positive and negated negative hits."""
-    gap = r"\s+" if english else ""
-    edge = r"\b" if english else ""
-    negator = _alternation(words["negators"], english)
-    between = f"(?:{_alternation(words['intensifiers'], english)}{gap})?" if words["intensifiers"] else ""
+    gap = r"\s+" if spaced else ""
+    edge = r"\b" if spaced else ""
+    negator = _alternation(words["negators"], spaced)
+    between = f"(?:{_alternation(words['intensifiers'], spaced)}{gap})?" if words["intensifiers"] else ""
     patterns = {}
     for polarity in ("positive", "negative"):
-        word = _alternation(words[polarity], english)
+        word = _alternation(words[polarity], spaced)
         patterns[polarity] = f"{edge}{word}{edge}"
         patterns[f"negated_{polarity}"] = f"{edge}{negator}{gap}{between}{word}{edge}"
     return patterns
 
 
-def score_sentiment(comments: pd.DataFrame, lexicon: dict | None = None) -> pd.DataFrame:
-    """``comments`` with ``language``, ``positive_hits``, ``negative_hits``, ``negations``,
-    ``sentiment_score`` and ``sentiment`` (positive / neutral / negative). See the module docstring."""
+def lexicon_counts(text: pd.Series, words: dict[str, list[str]], spaced: bool = True) -> pd.DataFrame:
+    """``positive, negative, negated_positive, negated_negative`` hit counts of each text and
+    ``score`` (see the module docstring)."""
+    text = text.astype("object").fillna("").astype(str).str.lower().str.replace("’", "'", regex=False)
+    if words.get("neutral"):
+        edge = r"\b" if spaced else ""
+        text = text.str.replace(f"{edge}{_alternation(words['neutral'], spaced)}{edge}", " ", regex=True)
+    counts = pd.DataFrame({key: text.str.count(pattern).fillna(0).astype("int64")
+                           for key, pattern in _patterns(words, spaced).items()}, index=text.index)
+    counts["score"] = (counts["positive"] - counts["negative"]
+                       - 2 * counts["negated_positive"] + 2 * counts["negated_negative"])
+    return counts
+
+
+# ----------------------------------------------------------------------------- scoring
+def score_sentiment(comments: pd.DataFrame, lexicon: dict | None = None,
+                    languages: Iterable[str] = DEFAULT_LANGUAGES,
+                    min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> pd.DataFrame:
+    """``comments`` with ``language`` (detected unless present), ``sentiment_method`` ("VADER",
+    "lexicon" or empty), ``sentiment_score`` (VADER compound, or the lexicon score),
+    ``positive_hits``, ``negative_hits``, ``negations`` (lexicon languages only) and
+    ``sentiment`` (positive / neutral / negative; empty when the language has no method).
+    See the module docstring."""
     require_columns(comments, ["comment"], "comments")
-    lexicon = lexicon or load_sentiment_lexicon()
-    text = comments["comment"].astype("object").fillna("").astype(str).str.lower().str.replace("’", "'", regex=False)
-    counts = {key: np.zeros(len(text), dtype="int64")
-              for key in ("positive", "negative", "negated_positive", "negated_negative")}
-    for language in LANGUAGES:
-        for key, pattern in _patterns(lexicon[language], english=language == "en").items():
-            counts[key] += text.str.count(pattern).fillna(0).to_numpy(dtype="int64")
-    scored = comments.copy()
-    scored["language"] = np.where(text.str.contains(_CJK_RE, regex=True), "zh", "en")
-    scored["positive_hits"] = counts["positive"]
-    scored["negative_hits"] = counts["negative"]
-    scored["negations"] = counts["negated_positive"] + counts["negated_negative"]
-    scored["sentiment_score"] = (counts["positive"] - counts["negative"]
-                                 - 2 * counts["negated_positive"] + 2 * counts["negated_negative"])
-    scored["sentiment"] = np.select([scored["sentiment_score"] > 0, scored["sentiment_score"] < 0],
-                                    ["positive", "negative"], default="neutral")
+    lexicon = load_sentiment_lexicon() if lexicon is None else lexicon
+    scored = with_languages(comments, languages, min_confidence).copy()
+    language = scored["language"].astype(str)
+    scored["sentiment_method"] = pd.Series(None, index=scored.index, dtype="object")
+    scored["sentiment_score"] = np.nan
+    for column in ("positive_hits", "negative_hits", "negations"):
+        scored[column] = pd.Series(pd.NA, index=scored.index, dtype="Int64")
+    label_of = pd.Series(None, index=scored.index, dtype="object")
+    for code in scored_languages(lexicon):
+        mask = language == code
+        if not mask.any():
+            continue
+        text = scored.loc[mask, "comment"]
+        if code in VADER_LANGUAGES:
+            score = vader_scores(text, lexicon.get(code))
+            label_of[mask] = np.select([score >= VADER_THRESHOLD, score <= -VADER_THRESHOLD],
+                                       ["positive", "negative"], default="neutral")
+            scored.loc[mask, "sentiment_method"] = "VADER"
+        else:
+            counts = lexicon_counts(text, lexicon[code], spaced=code not in UNSPACED_LANGUAGES)
+            score = counts["score"].astype("float64")
+            scored.loc[mask, "positive_hits"] = counts["positive"].to_numpy()
+            scored.loc[mask, "negative_hits"] = counts["negative"].to_numpy()
+            scored.loc[mask, "negations"] = (counts["negated_positive"] + counts["negated_negative"]).to_numpy()
+            label_of[mask] = np.select([score > 0, score < 0], ["positive", "negative"], default="neutral")
+            scored.loc[mask, "sentiment_method"] = "lexicon"
+        scored.loc[mask, "sentiment_score"] = score.to_numpy()
+    scored["sentiment"] = label_of
     return scored
+
+
+def sentiment_coverage(scored: pd.DataFrame, period: Quarter | str,
+                       lexicon_file: str = "params/sentiment_lexicon.yaml") -> pd.DataFrame:
+    """The quarter's comments per language and how they are scored: ``language, language_name,
+    comments, share, covered, method`` ("VADER", "lexicon" or "not scored").
+
+    ``attrs["note"]`` states the share left out ("" when every comment is scored). Raises
+    ``NotAvailable`` when the quarter has comments and none of them can be scored.
+    """
+    require_columns(scored, ["language", "quarter", "sentiment_method"], "scored")
+    methods = scored.dropna(subset=["sentiment_method"]).drop_duplicates("language") \
+        .set_index("language")["sentiment_method"]
+    coverage = language_coverage(scored, set(methods.index), period)
+    enable = "add a lexicon for {languages} in " + lexicon_file
+    require_coverage(coverage, "sentiment", enable)
+    coverage["method"] = coverage["language"].map(methods).fillna("not scored")
+    coverage.attrs["note"] = coverage_note(coverage, "sentiment", enable)
+    return coverage
 
 
 def _shares(scored: pd.DataFrame, keys) -> pd.DataFrame:
@@ -119,13 +247,14 @@ def _shares(scored: pd.DataFrame, keys) -> pd.DataFrame:
 
 
 def sentiment_by(scored: pd.DataFrame, period: Quarter | str, by: str = "source") -> pd.DataFrame:
-    """Sentiment shares of the quarter's comments per ``by`` (e.g. source, language), plus "All".
+    """Sentiment shares of the quarter's scored comments per ``by`` (e.g. source, language),
+    plus "All".
 
-    Returns ``<by>, comments, positive, neutral, negative, net_sentiment`` (shares; net =
-    positive - negative).
+    Returns ``<by>, comments, positive, neutral, negative, net_sentiment`` (shares of the scored
+    comments; net = positive - negative).
     """
     require_columns(scored, ["quarter", "sentiment", by], "scored")
-    now = scored.loc[scored["quarter"] == str(Quarter.parse(period))]
+    now = scored.loc[(scored["quarter"] == str(Quarter.parse(period))) & scored["sentiment"].notna()]
     table = _shares(now, now[by].rename(by))
     overall = _shares(now, pd.Series("All", index=now.index, name=by))
     table = pd.concat([table, overall])
@@ -135,13 +264,17 @@ def sentiment_by(scored: pd.DataFrame, period: Quarter | str, by: str = "source"
 
 def sentiment_trend(scored: pd.DataFrame, period: Quarter | str, n_quarters: int = 8) -> pd.DataFrame:
     """Sentiment shares per quarter, the last ``n_quarters`` oldest first: ``quarter, comments,
-    positive, neutral, negative, net_sentiment`` (the chapter's sentiment.csv)."""
+    positive, neutral, negative, net_sentiment, all_comments`` (the chapter's sentiment.csv):
+    ``comments`` are the scored ones the shares are of, ``all_comments`` every comment."""
     require_columns(scored, ["sentiment"], "scored")
     quarters = [str(q) for q in Quarter.parse(period).trailing(n_quarters)]
     labels = scored["quarter"] if "quarter" in scored else quarter_labels(scored["date"])
     window = scored.loc[labels.isin(quarters)]
+    everything = labels.loc[window.index].value_counts().reindex(quarters).fillna(0).astype("int64")
+    window = window.loc[window["sentiment"].notna()]
     table = _shares(window, labels.loc[window.index].rename("quarter")).reindex(quarters)
     table["comments"] = table["comments"].fillna(0).astype("int64")
+    table["all_comments"] = everything
     table.index.name = "quarter"
     return table.reset_index()
 
@@ -150,17 +283,24 @@ def sentiment_finding(trend: pd.DataFrame, by_source: pd.DataFrame | None = None
     now = trend.iloc[-1]
     if now["comments"] == 0:
         return f"There are no comments in {now['quarter']} to read sentiment from."
-    text = (f"Of {fmt_int(now['comments'])} comments in {now['quarter']}, {fmt_pct(now['positive'])} are positive, "
-            f"{fmt_pct(now['neutral'])} neutral and {fmt_pct(now['negative'])} negative")
+    everything = now.get("all_comments", now["comments"])
+    if everything > now["comments"]:
+        text = (f"Of the {fmt_int(now['comments'])} comments scored in {now['quarter']} "
+                f"({fmt_pct(now['comments'] / everything)} of {fmt_int(everything)}), ")
+    else:
+        text = f"Of {fmt_int(now['comments'])} comments in {now['quarter']}, "
+    text += (f"{fmt_pct(now['positive'])} are positive, {fmt_pct(now['neutral'])} neutral and "
+             f"{fmt_pct(now['negative'])} negative")
     previous = trend.iloc[-2] if len(trend) > 1 else None
     if previous is not None and previous["comments"] > 0:
         text += f" (negative share {fmt_pp(now['negative'] - previous['negative'])} on the previous quarter)"
     text += "."
     if by_source is not None and len(by_source) > 2:
         column = by_source.columns[0]
-        groups = by_source.loc[by_source[column] != "All"]
-        worst = groups.loc[groups["negative"].idxmax()]
-        text += f" {str(worst[column]).capitalize()} comments are the most negative ({fmt_pct(worst['negative'])})."
+        groups = by_source.loc[by_source[column] != "All"].dropna(subset=["negative"])
+        if len(groups):
+            worst = groups.loc[groups["negative"].idxmax()]
+            text += f" {str(worst[column]).capitalize()} comments are the most negative ({fmt_pct(worst['negative'])})."
     return text
 
 
@@ -176,4 +316,4 @@ def plot_sentiment_trend(trend: pd.DataFrame, ax=None):
         bottom += values
     ax.set_xticks(x, trend["quarter"], rotation=45)
     ax.legend(loc="upper left", fontsize=9, bbox_to_anchor=(1.0, 1.0))
-    return label(ax, "Sentiment of comments by quarter", "Quarter", "Share of comments (%)")
+    return label(ax, "Sentiment of comments by quarter", "Quarter", "Share of scored comments (%)")
