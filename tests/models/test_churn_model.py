@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers.errors import NotAvailable
 from helpers.models import churn_model
 
 CUTOFF = pd.Timestamp("2026-06-30")
@@ -220,6 +221,71 @@ def test_reasons_name_the_value(fitted):
             assert (churn_model.RISK_SIDE[column] * (values - float(model.reference_[column])) > 0).all(), label
 
 
-def test_too_few_customers_is_an_error(history):
-    with pytest.raises(ValueError, match="at least 50 customers"):
+def test_too_few_customers_is_not_available(history):
+    # 2026Q3 with N = 30: the training cut-off is 2026-08-01, when nobody is active (last order 06-20).
+    with pytest.raises(NotAvailable, match=r"^Not available: 0 churners and 0 non-churners among the 0 customers active on "
+                                           r"2026-08-01 \(the training cut-off\); the model needs at least 50 customers and "
+                                           r"20 of each class; .*churn_model_min_churners\.$"):
         churn_model.fit_churn_model(history["orders"], history["customers"], "2026Q3", 30)
+
+
+def _every_ten_days(n_customers: int, n_stopping: int) -> pd.DataFrame:
+    """Customers buying every 10 days from 2026-01-01 (day 0) to 2026-06-30 (day 180); the first
+    ``n_stopping`` stop after day 110 (2026-04-21)."""
+    rows = [
+        (f"C{i:03d}", pd.Timestamp("2026-01-01") + pd.Timedelta(days=day), 10.0)
+        for i in range(n_customers)
+        for day in range(0, 181, 10)
+        if i >= n_stopping or day <= 110
+    ]
+    return _orders(rows)
+
+
+def test_one_class_labels_are_not_available():
+    # 2026Q2, N = 30: training cut-off 2026-05-01 (day 120). All 60 bought on it and buy again
+    # 10 days later, so nobody churns: one class only.
+    orders = _every_ten_days(60, 0)
+    customers = pd.DataFrame({"customer_id": orders["customer_id"].unique()})
+    with pytest.raises(NotAvailable) as caught:
+        churn_model.fit_churn_model(orders, customers, "2026Q2", 30)
+    assert caught.value.missing == ("0 churners and 60 non-churners among the 60 customers active on 2026-05-01 "
+                                    "(the training cut-off); the model needs at least 20 of each class")
+    assert "churn_inactivity_days" in caught.value.enable and "churn_model_min_churners" in caught.value.enable
+
+
+def test_fewer_churners_than_the_minimum_are_not_available():
+    # 12 of 60 customers last buy on day 110: 10 days before the training cut-off (active) and
+    # nothing in the 30 days after it (churned) -> 12 churners, 48 non-churners.
+    orders = _every_ten_days(60, 12)
+    customers = pd.DataFrame({"customer_id": orders["customer_id"].unique()})
+    with pytest.raises(NotAvailable, match=r"12 churners and 48 non-churners among the 60 customers active on 2026-05-01 "
+                                           r"\(the training cut-off\); the model needs at least 20 of each class"):
+        churn_model.fit_churn_model(orders, customers, "2026Q2", 30)
+    # With a minimum of 10 the training cut-off passes; at the holdout cut-off 2026-05-31 the
+    # 12 are no longer active (40 days) and the 48 others all buy again: one class, too few customers.
+    with pytest.raises(NotAvailable, match=r"0 churners and 48 non-churners among the 48 customers active on 2026-05-31 "
+                                           r"\(the holdout cut-off\); the model needs at least 50 customers and 10 of each"):
+        churn_model.fit_churn_model(orders, customers, "2026Q2", 30, min_churners=10)
+    with pytest.raises(ValueError, match="min_churners must be at least 1"):
+        churn_model.fit_churn_model(orders, customers, "2026Q2", 30, min_churners=0)
+
+
+def test_history_shorter_than_the_cutoffs_need_is_not_available():
+    # 2026-04-15 .. 2026-06-30 is 77 days; N = 30 needs 3 x 30 = 90, i.e. orders from 2026-04-02.
+    orders = _orders([(f"C{i}", day, 10.0) for i in range(60) for day in ("2026-04-15", "2026-05-20", "2026-06-30")])
+    with pytest.raises(NotAvailable) as caught:
+        churn_model.fit_churn_model(orders, pd.DataFrame({"customer_id": [f"C{i}" for i in range(60)]}), "2026Q2", 30)
+    assert caught.value.missing == (
+        "the orders cover 77 days up to 2026-06-30 (from 2026-04-15); the churn model needs 90: 30 days of activity "
+        "before the training cut-off 2026-05-01 and the 30-day windows after it and after the holdout cut-off "
+        "2026-05-31 that say who churned")
+    assert caught.value.enable == "orders from 2026-04-02 or earlier, or a shorter churn window (churn_inactivity_days)"
+
+
+def test_scoring_without_active_customers_is_not_available(fitted):
+    orders, customers, tickets, model = fitted
+    # The simulated orders end on 2026-06-30: nobody bought in the 30 days up to 2026-09-30.
+    with pytest.raises(NotAvailable, match=r"no customer is active on 2026-09-30 \(a valid purchase in the 30 days up to it\)"):
+        churn_model.score_customers(model, orders, customers, "2026Q3", tickets=tickets)
+    with pytest.raises(ValueError, match="fitted on data up to 2026-06-30"):
+        churn_model.score_customers(model, orders, customers, "2026Q1", tickets=tickets)

@@ -8,7 +8,10 @@ the next N days (``params.churn_inactivity_days``), validated on a time-based ho
 * Label: a customer active at the cut-off (a valid purchase in the N days ending on it) churns
   when there is no valid purchase in the N days after it (the churn definition of chapter 01).
 * Training cut-off = quarter end - 2N days (labelled by quarter end - N); holdout cut-off =
-  quarter end - N (labelled by quarter end). A regularised logistic regression and a
+  quarter end - N (labelled by quarter end). The orders must cover 3N days up to the quarter end
+  (the N days of activity before the training cut-off and the two label windows), and each
+  cut-off needs at least ``MIN_CUSTOMERS`` active customers with at least ``min_churners``
+  churners and as many non-churners; otherwise ``NotAvailable`` says what there is. A regularised logistic regression and a
   histogram gradient boosting classifier are compared on the holdout (ROC AUC) against a
   recency-only baseline; the better model is refitted on both labelled cut-offs and scores
   every customer active at the quarter end.
@@ -24,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import facts
+from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_int, fmt_num, fmt_pct
@@ -32,6 +36,9 @@ from helpers.validation import require_columns
 WINDOWS = (90, 180, 365)
 CATEGORICAL_FEATURES = ("segment", "region", "main_channel")
 MAX_TRAINING_ROWS = 200_000
+# Fewer active customers at a cut-off leave the holdout AUC and top-decile lift mostly noise.
+MIN_CUSTOMERS = 50
+_MIN_CHURNERS_OPTION = "chapter_options.03_behaviour.churn_model_min_churners"
 MAX_IMPORTANCE_ROWS = 20_000
 
 FEATURE_LABELS = {
@@ -307,6 +314,41 @@ class ChurnModel:
     sources_: dict = field(default_factory=dict)
 
 
+def _require_history(orders: pd.DataFrame, end: pd.Timestamp, n_days: int) -> None:
+    """``NotAvailable`` unless the valid purchases cover the 3N days up to ``end`` (see the module docstring)."""
+    lines = purchase_lines(orders, end=facts.end_of_day(end))
+    if lines.empty:
+        raise NotAvailable(f"no valid purchase on or before {end:%Y-%m-%d}", "orders up to the quarter end")
+    first = lines["order_date"].min().normalize()
+    covered = int((end - first).days) + 1
+    needed = 3 * n_days
+    if covered < needed:
+        train, holdout = end - pd.Timedelta(days=2 * n_days), end - pd.Timedelta(days=n_days)
+        raise NotAvailable(
+            f"the orders cover {fmt_int(covered)} days up to {end:%Y-%m-%d} (from {first:%Y-%m-%d}); the churn model needs "
+            f"{fmt_int(needed)}: {n_days} days of activity before the training cut-off {train:%Y-%m-%d} and the {n_days}-day "
+            f"windows after it and after the holdout cut-off {holdout:%Y-%m-%d} that say who churned",
+            f"orders from {end - pd.Timedelta(days=needed - 1):%Y-%m-%d} or earlier, or a shorter churn window "
+            "(churn_inactivity_days)")
+
+
+def _require_both_classes(labels: np.ndarray, cutoff: pd.Timestamp, name: str, min_churners: int) -> None:
+    """``NotAvailable`` with the counts unless ``labels`` hold ``MIN_CUSTOMERS`` customers and at
+    least ``min_churners`` of each class."""
+    churners = int(labels.sum())
+    stayers = len(labels) - churners
+    if len(labels) >= MIN_CUSTOMERS and min(churners, stayers) >= min_churners:
+        return
+    needs = f"at least {fmt_int(min_churners)} of each class"
+    if len(labels) < MIN_CUSTOMERS:
+        needs = f"at least {MIN_CUSTOMERS} customers and {fmt_int(min_churners)} of each class"
+    raise NotAvailable(
+        f"{fmt_int(churners)} churners and {fmt_int(stayers)} non-churners among the {fmt_int(len(labels))} customers "
+        f"active on {cutoff:%Y-%m-%d} (the {name} cut-off); the model needs {needs}",
+        f"more customers or a longer order history, a different churn window (churn_inactivity_days), or a lower "
+        f"{_MIN_CHURNERS_OPTION}")
+
+
 def fit_churn_model(
     orders: pd.DataFrame,
     customers: pd.DataFrame,
@@ -316,14 +358,23 @@ def fit_churn_model(
     tickets: pd.DataFrame | None = None,
     surveys: pd.DataFrame | None = None,
     events: pd.DataFrame | None = None,
+    min_churners: int = 20,
 ) -> ChurnModel:
-    """Fit and validate the early-warning model for the quarter ``period`` (see module docstring)."""
+    """Fit and validate the early-warning model for the quarter ``period`` (see module docstring).
+
+    Raises ``NotAvailable`` when the orders cover fewer than 3N days up to the quarter end, or a
+    cut-off has fewer than ``MIN_CUSTOMERS`` active customers or fewer than ``min_churners``
+    churners or non-churners (``chapter_options.03_behaviour.churn_model_min_churners``).
+    """
     from sklearn.base import clone
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
+    if int(min_churners) < 1:
+        raise ValueError(f"min_churners must be at least 1, got {min_churners}")
     period = Quarter.parse(period)
-    n_days = int(inactivity_days)
+    n_days = facts.churn_window(inactivity_days, "inactivity_days")
     end = period.last_day
+    _require_history(orders, end, n_days)
     result = ChurnModel(n_days, int(seed), end - pd.Timedelta(days=2 * n_days), end - pd.Timedelta(days=n_days))
     sources = {"customers": customers, "tickets": tickets, "surveys": surveys, "events": events}
     result.sources_ = {k: v is not None for k, v in sources.items()}
@@ -334,13 +385,9 @@ def fit_churn_model(
         return features, labels.to_numpy()
 
     x_train, y_train = labelled(result.train_cutoff)
+    _require_both_classes(y_train, result.train_cutoff, "training", int(min_churners))
     x_hold, y_hold = labelled(result.holdout_cutoff)
-    for name, y in (("training", y_train), ("holdout", y_hold)):
-        if len(y) < 50 or y.min() == y.max():
-            raise ValueError(
-                f"the {name} cut-off has {len(y)} active customers and {int(y.sum())} churners; "
-                "need at least 50 customers and both churners and non-churners"
-            )
+    _require_both_classes(y_hold, result.holdout_cutoff, "holdout", int(min_churners))
     if len(x_train) > MAX_TRAINING_ROWS:
         keep = np.random.default_rng(seed).choice(len(x_train), MAX_TRAINING_ROWS, replace=False)
         x_train, y_train = x_train.iloc[keep], y_train[keep]
@@ -622,16 +669,23 @@ def score_customers(
     probability most (by at least ``min_effect``).
 
     Returns ``customer_id, churn_probability, top_reasons, main_reason`` (the feature behind the
-    first reason, a reason code) sorted by risk.
+    first reason, a reason code) sorted by risk. Raises ``NotAvailable`` when no customer is
+    active at the quarter's last day.
     """
     sources = {"customers": customers, "tickets": tickets, "surveys": surveys, "events": events}
     given = {k: v is not None for k, v in sources.items()}
     if given != model.sources_:
         raise ValueError(f"score with the same sources the model was fitted with: {model.sources_}, got {given}")
     period = Quarter.parse(period)
+    fitted_end = model.holdout_cutoff + pd.Timedelta(days=model.inactivity_days)
+    if period.last_day < fitted_end:  # its labels would come from after the day scored
+        raise ValueError(f"the model was fitted on data up to {fitted_end.date()}: score that quarter or a later one, "
+                         f"not {period}")
     features = churn_features(orders, period.last_day, inactivity_days=model.inactivity_days, **sources)
     if features.empty:
-        return pd.DataFrame(columns=["customer_id", "churn_probability", "top_reasons", "main_reason"])
+        raise NotAvailable(
+            f"no customer is active on {period.last_day:%Y-%m-%d} (a valid purchase in the {model.inactivity_days} days "
+            "up to it), so there is nobody to score", "orders up to the quarter end")
     preprocess, estimator = model.final_model_[0], model.final_model_[-1]
     matrix = np.asarray(preprocess.transform(features), dtype=float)
     typical = pd.DataFrame([model.reference_])[features.columns].astype({c: float for c in model.numeric_})

@@ -13,6 +13,21 @@ Methods
   the cost. The summaries are built here, vectorised, because the ``lifetimes`` utilities
   (``summary_data_from_transaction_data``, ``calibration_and_holdout_data``) fail on pandas 3.
 
+When a model does not fit
+-------------------------
+- A BG/NBD or Pareto/NBD fit whose estimates sit at a bound of the likelihood (any parameter below
+  1e-4 or above 1e4, e.g. a -> 0: no dropout in the data, so P(alive) is about 100% for everyone)
+  or that does not converge, even with the penalizers, is not used: the nested NBD model without
+  dropout (``helpers.models.nbd``) is fitted instead.
+- On the calibration / holdout split, a dropout model whose predicted holdout purchases miss the
+  actual total by more than ``max_error`` (relative) is replaced by the NBD model when that does
+  better, else flagged; the CLV fit follows the holdout's verdict (:func:`fit_clv_models`).
+- Fit reports list every model tried, whether it is used (``yes``, ``no``, ``yes, flagged``), the
+  holdout numbers of its calibration fit and why.
+- The holdout is shortened to what the order history allows (down to ``min_holdout_weeks``, with
+  at least ``min_calibration_weeks`` before it); too short a history, or too few repeat buyers,
+  raise ``NotAvailable`` with the numbers.
+
 Quirks of ``lifetimes`` handled here: importing it sets ``simplefilter("ignore", FutureWarning)``
 process-wide (the filters are restored around the import and every fit), a failed fit prints the
 optimiser output to stdout (captured), and the column named ``T`` is always read as ``df["T"]``.
@@ -23,12 +38,13 @@ import contextlib
 import io
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.models.nbd import NBDFitter
 from helpers.report.fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_pct
@@ -53,7 +69,9 @@ __all__ = [
     "fit_spend_model",
     "fit_clv_models",
     "predict_clv",
+    "holdout_plan",
     "holdout_validation",
+    "holdout_if_available",
     "calibration_by_frequency",
     "plot_calibration",
     "clv_finding",
@@ -64,8 +82,20 @@ __all__ = [
 TIME_UNIT_DAYS = {"D": 1.0, "W": 7.0}
 _DAYS_PER_MONTH = 365.25 / 12
 _PURCHASE_MODELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
-# Fitted parameters outside this range mean the optimiser ran off (a flat likelihood).
+# Gamma-Gamma parameters outside this range mean the optimiser ran off (a flat likelihood); v is
+# on the scale of the currency, so its range is wide.
 _PARAM_RANGE = (1e-6, 1e6)
+# Purchase-model parameters (r, alpha, a, b; Pareto/NBD r, alpha, s, beta) beyond this range sit at
+# a bound: lifetimes optimises the log-parameters from 0 (values of 1), and a value 9 natural-log
+# units away arises only when the likelihood keeps improving that way, i.e. the data support the
+# nested model (a or s -> 0, b or beta -> infinity: no dropout). Real exports gave a = 1.6e-06.
+_PURCHASE_BOUNDS = (1e-4, 1e4)
+_DROPOUT_PARAMS = {"a": "low", "s": "low", "b": "high", "beta": "high"}
+NO_DROPOUT_MODEL = "NBD (no dropout)"
+_OPTIONS = "chapter_options.04_value"
+# Columns of every fit report, in this order.
+FIT_REPORT_COLUMNS = ("model", "used", "params", "converged", "penalizer", "n_customers", "n_unique_rows", "seconds",
+                      "holdout_predicted", "holdout_actual", "holdout_error", "note")
 
 
 def _unit_days(time_unit: str) -> float:
@@ -157,6 +187,7 @@ def repeat_purchase_summary(
             "last_purchase": summary["last_purchase"].to_numpy(),
         }
     )
+    out.attrs["as_of"] = as_of  # named in the messages of the fits
     return out
 
 
@@ -225,23 +256,49 @@ def _params_text(params: pd.Series) -> str:
     return ", ".join(f"{name} = {value:.4g}" for name, value in params.items())
 
 
-def _absurd(params: pd.Series, model: str) -> str | None:
+def _at_bound(params: pd.Series) -> str | None:
+    """Which purchase-model estimates lie beyond ``_PURCHASE_BOUNDS``, and what that means."""
+    low, high = _PURCHASE_BOUNDS
+    parts = [f"{name} = {value:.2g} below {low:.0e}" if value < low else f"{name} = {value:.2g} above {high:.0e}"
+             for name, value in params.items() if not low <= value <= high]
+    if not parts:
+        return None
+    no_dropout = any((side == "low" and params[name] < low) or (side == "high" and params[name] > high)
+                     for name, side in _DROPOUT_PARAMS.items() if name in params.index)
+    meaning = ": the data show no dropout, so P(alive) would be about 100% for everyone" if no_dropout else ""
+    return ", ".join(parts) + meaning
+
+
+def _absurd(params: pd.Series, model: str) -> tuple[str, str] | None:
+    """None for a usable fit, else (``"at a bound"`` or ``"implausible"``, the details)."""
     values = params.to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
-        return "non-finite parameter"
+        return "implausible", f"non-finite parameter: {_params_text(params)}"
+    if model in _PURCHASE_MODELS.values():
+        detail = _at_bound(params)
+        return None if detail is None else ("at a bound", detail)
     low, high = _PARAM_RANGE
     if np.any(values < low) or np.any(values > high):
-        return f"parameter outside [{low:g}, {high:g}]"
+        return "implausible", f"parameter outside [{low:g}, {high:g}]: {_params_text(params)}"
     if model == "Gamma-Gamma" and params["q"] <= 1:
-        return "q <= 1 (mean spend not finite)"
+        return "implausible", f"q <= 1, mean spend not finite: {_params_text(params)}"
     return None
 
 
+def _report_row(**values) -> dict:
+    """One fit-report row with every column of ``FIT_REPORT_COLUMNS`` (holdout numbers NaN until known)."""
+    row = {"used": "", "params": "", "converged": False, "penalizer": np.nan, "n_customers": 0, "n_unique_rows": 0,
+           "seconds": np.nan, "holdout_predicted": np.nan, "holdout_actual": np.nan, "holdout_error": np.nan, "note": ""}
+    row.update(values)
+    return {column: row[column] for column in FIT_REPORT_COLUMNS}
+
+
 def _fit_with_retries(make_fitter, fit_args: dict, model: str, penalizers, n_customers: int, n_rows: int):
-    """Fit, checking convergence and plausibility; retry with the next penalizer on failure."""
+    """Fit, checking convergence and plausibility (purchase models: no estimate at a bound); retry
+    with the next penalizer on failure. ``converged`` in the report means a usable fit."""
     if not penalizers:
         raise ValueError("penalizers must list at least one value, e.g. [0.0, 0.001, 0.01]")
-    notes = []
+    notes, reasons = [], []
     started = time.perf_counter()
     fitter = None
     for penalizer in penalizers:
@@ -256,28 +313,23 @@ def _fit_with_retries(make_fitter, fit_args: dict, model: str, penalizers, n_cus
         problem = _absurd(candidate.params_, model)
         fitter = candidate
         if problem is None:
-            report = {
-                "model": model,
-                "params": _params_text(candidate.params_),
-                "converged": True,
-                "penalizer": float(penalizer),
-                "n_customers": int(n_customers),
-                "n_unique_rows": int(n_rows),
-                "seconds": round(time.perf_counter() - started, 2),
-                "note": "; ".join(notes + [f"converged with penalizer {penalizer:g}"]) if notes else "converged at the first attempt",
-            }
+            report = _report_row(
+                model=model, params=_params_text(candidate.params_), converged=True, penalizer=float(penalizer),
+                n_customers=int(n_customers), n_unique_rows=int(n_rows), seconds=round(time.perf_counter() - started, 2),
+                note="; ".join(notes + [f"converged with penalizer {penalizer:g}"]) if notes else "converged at the first attempt",
+            )
             return candidate, report
-        notes.append(f"penalizer {penalizer:g}: implausible estimates ({problem}: {_params_text(candidate.params_)})")
-    report = {
-        "model": model,
-        "params": _params_text(fitter.params_) if fitter is not None else "",
-        "converged": False,
-        "penalizer": float(penalizers[-1]),
-        "n_customers": int(n_customers),
-        "n_unique_rows": int(n_rows),
-        "seconds": round(time.perf_counter() - started, 2),
-        "note": "; ".join(notes),
-    }
+        notes.append(f"penalizer {penalizer:g}: estimates {problem[0]} ({problem[1]})")
+        # The first fit's problem is the data's: a penalty pulls every parameter towards 0.
+        penalty = "" if penalizer == 0 else f" with penalizer {penalizer:g}"
+        reasons.append(f"its estimates are {problem[0]} ({problem[1]}){penalty}")
+    report = _report_row(
+        model=model, params=_params_text(fitter.params_) if fitter is not None else "", converged=False,
+        penalizer=float(penalizers[-1]), n_customers=int(n_customers), n_unique_rows=int(n_rows),
+        seconds=round(time.perf_counter() - started, 2), note="; ".join(notes),
+    )
+    # Why the fit is not used, as a clause (not a report column).
+    report["reason"] = reasons[0] if reasons else "it did not converge with any penalizer"
     return fitter, report
 
 
@@ -290,13 +342,14 @@ def fit_purchase_model(
     """Fit BG/NBD (``model="bgnbd"``) or Pareto/NBD (``"pareto_nbd"``) to a repeat-purchase summary.
 
     The summary is compressed to unique ``(frequency, recency, T)`` rows with weights unless
-    ``compress=False``. A fit that does not converge or gives implausible estimates is retried
-    with each next penalizer (an L2 penalty on the parameters).
+    ``compress=False``. A fit that does not converge or has an estimate at a bound (below 1e-4 or
+    above 1e4, see ``_PURCHASE_BOUNDS``) is retried with each next penalizer (an L2 penalty on the
+    parameters); ``converged`` is False when no attempt gives a usable fit.
 
     Returns
     -------
-    (fitter or None, fit report dict with model, params, converged, penalizer, n_customers,
-    n_unique_rows, seconds, note)
+    (fitter or None, fit report dict with the ``FIT_REPORT_COLUMNS`` and, when no fit is usable,
+    ``reason``: why, as a clause)
     """
     if model not in _PURCHASE_MODELS:
         raise ValueError(f"model must be one of {sorted(_PURCHASE_MODELS)}, got {model!r}")
@@ -352,30 +405,72 @@ def fit_spend_model(
 
 @dataclass
 class ClvModels:
-    """A fitted purchase model, spend model and the record of how the fits went."""
+    """A fitted purchase model, spend model and the record of how the fits went.
+
+    ``purchase_model_name`` is the purchase model used ("BG/NBD", "Pareto/NBD" or
+    ``NO_DROPOUT_MODEL``); ``note`` says for readers which one and why.
+    """
 
     purchase_model: object
     spend_model: object
     fit_report: pd.DataFrame
     time_unit: str = "W"
+    purchase_model_name: str = ""
+    note: str = ""
 
 
-def _fit_no_dropout(summary: pd.DataFrame, failed_report: dict):
+def _require_repeat_buyers(summary: pd.DataFrame, minimum: int, period: str) -> None:
+    """``NotAvailable`` with the counts unless ``summary`` holds at least ``minimum`` repeat buyers."""
+    if int(minimum) < 1:
+        raise ValueError(f"min_repeat_buyers must be at least 1, got {minimum}")
+    as_of = summary.attrs.get("as_of")  # set by repeat_purchase_summary
+    by = f" by {pd.Timestamp(as_of):%Y-%m-%d}" if as_of is not None else ""
+    enable = f"a longer order history, or a lower {_OPTIONS}.clv_min_repeat_buyers"
+    if len(summary) == 0:
+        raise NotAvailable(f"no customer bought{by} ({period})", "orders on or before that day")
+    repeaters = int((summary["frequency"] > 0).sum())
+    if repeaters < int(minimum):
+        raise NotAvailable(
+            f"{fmt_int(repeaters)} of the {fmt_int(len(summary))} customers who bought{by} bought again on a later day "
+            f"({period}); the purchase model needs at least {fmt_int(minimum)} repeat buyers", enable)
+
+
+def _fit_no_dropout(summary: pd.DataFrame, instead_of: str, note: str):
+    """The NBD model without dropout on ``summary``; ``note`` says why it replaces ``instead_of``."""
     rows, _ = compress_purchase_summary(summary)
     started = time.perf_counter()
     try:
         fitter = NBDFitter().fit(rows["frequency"].to_numpy(), rows["recency"].to_numpy(float),
                                  rows["T"].to_numpy(float), weights=rows["weights"].to_numpy())
+        problem = _at_bound(pd.Series(fitter.params_))
     except ValueError as exc:
-        raise ValueError(f"the {failed_report['model']} model could not be fitted ({failed_report['note']}) "
-                         f"and neither could the NBD model without dropout ({exc})") from None
-    return fitter, {
-        "model": "NBD (no dropout)", "params": _params_text(fitter.params_), "converged": True, "penalizer": 0.0,
-        "n_customers": int(len(summary)), "n_unique_rows": int(len(rows)),
-        "seconds": round(time.perf_counter() - started, 2),
-        "note": (f"{failed_report['model']} did not give a usable fit ({failed_report['note']}); its dropout "
-                 f"parameters go to their bound, so purchases are modelled without dropout (every customer alive)"),
-    }
+        problem = str(exc)
+    if problem is not None:
+        # Both models assume purchase rates that differ between customers (a gamma mixture);
+        # customers who all buy like clockwork leave nothing to estimate (r and alpha run off).
+        raise NotAvailable(f"the {instead_of} model gives no usable fit on these purchases and neither does the NBD "
+                           f"model without dropout ({problem})", "customers whose purchase rates differ; with rates "
+                           "this regular, expected purchases are the customers' own past rates")
+    return fitter, _report_row(
+        model=NO_DROPOUT_MODEL, used="yes", params=_params_text(fitter.params_), converged=True, penalizer=0.0,
+        n_customers=int(len(summary)), n_unique_rows=int(len(rows)), seconds=round(time.perf_counter() - started, 2),
+        note=note,
+    )
+
+
+_NOT_ESTIMATED = "the probability alive is not estimated (the model takes every customer to be still active)"
+
+
+def _no_dropout_note(instead_of: str) -> str:
+    return (f"used instead of {instead_of}: the nested model without dropout, in which every customer buys at their own "
+            f"observed rate; {_NOT_ESTIMATED}")
+
+
+def _holdout_sentence(row: dict, calibration_end: pd.Timestamp, weeks: int) -> str:
+    """'fitted up to <date>, it predicted N purchase days in the W-week holdout against M actual (+e%)'."""
+    return (f"fitted up to {calibration_end:%Y-%m-%d}, it predicted {fmt_int(row['holdout_predicted'])} "
+            f"purchase days in the {weeks}-week holdout against {fmt_int(row['holdout_actual'])} actual "
+            f"({fmt_change(row['holdout_error'])})")
 
 
 def fit_clv_models(
@@ -383,29 +478,83 @@ def fit_clv_models(
     model: str = "bgnbd",
     penalizers: tuple[float, ...] = (0.0, 0.001, 0.01),
     time_unit: str = "W",
+    *,
+    min_repeat_buyers: int = 20,
+    holdout: HoldoutValidation | None = None,
+    no_holdout: str = "",
 ) -> ClvModels:
     """Fit the purchase model (BG/NBD or Pareto/NBD) and the Gamma-Gamma spend model.
 
-    When the purchase model does not converge or its estimates are implausible even with the
-    penalizers, the NBD model without dropout (``helpers.models.nbd``) is fitted instead and the report
-    says so. Raises ValueError only when that fails too; a spend model that fails
-    leaves ``spend_model`` None and the CLV falls back to the mean repeat value (see
-    :func:`predict_clv`); both outcomes are in ``fit_report``.
+    The purchase model is replaced by the NBD model without dropout (``helpers.models.nbd``) when
+
+    - it does not converge or its estimates sit at a bound, even with the penalizers (for
+      BG/NBD a -> 0: the data show no dropout), or
+    - ``holdout`` (a :func:`holdout_validation` of the same model on this data) rejected it: its
+      calibration fit missed the holdout total by more than the error allowed, and the NBD model
+      did better. A model the holdout flagged instead (the NBD model no better) is used, flagged.
+
+    Raises ``NotAvailable`` with the counts when fewer than ``min_repeat_buyers`` customers bought
+    again, ValueError when no purchase model at all can be fitted. A spend model that fails leaves
+    ``spend_model`` None (the CLV then uses each customer's mean repeat value, see
+    :func:`predict_clv`). ``fit_report`` has one row per model tried (``FIT_REPORT_COLUMNS``):
+    whether it is used, the holdout numbers of its calibration fit and why; ``note`` says it for
+    readers, with ``no_holdout`` (why there is no holdout check) when ``holdout`` is None.
     """
-    purchase, purchase_report = fit_purchase_model(summary, model, penalizers)
-    if purchase is None or not purchase_report["converged"]:
+    _require_repeat_buyers(summary, min_repeat_buyers, "the history the CLV is fitted on")
+    purchase, first = fit_purchase_model(summary, model, penalizers)
+    rows = [first]
+    name = first["model"]
+    if purchase is None or not first["converged"]:
         # Real data often put the dropout parameters on their bound (no dropout seen in the
         # window); the model then reduces to the NBD without dropout, which is fitted instead.
-        purchase, purchase_report = _fit_no_dropout(summary, purchase_report)
+        reason = first.pop("reason")
+        first["used"] = "no"
+        purchase, fallback = _fit_no_dropout(summary, name, _no_dropout_note(name))
+        rows.append(fallback)
+        note = f"Purchases are modelled with the NBD model without dropout, not {name}, because {reason}"
+    elif holdout is not None and name in holdout.rejected:
+        first["used"] = "no"
+        first["note"] += f"; not used: on the holdout {holdout.rejected[name]}"
+        purchase, fallback = _fit_no_dropout(summary, name, _no_dropout_note(name))
+        rows.append(fallback)
+        note = (f"Purchases are modelled with the NBD model without dropout, not {name}: on the holdout {name} "
+                f"{holdout.rejected[name]}")
+    else:
+        first["used"] = "yes"
+        note = f"Purchases are modelled with {name}: its estimates are inside their bounds"
+    used = rows[-1]
+    if used["model"] == NO_DROPOUT_MODEL:
+        note += f"; {_NOT_ESTIMATED}"
+    if holdout is not None:
+        checked = holdout.fit_report.set_index("model")
+        for row in rows:
+            if row["model"] in checked.index and pd.notna(checked.loc[row["model"], "holdout_predicted"]):
+                for column in ("holdout_predicted", "holdout_actual", "holdout_error"):
+                    row[column] = checked.loc[row["model"], column]
+        if used["model"] in holdout.flagged:
+            used["used"] = "yes, flagged"
+            used["note"] += f"; flagged: on the holdout {holdout.flagged[used['model']]}"
+            note += f". Flagged: on the holdout {used['model']} {holdout.flagged[used['model']]}"
+        elif pd.notna(used["holdout_predicted"]):
+            note += (f". On the holdout, {_holdout_sentence(used, holdout.calibration_end, holdout.holdout_weeks)}, within the "
+                     f"±{fmt_pct(holdout.max_error, 0)} allowed ({_OPTIONS}.clv_holdout_max_error)")
+        else:
+            note += f". The holdout checks {holdout.purchase_model_name} instead (see its section)"
+    elif no_holdout:
+        note += f". No holdout check: {no_holdout}"
     try:
         spend, spend_report = fit_spend_model(summary, penalizers)
     except ValueError as exc:
-        spend, spend_report = None, {"model": "Gamma-Gamma", "params": "", "converged": False, "note": str(exc)}
+        spend, spend_report = None, _report_row(model="Gamma-Gamma", note=str(exc))
     if spend is not None and not spend_report["converged"]:
         spend = None
-    report = pd.DataFrame([purchase_report, spend_report])
+    spend_report["used"] = "yes" if spend is not None else "no"
+    if spend is None:
+        spend_report["note"] += "; not used: each customer's mean repeat purchase value stands in for it"
+        note += ". The spend model could not be fitted: each customer's mean repeat purchase value is used"
+    report = pd.DataFrame(rows + [spend_report], columns=list(FIT_REPORT_COLUMNS))
     report.attrs["time_unit"] = time_unit
-    return ClvModels(purchase, spend, report, time_unit)
+    return ClvModels(purchase, spend, report, time_unit, used["model"], note + ".")
 
 
 def _stable_recency(model, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -454,8 +603,9 @@ def predict_clv(
 
     Returns
     -------
-    DataFrame: customer_id, p_alive, expected_purchases_12m (over the horizon, whatever its
-    length), expected_order_value, clv_12m.
+    DataFrame: customer_id, p_alive (NaN under the NBD model without dropout, which does not
+    estimate it), expected_purchases_12m (over the horizon, whatever its length),
+    expected_order_value, clv_12m.
     """
     if horizon_months < 1:
         raise ValueError(f"horizon_months must be at least 1, got {horizon_months}")
@@ -464,7 +614,11 @@ def predict_clv(
     unit = _unit_days(models.time_unit)
     unique, codes = compress_purchase_summary(summary)
     f, r, T = unique["frequency"].to_numpy(), unique["recency"].to_numpy(float), unique["T"].to_numpy(float)
-    p_alive = _probability_alive(models.purchase_model, f, r, T)
+    if isinstance(models.purchase_model, NBDFitter):
+        # No dropout process: "alive" is assumed for everyone, not estimated; 100% would read as a finding.
+        p_alive = np.full(len(unique), np.nan)
+    else:
+        p_alive = _probability_alive(models.purchase_model, f, r, T)
     month = _DAYS_PER_MONTH / unit
     cumulative = np.column_stack([_expected_purchases(models.purchase_model, m * month, f, r, T) for m in range(1, horizon_months + 1)])
     per_month = np.diff(np.column_stack([np.zeros(len(unique)), cumulative]), axis=1)
@@ -490,7 +644,12 @@ def predict_clv(
 
 @dataclass
 class HoldoutValidation:
-    """Predicted vs actual holdout purchases: per customer, overall, by decile, and the fit record."""
+    """Predicted vs actual holdout purchases: per customer, overall, by decile, and the fit record.
+
+    ``holdout_weeks`` is the holdout used (``requested_weeks`` shortened to what the history
+    allows); ``rejected`` and ``flagged`` map a purchase model to why the holdout rejected or
+    flagged it; ``purchase_model_name`` is the model validated; ``note`` says it all for readers.
+    """
 
     per_customer: pd.DataFrame
     overall: pd.DataFrame
@@ -498,6 +657,71 @@ class HoldoutValidation:
     fit_report: pd.DataFrame
     calibration_end: pd.Timestamp | None = None
     holdout_end: pd.Timestamp | None = None
+    holdout_weeks: int = 0
+    requested_weeks: int = 0
+    max_error: float = np.nan
+    purchase_model_name: str = ""
+    rejected: dict[str, str] = field(default_factory=dict)
+    flagged: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
+def holdout_plan(
+    transactions: pd.DataFrame,
+    holdout_end,
+    holdout_weeks: int = 26,
+    min_holdout_weeks: int = 4,
+    min_calibration_weeks: int = 13,
+    *,
+    date_col: str = "order_date",
+) -> dict:
+    """The holdout the purchase history allows before ``holdout_end``.
+
+    With H days of purchases (the first purchase day to ``holdout_end``, both counted, as the
+    report counts days of history), the holdout is
+    ``min(holdout_weeks, floor((H - 7 * min_calibration_weeks) / 7))`` weeks, so that at least
+    ``min_calibration_weeks`` weeks of purchases lie before it. Raises ``NotAvailable`` naming the
+    history there is and the history needed when that is under ``min_holdout_weeks``.
+
+    Returns a dict: holdout_weeks, requested_weeks, history_days, first_purchase, shortened, note.
+    """
+    holdout_weeks, min_holdout_weeks = int(holdout_weeks), int(min_holdout_weeks)
+    min_calibration_weeks = int(min_calibration_weeks)
+    if min_holdout_weeks < 1 or min_calibration_weeks < 1:
+        raise ValueError(f"min_holdout_weeks and min_calibration_weeks must be at least 1, got {min_holdout_weeks} "
+                         f"and {min_calibration_weeks}")
+    if holdout_weeks < min_holdout_weeks:
+        raise ValueError(f"holdout_weeks ({holdout_weeks}) cannot be shorter than min_holdout_weeks ({min_holdout_weeks})")
+    require_columns(transactions, [date_col], "transactions")
+    end = pd.Timestamp(holdout_end).normalize()
+    dates = pd.to_datetime(transactions[date_col]).dt.normalize()
+    dates = dates[dates <= end]
+    if dates.empty:
+        raise NotAvailable(f"no purchase on or before {end:%Y-%m-%d}", "orders up to the quarter end")
+    first = dates.min()
+    days = int((end - first).days) + 1
+    allowed = (days - 7 * min_calibration_weeks) // 7
+    weeks = min(holdout_weeks, allowed)
+    if weeks < min_holdout_weeks:
+        needed = 7 * (min_holdout_weeks + min_calibration_weeks)
+        raise NotAvailable(
+            f"the purchases cover {fmt_int(days)} days up to {end:%Y-%m-%d} (from {first:%Y-%m-%d}); a holdout of "
+            f"{holdout_weeks} weeks ({_OPTIONS}.holdout_weeks) after at least {min_calibration_weeks} weeks of calibration "
+            f"needs {fmt_int(7 * (holdout_weeks + min_calibration_weeks))} days, and the shortest holdout allowed "
+            f"({min_holdout_weeks} weeks) {fmt_int(needed)}",
+            f"order history from {end - pd.Timedelta(days=needed - 1):%Y-%m-%d} or earlier, or lower "
+            f"{_OPTIONS}.clv_min_holdout_weeks or clv_min_calibration_weeks")
+    note = ""
+    if weeks < holdout_weeks:
+        note = (f"The holdout is shortened from {holdout_weeks} weeks ({_OPTIONS}.holdout_weeks) to {weeks}: the purchases "
+                f"cover {fmt_int(days)} days up to {end:%Y-%m-%d} (from {first:%Y-%m-%d}) and the calibration period "
+                f"needs at least {min_calibration_weeks} weeks ({_OPTIONS}.clv_min_calibration_weeks).")
+    return {"holdout_weeks": int(weeks), "requested_weeks": holdout_weeks, "history_days": days, "first_purchase": first,
+            "shortened": weeks < holdout_weeks, "note": note}
+
+
+def _relative_error(predicted: float, actual: float) -> float:
+    return predicted / max(actual, 1e-9) - 1
 
 
 def holdout_validation(
@@ -507,23 +731,91 @@ def holdout_validation(
     model: str = "bgnbd",
     penalizers: tuple[float, ...] = (0.0, 0.001, 0.01),
     time_unit: str = "W",
+    *,
+    min_holdout_weeks: int = 4,
+    min_calibration_weeks: int = 13,
+    max_error: float = 0.5,
+    min_repeat_buyers: int = 20,
 ) -> HoldoutValidation:
     """Fit on the calibration period and compare predicted with actual holdout purchases.
 
-    Errors are per customer: MAE = mean |predicted - actual| purchase days in the holdout. A naive
-    benchmark (the customer's calibration purchase rate ``frequency / T`` times the holdout length)
-    is reported beside it. Deciles rank customers by predicted purchases (10 = most).
+    The holdout is ``holdout_weeks`` long, shortened to what the history allows (see
+    :func:`holdout_plan`). Errors are per customer: MAE = mean |predicted - actual| purchase days
+    in the holdout. A naive benchmark (the customer's calibration purchase rate ``frequency / T``
+    times the holdout length) is reported beside it. Deciles rank customers by predicted
+    purchases (10 = most).
+
+    When the dropout model's total predicted holdout purchases miss the actual total by more than
+    ``max_error`` (|predicted / actual - 1|), the NBD model without dropout is fitted on the same
+    calibration period; it replaces the dropout model when its error is smaller, else the dropout
+    model is kept and flagged (as is an NBD fallback that misses by more). Raises ``NotAvailable``
+    when the history is too short or the calibration period has fewer than ``min_repeat_buyers``
+    repeat buyers.
     """
-    split = calibration_holdout_summary(transactions, holdout_end, holdout_weeks, time_unit=time_unit)
-    if len(split) == 0:
-        raise ValueError("no customer bought before the calibration period ended: shorten holdout_weeks")
-    models = fit_clv_models(split, model, penalizers, time_unit)
+    if not max_error > 0:
+        raise ValueError(f"max_error must be positive, got {max_error}")
+    plan = holdout_plan(transactions, holdout_end, holdout_weeks, min_holdout_weeks, min_calibration_weeks)
+    weeks = plan["holdout_weeks"]
+    split = calibration_holdout_summary(transactions, holdout_end, weeks, time_unit=time_unit)
+    _require_repeat_buyers(split, min_repeat_buyers, f"the calibration period before a {weeks}-week holdout")
+    models = fit_clv_models(split, model, penalizers, time_unit, min_repeat_buyers=min_repeat_buyers)
     unique, codes = compress_purchase_summary(split)
     duration = float(split["duration_holdout"].iloc[0])
-    predicted = _expected_purchases(
-        models.purchase_model, duration, unique["frequency"].to_numpy(), unique["recency"].to_numpy(float), unique["T"].to_numpy(float)
-    )[codes]
+    f, r, T = unique["frequency"].to_numpy(), unique["recency"].to_numpy(float), unique["T"].to_numpy(float)
+
+    def holdout_purchases(fitter) -> np.ndarray:
+        return _expected_purchases(fitter, duration, f, r, T)[codes]
+
     actual = split["frequency_holdout"].to_numpy(float)
+    rows = models.fit_report.to_dict("records")
+    by_model = {row["model"]: row for row in rows}
+    name, purchase_model = models.purchase_model_name, models.purchase_model
+    predicted = holdout_purchases(purchase_model)
+    error = _relative_error(predicted.sum(), actual.sum())
+    by_model[name].update(holdout_predicted=predicted.sum(), holdout_actual=actual.sum(), holdout_error=error)
+    calibration_end = split.attrs["calibration_end"]
+    allowed = f"±{fmt_pct(max_error, 0)} allowed ({_OPTIONS}.clv_holdout_max_error)"
+    rejected, flagged = {}, {}
+
+    def miss(row: dict) -> str:
+        return (f"fitted up to {calibration_end:%Y-%m-%d}, predicted {fmt_int(row['holdout_predicted'])} purchase days in "
+                f"the {weeks}-week holdout against {fmt_int(row['holdout_actual'])} actual ({fmt_change(row['holdout_error'])}), "
+                f"beyond the {allowed}")
+
+    if abs(error) > max_error and name != NO_DROPOUT_MODEL:
+        nbd, nbd_row = _fit_no_dropout(split, name, _no_dropout_note(name))
+        nbd_predicted = holdout_purchases(nbd)
+        nbd_error = _relative_error(nbd_predicted.sum(), actual.sum())
+        nbd_row.update(holdout_predicted=nbd_predicted.sum(), holdout_actual=actual.sum(), holdout_error=nbd_error)
+        nbd_text = f"the NBD model without dropout predicted {fmt_int(nbd_predicted.sum())} ({fmt_change(nbd_error)})"
+        if abs(nbd_error) < abs(error):
+            rejected[name] = f"{miss(by_model[name])}; {nbd_text}"
+            by_model[name]["used"] = "no"
+            by_model[name]["note"] += f"; not used: {rejected[name]}"
+            name, purchase_model, predicted = NO_DROPOUT_MODEL, nbd, nbd_predicted
+        else:
+            flagged[name] = f"{miss(by_model[name])}, and {nbd_text}, no better: treat its figures as rough"
+            by_model[name]["used"] = "yes, flagged"
+            by_model[name]["note"] += f"; flagged: {flagged[name]}"
+            nbd_row["used"], nbd_row["note"] = "no", f"not used: no closer to the holdout than {name}"
+        rows.insert(rows.index(by_model[models.purchase_model_name]) + 1, nbd_row)
+    elif abs(error) > max_error:
+        flagged[name] = f"{miss(by_model[name])}: treat its figures as rough"
+        by_model[name]["used"] = "yes, flagged"
+        by_model[name]["note"] += f"; flagged: {flagged[name]}"
+    fit_report = pd.DataFrame(rows, columns=list(FIT_REPORT_COLUMNS))
+    fit_report.attrs["time_unit"] = time_unit
+    used = fit_report.loc[fit_report["model"] == name].iloc[0].to_dict()
+    original = models.purchase_model_name
+    if original in rejected:
+        note = (f"The holdout validates the NBD model without dropout, not {original}: {original} {rejected[original]}; "
+                f"{_NOT_ESTIMATED}.")
+    elif name in flagged:
+        note = f"The holdout validates {name}, flagged: {name} {flagged[name]}."
+    else:
+        note = f"The holdout validates {name}: {_holdout_sentence(used, calibration_end, weeks)}, within the {allowed}."
+    if original == NO_DROPOUT_MODEL:  # the calibration fit itself fell back
+        note += f" On the calibration period: {models.note[0].lower()}{models.note[1:]}"
     rate = np.where(split["T"] > 0, split["frequency"] / split["T"].where(split["T"] > 0, 1), 0.0)
     per_customer = pd.DataFrame(
         {
@@ -542,12 +834,14 @@ def holdout_validation(
     overall = pd.DataFrame(
         [
             {
+                "model": name,
                 "customers": len(per_customer),
-                "calibration_end": split.attrs["calibration_end"],
+                "calibration_end": calibration_end,
                 "holdout_end": split.attrs["holdout_end"],
                 "predicted_purchases": per_customer["predicted_purchases"].sum(),
                 "actual_purchases": per_customer["actual_purchases"].sum(),
-                "relative_error": per_customer["predicted_purchases"].sum() / max(per_customer["actual_purchases"].sum(), 1e-9) - 1,
+                "relative_error": _relative_error(per_customer["predicted_purchases"].sum(),
+                                                  per_customer["actual_purchases"].sum()),
                 "mae": error.mean(),
                 "mae_naive": (per_customer["naive_purchases"] - per_customer["actual_purchases"]).abs().mean(),
                 "rmse": float(np.sqrt(((per_customer["predicted_purchases"] - per_customer["actual_purchases"]) ** 2).mean())),
@@ -564,9 +858,21 @@ def holdout_validation(
         )
         .reset_index()
     )
+    if plan["note"]:
+        note = plan["note"] + " " + note
     return HoldoutValidation(
-        per_customer, overall, by_decile, models.fit_report, split.attrs["calibration_end"], split.attrs["holdout_end"]
+        per_customer, overall, by_decile, fit_report, calibration_end, split.attrs["holdout_end"], weeks,
+        plan["requested_weeks"], float(max_error), name, rejected, flagged, note,
     )
+
+
+def holdout_if_available(*args, **kwargs) -> tuple[HoldoutValidation | None, str]:
+    """:func:`holdout_validation` with the same arguments, or ``(None, what the data lack)`` when
+    it raises ``NotAvailable`` (for the CLV fit, which works without a holdout check)."""
+    try:
+        return holdout_validation(*args, **kwargs), ""
+    except NotAvailable as exc:
+        return None, exc.missing
 
 
 def calibration_by_frequency(per_customer: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
@@ -604,29 +910,51 @@ def plot_calibration(table: pd.DataFrame, by: str = "decile", ax=None):
     return ax
 
 
-def clv_finding(clv: pd.DataFrame, currency: str = "¥") -> str:
-    """One sentence on expected value: total 12-month CLV and the share held by the top 20%."""
+def clv_finding(clv: pd.DataFrame, currency: str = "¥", models: ClvModels | None = None) -> str:
+    """One sentence on expected value: total 12-month CLV and the share held by the top 20%; the
+    share likely still active, unless ``models`` used the NBD model without dropout (where every
+    customer is alive by construction, which the sentence says instead)."""
     require_columns(clv, ["clv_12m", "p_alive"], "clv")
     if clv.empty:
         return "No customer has a purchase history to value."
     values = clv["clv_12m"].sort_values(ascending=False)
     top = values.head(max(1, int(np.ceil(0.2 * len(values))))).sum()
     share = top / values.sum() if values.sum() > 0 else np.nan
-    likely_alive = (clv["p_alive"] >= 0.5).mean()
-    return (
+    text = (
         f"The {fmt_int(len(clv))} customers are expected to bring {fmt_money(values.sum(), currency)} "
         f"(discounted) over the next 12 months, {fmt_pct(share)} of it from the top 20%; "
-        f"{fmt_pct(likely_alive)} of them are more likely than not still active."
     )
+    if models is not None and models.purchase_model_name == NO_DROPOUT_MODEL:
+        return text + ("the model without dropout counts every one of them as still active, so it cannot tell who has "
+                       "stopped buying.")
+    likely_alive = (clv["p_alive"] >= 0.5).mean()
+    text += f"{fmt_pct(likely_alive)} of them are more likely than not still active."
+    if models is not None and models.fit_report["used"].eq("yes, flagged").any():
+        text += " The purchase model missed the holdout by more than allowed: treat these figures as rough."
+    return text
 
 
 def validation_finding(validation: HoldoutValidation) -> str:
-    """One sentence on the holdout check: total predicted vs actual and MAE against the naive rate."""
+    """One sentence on the holdout check: total predicted vs actual and MAE against the naive rate;
+    a second when the validated model is not the one chosen in the parameters or is flagged."""
     row = validation.overall.iloc[0]
     better = "better than" if row["mae"] < row["mae_naive"] else "no better than"
-    return (
+    text = (
         f"Fitted up to {row['calibration_end']:%Y-%m-%d}, the model predicted {fmt_int(row['predicted_purchases'])} "
         f"holdout purchase days against {fmt_int(row['actual_purchases'])} actual ({fmt_change(row['relative_error'])}); "
         f"the mean absolute error per customer is {fmt_num(row['mae'], 2)}, {better} the naive "
         f"past-rate forecast ({fmt_num(row['mae_naive'], 2)})."
     )
+    if validation.rejected:
+        dropout_model = next(iter(validation.rejected))
+        error = validation.fit_report.set_index("model").loc[dropout_model, "holdout_error"]
+        text += (f" The model is the NBD model without dropout: {dropout_model} missed the holdout total by more than "
+                 f"the ±{fmt_pct(validation.max_error, 0)} allowed ({fmt_change(error)}).")
+    elif validation.purchase_model_name == NO_DROPOUT_MODEL:
+        text += " The model is the NBD model without dropout: the dropout model gave no usable fit on this history."
+    if validation.flagged:
+        text += (f" {validation.purchase_model_name} is flagged: its holdout error is beyond the "
+                 f"±{fmt_pct(validation.max_error, 0)} allowed.")
+    if validation.holdout_weeks and validation.holdout_weeks < validation.requested_weeks:
+        text += f" The holdout is {validation.holdout_weeks} weeks, not {validation.requested_weeks}: the history is too short."
+    return text
