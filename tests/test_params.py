@@ -45,6 +45,39 @@ def test_params_file_overrides_and_brings_own_sources(tmp_path):
     assert params.sources["orders"].files == ["x.csv"]
 
 
+# ----------------------------------------------------------------------------- KPI targets
+DEMO_TARGETS = {"new_customers": 400, "active_customers": 2000, "revenue": 18_000_000, "average_order_value": 3200,
+                "retention_30d": 0.30, "repeat_purchase_rate": 0.55, "churn_rate": 0.30, "nps": 25, "csat": 0.75}
+NO_TARGETS = dict.fromkeys(DEMO_TARGETS)
+
+
+def test_default_yaml_holds_no_company_targets():
+    written = yaml.safe_load(paths.DEFAULT_PARAMS_FILE.read_text(encoding="utf-8"))["kpi_targets"]
+    assert written == NO_TARGETS   # every KPI listed, none with a value
+
+
+def test_the_demo_gets_the_demo_targets():
+    # run_all.py without arguments and a notebook opened on its defaults both read data/demo
+    assert load_params().kpi_targets.model_dump() == DEMO_TARGETS
+    assert load_params(quarter="2026Q2").kpi_targets.model_dump() == DEMO_TARGETS   # with a quarter's file
+    assert load_params(data_dir="data/demo").kpi_targets.revenue == 18_000_000
+
+
+def test_a_user_data_folder_gets_no_targets(tmp_path):
+    assert load_params(data_dir=str(tmp_path)).kpi_targets.model_dump() == NO_TARGETS       # --data
+    path = write(tmp_path, {"quarter": "2026Q2", "data_dir": str(tmp_path)})
+    assert load_params(params_file=path).kpi_targets.model_dump() == NO_TARGETS             # --params
+    # a company's own targets are its own, with nothing of the demo's filled in around them
+    own = write(tmp_path, {"data_dir": str(tmp_path), "kpi_targets": {"revenue": 500_000}}, "own.yaml")
+    assert load_params(params_file=own).kpi_targets.model_dump() == {**NO_TARGETS, "revenue": 500_000}
+
+
+def test_own_targets_win_over_the_demo_targets(tmp_path):
+    # on the demo data a file's target replaces only that one demo target
+    path = write(tmp_path, {"kpi_targets": {"nps": 40, "revenue": None}})
+    assert load_params(params_file=path).kpi_targets.model_dump() == {**DEMO_TARGETS, "nps": 40, "revenue": None}
+
+
 def test_unknown_key_is_named(tmp_path):
     path = write(tmp_path, {"churn_days": 90})
     with pytest.raises(ParameterError, match="unknown key 'churn_days'"):
@@ -205,8 +238,10 @@ def test_churn_reason_theme_without_keywords_is_named(tmp_path):
 
 
 def _code_cells(chapter: str) -> list[str]:
+    """The Python of each code cell; the ``%%section <key>`` magic line that opens a cell is not Python."""
     notebook = json.loads(paths.notebook_path(chapter).read_text(encoding="utf-8"))
-    return ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    sources = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    return [source.partition("\n")[2] if source.startswith("%%") else source for source in sources]
 
 
 # Literal numbers a chapter may pass: how many rows a table shows.

@@ -65,6 +65,10 @@ class SourceSpec(_Strict):
 
 
 class KpiTargets(_Strict):
+    """The company's own target per KPI; empty (the default) = no target, so the KPI is shown
+    without met / not met. ``params/default.yaml`` sets none: targets belong to one company's
+    parameters file (the demo's are in ``params/demo.yaml``)."""
+
     new_customers: float | None = None
     active_customers: float | None = None
     revenue: float | None = None
@@ -90,10 +94,29 @@ class NeedsOptions(_Strict):
     sentiment_lexicon_file: str = Field("params/sentiment_lexicon.yaml", description="Sentiment lexicon, relative to the project")
     trend_quarters: int = Field(8, ge=2, le=40, description="Quarters in the NPS / CSAT, need-theme and sentiment trends")
     topics_per_language: int = Field(5, ge=2, le=50, description="Topics discovered per comment language")
+    comment_languages: tuple[str, ...] = Field(
+        ("en", "zh", "pt", "es", "fr", "de"), min_length=1,
+        description="ISO 639-1 codes of the languages a comment's language is chosen from (lingua); Chinese is also "
+                    "recognised by its script. Comments in other languages come out undetermined or as the closest "
+                    "listed language, so list every language customers write in")
+    comment_language_min_confidence: float = Field(
+        0.45, ge=0, lt=1,
+        description="A comment whose most likely language has a lower lingua confidence (short or ambiguous text, "
+                    "e.g. 'ok') is of undetermined language and left out of sentiment, need themes and topics")
     extreme_fraction: float = Field(0.2, gt=0, le=0.5, description="Most / least satisfied share compared")
     complaint_run_months: int = Field(
         2, ge=1, description="Consecutive months above the benchmark that make a product's complaint rate persistent")
     complaint_window_months: int = Field(3, ge=1, le=24, description="Months ending with the quarter searched for such runs")
+
+    @field_validator("comment_languages")
+    @classmethod
+    def _iso_codes(cls, value):
+        odd = [code for code in value if not (len(code) == 2 and code.isascii() and code.isalpha() and code.islower())]
+        if odd:
+            raise ValueError(f"comment_languages must be two-letter lower-case ISO 639-1 codes (en, zh, pt), got {odd}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"comment_languages lists a language twice: {list(value)}")
+        return value
 
     @model_validator(mode="after")
     def _run_fits_window(self):
@@ -118,9 +141,13 @@ class BehaviourOptions(_Strict):
     basket_quarters: int = Field(4, ge=1, le=40, description="Quarters of orders for association rules and sequences")
     min_support: float = Field(0.01, gt=0, le=1, description="Minimum share of orders holding both items of a rule")
     min_confidence: float = Field(0.05, ge=0, le=1)
-    max_products: int = Field(200, ge=0, description="Product-level rules only up to this many distinct products")
+    max_products: int = Field(
+        1000, ge=0, description="Product pair rules are mined on at most this many products: of those in at least "
+                                "min_support of the orders, the ones in the most orders (0 = no product rules)")
     cross_sell_max_rules: int = Field(50, ge=1)
     high_risk_threshold: float = Field(0.5, gt=0, lt=1, description="Churn probability counted as high risk")
+    churn_model_min_churners: int = Field(
+        20, ge=1, description="Churners and non-churners the churn model needs at least, at each of its two cut-offs")
     top_products: int = Field(10, ge=1, description="Best-selling products shown per region")
 
 
@@ -133,6 +160,13 @@ class ValueOptions(_Strict):
     clv_horizon_months: int = Field(12, ge=1, le=120)
     monthly_discount_rate: float = Field(0.01, ge=0, lt=1)
     holdout_weeks: int = Field(26, ge=1, le=520)
+    clv_min_holdout_weeks: int = Field(
+        4, ge=1, le=520, description="Shortest CLV holdout when the history is too short for holdout_weeks (else not available)")
+    clv_min_calibration_weeks: int = Field(
+        13, ge=1, le=520, description="Weeks of purchases the CLV calibration period needs at least, before the holdout")
+    clv_holdout_max_error: float = Field(
+        0.5, gt=0, description="Largest |predicted / actual - 1| of holdout purchases before the model is replaced or flagged")
+    clv_min_repeat_buyers: int = Field(20, ge=1, description="Repeat buyers the CLV purchase model needs at least")
     penalizers: tuple[float, ...] = Field((0.0, 0.001, 0.01), min_length=1, description="Tried in order until a fit converges")
     value_tier_quantiles: tuple[float, float] = Field(
         (0.5, 0.8), description="CLV quantiles: below the first = low, from the second = high")
@@ -167,6 +201,13 @@ class ValueOptions(_Strict):
     def _cluster_range(self):
         if self.cluster_k_min > self.cluster_k_max:
             raise ValueError(f"cluster_k_min ({self.cluster_k_min}) cannot exceed cluster_k_max ({self.cluster_k_max})")
+        return self
+
+    @model_validator(mode="after")
+    def _holdout_range(self):
+        if self.clv_min_holdout_weeks > self.holdout_weeks:
+            raise ValueError(f"clv_min_holdout_weeks ({self.clv_min_holdout_weeks}) cannot exceed holdout_weeks "
+                             f"({self.holdout_weeks})")
         return self
 
 
@@ -204,6 +245,10 @@ class Params(_Strict):
     sources: dict[str, SourceSpec]
     kpi_targets: KpiTargets = KpiTargets()
     churn_inactivity_days: int = Field(90, gt=0, le=3650)
+    new_customer_warmup_days: int = Field(
+        365, ge=0, le=3650, description="Days after the first day of the data before a first purchase counts as a new "
+                                        "customer (earlier, it may be a customer whose history the export lacks)")
+    forecast_min_quarters: int = Field(4, ge=1, le=40, description="Fully covered quarters a growth forecast needs")
     min_group_size: int = Field(5, ge=1)
     small_sample_size: int = Field(30, ge=1)
     cross_table_dimensions: list[str] = Field(default_factory=lambda: ["region", "segment"])
@@ -311,11 +356,18 @@ def _explain(exc: ValidationError, files: list[Path]) -> str:
     return "\n".join(lines)
 
 
+def reads_demo_data(data_dir: str | Path) -> bool:
+    """True when ``data_dir`` (as written in a parameters file) is the bundled demo data folder."""
+    return paths.resolve(data_dir).resolve() == paths.DEMO_DATA_DIR.resolve()
+
+
 def load_params(quarter: str | None = None, params_file: str | Path | None = None, **overrides) -> Params:
     """Load the defaults, merge the quarter's file (or ``params_file``) and ``overrides`` over them.
 
     ``params_file`` may be a full file (it is still merged over the defaults). ``quarter`` given
-    here wins over the quarter in any file.
+    here wins over the quarter in any file. When the resulting ``data_dir`` is the bundled demo
+    data, ``params/demo.yaml`` (the demo company's targets) is merged right over the defaults,
+    beneath every other file; any other data folder gets no one else's targets.
     """
     files = [paths.DEFAULT_PARAMS_FILE]
     data = _read_yaml(paths.DEFAULT_PARAMS_FILE)
@@ -323,8 +375,14 @@ def load_params(quarter: str | None = None, params_file: str | Path | None = Non
         files.append(paths.resolve(params_file))
     elif quarter and paths.quarter_params_file(str(Quarter.parse(quarter))).exists():
         files.append(paths.quarter_params_file(str(Quarter.parse(quarter))))
-    for extra in files[1:]:
-        extra_data = _read_yaml(extra)
+    layers = [_read_yaml(extra) for extra in files[1:]]
+    data_dir = overrides.get("data_dir") or next(
+        (layer["data_dir"] for layer in reversed(layers) if layer.get("data_dir")),
+        data.get("data_dir") or Params.model_fields["data_dir"].default)
+    if isinstance(data_dir, (str, Path)) and reads_demo_data(data_dir) and paths.DEMO_PARAMS_FILE.exists():
+        files.insert(1, paths.DEMO_PARAMS_FILE)
+        layers.insert(0, _read_yaml(paths.DEMO_PARAMS_FILE))
+    for extra_data in layers:
         # A file that brings its own sources replaces the default mapping instead of merging with it.
         if "sources" in extra_data:
             data.pop("sources", None)

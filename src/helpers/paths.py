@@ -7,6 +7,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 PARAMS_DIR = PROJECT_ROOT / "params"
 DEFAULT_PARAMS_FILE = PARAMS_DIR / "default.yaml"
+DEMO_PARAMS_FILE = PARAMS_DIR / "demo.yaml"  # the demo company's own parameters (its KPI targets)
 DATA_DIR = PROJECT_ROOT / "data"
 DEMO_DATA_DIR = DATA_DIR / "demo"
 # Where a notebook opened on its own (not by run_all) keeps its prepared data.

@@ -1,10 +1,13 @@
-"""Market basket analysis: which categories (and products) are bought together, and which
+"""Market basket analysis: which categories and products are bought together, and which
 active customers are candidates for a cross-sell.
 
 Pair rules A -> B (Agrawal, Imielinski and Swami 1993) from a sparse basket x item matrix X:
 ``X.T @ X`` counts the baskets holding both items. With n baskets,
 support(A -> B) = n(A and B) / n, confidence = n(A and B) / n(A), lift = confidence / (n(B) / n).
-A basket is an order (``order_id``) of valid purchase lines.
+A basket is an order (``order_id``) of valid purchase lines. A rule is *strong* when its lift is
+above 1 (bought together more often than chance). Only items that reach the minimum support can
+be in a rule that does (the Apriori property), so the pair count runs on those alone, capped at
+the ``max_products`` most frequent products: a catalogue of thousands still gets its rules.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_int, fmt_money, fmt_num, fmt_pct
@@ -24,38 +28,79 @@ RULE_COLUMNS = [
 ]
 
 
-def pair_rules(baskets: pd.DataFrame, min_support: float = 0.01, min_confidence: float = 0.0) -> pd.DataFrame:
+PLACEHOLDER_CATEGORY = "Uncategorised"  # what the preparation writes when a product has no category
+SCOPE_COLUMNS = ["level", "items", "frequent_items", "items_mined", "baskets", "min_support", "max_items"]
+
+
+def _basket_matrix(baskets: pd.DataFrame) -> tuple[sparse.csr_matrix, np.ndarray, int]:
+    """The 0/1 basket x item matrix (CSR), the item names and the number of baskets.
+
+    A basket whose item is missing still counts as a basket (it is an order), it just holds no item.
+    """
+    require_columns(baskets, ["basket_id", "item"], "baskets")
+    basket_code, basket_ids = pd.factorize(baskets["basket_id"])
+    frame = pd.DataFrame({"basket": basket_code, "item": baskets["item"].to_numpy()}).dropna()
+    frame = frame.loc[frame["basket"] >= 0]
+    item_code, items = pd.factorize(frame["item"].astype(str))
+    matrix = sparse.csr_matrix((np.ones(len(frame), dtype=np.int64), (frame["basket"].to_numpy(), item_code)),
+                               shape=(len(basket_ids), len(items)))
+    matrix.data[:] = 1  # an item counts once per basket
+    return matrix, np.asarray(items, dtype=object), len(basket_ids)
+
+
+def _mined_items(item_count: np.ndarray, items: np.ndarray, n_baskets: int, min_support: float,
+                 max_items: int | None) -> np.ndarray:
+    """Columns of the items that enter the pair count, most frequent first.
+
+    A pair can only reach ``min_support`` when both its items do (Apriori), so the items below it
+    are left out without losing a rule; of the rest, at most ``max_items``, the ones in the most
+    baskets (ties by name, so the choice does not depend on row order).
+    """
+    frequent = np.flatnonzero(item_count >= min_support * n_baskets)
+    order = np.lexsort((items[frequent].astype(str), -item_count[frequent]))
+    frequent = frequent[order]
+    return frequent if max_items is None else frequent[:max_items]
+
+
+def _check_thresholds(min_support: float, min_confidence: float, max_items: int | None) -> None:
+    if not 0 < min_support <= 1:
+        raise ValueError(f"min_support must be in (0, 1], got {min_support}")
+    if not 0 <= min_confidence <= 1:
+        raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
+    if max_items is not None and max_items < 0:
+        raise ValueError(f"max_items must be 0 or more (or None for no limit), got {max_items}")
+
+
+def pair_rules(baskets: pd.DataFrame, min_support: float = 0.01, min_confidence: float = 0.0,
+               max_items: int | None = None) -> pd.DataFrame:
     """All pair rules A -> B whose support and confidence reach the minimums.
 
     Parameters
     ----------
     baskets : DataFrame with ``basket_id`` and ``item`` (one row per item in a basket;
-        duplicates are ignored).
+        duplicates are ignored; a row with no item still counts its basket).
+    max_items : mine pairs among at most this many items, those in the most baskets (None: no
+        limit). Supports, confidences and lifts stay those of all baskets; only pairs with a less
+        frequent item are not looked at.
 
     Returns ``antecedent, consequent, baskets_with_both, support, confidence, lift,
     antecedent_support, consequent_support, baskets`` sorted by lift.
     """
-    require_columns(baskets, ["basket_id", "item"], "baskets")
-    if not 0 < min_support <= 1:
-        raise ValueError(f"min_support must be in (0, 1], got {min_support}")
-    if not 0 <= min_confidence <= 1:
-        raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
-    frame = baskets[["basket_id", "item"]].dropna()
-    basket_code, _ = pd.factorize(frame["basket_id"])
-    item_code, items = pd.factorize(frame["item"].astype(str))
-    n_baskets, n_items = basket_code.max() + 1 if len(frame) else 0, len(items)
+    _check_thresholds(min_support, min_confidence, max_items)
+    matrix, items, n_baskets = _basket_matrix(baskets)
     if n_baskets == 0:
         return pd.DataFrame(columns=RULE_COLUMNS[1:])
-    matrix = sparse.csr_matrix((np.ones(len(frame), dtype=np.int64), (basket_code, item_code)), shape=(n_baskets, n_items))
-    matrix.data[:] = 1  # an item counts once per basket
     item_count = np.asarray(matrix.sum(axis=0)).ravel()
-    together = (matrix.T @ matrix).tocoo()
+    mined = _mined_items(item_count, items, n_baskets, min_support, max_items)
+    # Only the mined columns enter X.T @ X: its size is bounded by max_items squared.
+    sub = matrix[:, mined]
+    together = (sub.T @ sub).tocoo()
     keep = (together.row != together.col) & (together.data >= min_support * n_baskets)
-    a, b, both = together.row[keep], together.col[keep], together.data[keep].astype(float)
+    a, b, both = mined[together.row[keep]], mined[together.col[keep]], together.data[keep].astype(float)
     rules = pd.DataFrame(
         {
-            "antecedent": np.asarray(items)[a],
-            "consequent": np.asarray(items)[b],
+            "antecedent": items[a],
+            "consequent": items[b],
             "baskets_with_both": both.astype(int),
             "support": both / n_baskets,
             "confidence": both / item_count[a],
@@ -73,43 +118,130 @@ def pair_rules(baskets: pd.DataFrame, min_support: float = 0.01, min_confidence:
     return rules.loc[order.index].reset_index(drop=True)
 
 
+def _basket_levels(orders: pd.DataFrame, period: Quarter | str, quarters: int,
+                   max_products: int) -> dict[str, tuple[pd.DataFrame, int | None]]:
+    """Per level mined, the baskets frame of the trailing quarters' purchase lines and its item limit.
+
+    Categories are a level when the lines name at least two real ones (not only "Uncategorised",
+    which is never an item); products are a level when ``max_products`` is above 0.
+    """
+    if quarters < 1:
+        raise ValueError(f"quarters must be at least 1, got {quarters}")
+    if max_products < 0:
+        raise ValueError(f"max_products must be 0 or more, got {max_products}")
+    period = Quarter.parse(period)
+    lines = purchase_lines(orders, period.trailing(quarters)[0].start, period.end)
+    if "category" not in lines.columns and "product_id" not in lines.columns:
+        raise ValueError("orders need a category or product_id column for basket analysis")
+    levels: dict[str, tuple[pd.DataFrame, int | None]] = {}
+    if "category" in lines.columns:
+        category = lines["category"].astype("object")
+        category = category.where(category.ne(PLACEHOLDER_CATEGORY) & category.ne(""))
+        if category.nunique() >= 2:
+            levels["category"] = (pd.DataFrame({"basket_id": lines["order_id"].to_numpy(), "item": category.to_numpy()}),
+                                  None)
+    if "product_id" in lines.columns and max_products > 0:
+        levels["product"] = (pd.DataFrame({"basket_id": lines["order_id"].to_numpy(),
+                                           "item": lines["product_id"].to_numpy()}), max_products)
+    if not levels:
+        raise NotAvailable("the orders name fewer than two categories and product rules are switched off "
+                           "(max_products is 0)",
+                           "set chapter_options.03_behaviour.max_products above 0, or add a products source "
+                           "with a category per product")
+    return levels
+
+
 def association_rules(
     orders: pd.DataFrame,
     period: Quarter | str,
     quarters: int = 4,
     min_support: float = 0.01,
     min_confidence: float = 0.05,
-    max_products: int = 200,
+    max_products: int = 1000,
 ) -> pd.DataFrame:
-    """Category pair rules over the orders of the trailing ``quarters`` quarters, plus product
-    pair rules when there are at most ``max_products`` distinct products.
+    """Pair rules over the orders (baskets) of the trailing ``quarters`` quarters: between
+    categories when the orders name at least two, and between products, mined on the (at most)
+    ``max_products`` products in the most orders among those reaching ``min_support``
+    (:func:`basket_scope` says which). Every order of the window counts in the supports.
 
     Returns ``level`` ("category" / "product") and the columns of :func:`pair_rules`.
     """
-    period = Quarter.parse(period)
-    lines = purchase_lines(orders, period.trailing(quarters)[0].start, period.end)
-    levels = {}
-    if "category" in lines.columns:
-        levels["category"] = "category"
-    if "product_id" in lines.columns and 0 < lines["product_id"].nunique() <= max_products:
-        levels["product"] = "product_id"
-    if not levels:
-        raise ValueError("orders need a category or product_id column for basket analysis")
-    parts = [
-        pair_rules(pd.DataFrame({"basket_id": lines["order_id"], "item": lines[column]}), min_support, min_confidence)
-        .assign(level=level)
-        for level, column in levels.items()
-    ]
+    levels = _basket_levels(orders, period, quarters, max_products)
+    parts = [pair_rules(baskets, min_support, min_confidence, max_items).assign(level=level)
+             for level, (baskets, max_items) in levels.items()]
     return pd.concat(parts, ignore_index=True)[RULE_COLUMNS]
 
 
-def rules_finding(rules: pd.DataFrame) -> str:
-    """The strongest rule (by lift, lift > 1) in words."""
-    useful = rules[rules["lift"] > 1]
+def basket_scope(
+    orders: pd.DataFrame,
+    period: Quarter | str,
+    quarters: int = 4,
+    min_support: float = 0.01,
+    max_products: int = 1000,
+) -> pd.DataFrame:
+    """What :func:`association_rules` mines, one row per level: ``level, items`` (distinct in the
+    window), ``frequent_items`` (in at least ``min_support`` of the orders), ``items_mined``,
+    ``baskets`` (orders), ``min_support``, ``max_items`` (the limit; NaN for none).
+    """
+    _check_thresholds(min_support, 0.0, None)
+    levels = _basket_levels(orders, period, quarters, max_products)
+    rows = []
+    for level, (baskets, max_items) in levels.items():
+        matrix, items, n_baskets = _basket_matrix(baskets)
+        item_count = np.asarray(matrix.sum(axis=0)).ravel()
+        rows.append({
+            "level": level, "items": len(items),
+            "frequent_items": int((item_count >= min_support * n_baskets).sum()) if n_baskets else 0,
+            "items_mined": len(_mined_items(item_count, items, n_baskets, min_support, max_items)) if n_baskets else 0,
+            "baskets": n_baskets, "min_support": min_support,
+            "max_items": np.nan if max_items is None else max_items,
+        })
+    return pd.DataFrame(rows, columns=SCOPE_COLUMNS)
+
+
+def strong_rules(rules: pd.DataFrame, max_rows: int | None = None) -> pd.DataFrame:
+    """The rules with lift above 1 (bought together more often than chance), strongest first
+    within each level (as :func:`association_rules` orders them); with ``max_rows``, at most that
+    many per level. A rule with lift 1 or below is never strong, however high its support or
+    confidence."""
+    require_columns(rules, ["level", "lift"], "rules")
+    if max_rows is not None and max_rows < 0:
+        raise ValueError(f"max_rows must be 0 or more, got {max_rows}")
+    useful = rules.loc[rules["lift"] > 1]
+    return useful if max_rows is None else useful.groupby("level", sort=False).head(max_rows)
+
+
+def _scope_words(row) -> str:
+    """One level of :func:`basket_scope` in words, e.g. "all 8 categories", "the 592 products in at
+    least 1.0% of orders (of 3,502; ...)" or "the 200 products in the most orders (of 592 ...)"."""
+    noun = "categories" if row["level"] == "category" else "products"
+    mined, frequent, items = fmt_int(row["items_mined"]), fmt_int(row["frequent_items"]), fmt_int(row["items"])
+    share = fmt_pct(row["min_support"])
+    if row["items_mined"] < row["frequent_items"]:
+        return f"the {mined} {noun} in the most orders (of {frequent} in at least {share} of orders, {items} in all)"
+    if row["items_mined"] == row["items"]:
+        return f"all {mined} {noun}"
+    return f"the {mined} {noun} in at least {share} of orders (of {items}; rarer ones cannot reach the minimum support)"
+
+
+def rules_finding(rules: pd.DataFrame, scope: pd.DataFrame | None = None) -> str:
+    """What the rules were mined on (from :func:`basket_scope`), and the strongest rule with
+    lift above 1 in words, or that none is above chance."""
+    text = ""
+    if scope is not None and len(scope):
+        if "category" not in set(scope["level"]):
+            text = "The orders name fewer than two categories, so the rules pair products. "
+        text += "Rules were mined on " + " and ".join(_scope_words(row) for _, row in scope.iterrows())
+        text += f" over {fmt_int(scope['baskets'].iloc[0])} orders. "
+    useful = strong_rules(rules)
     if useful.empty:
-        return "No pair of categories or products is bought together more often than chance."
-    top = useful.iloc[0]
-    return (
+        if rules.empty:
+            return text + "No pair of items is in enough orders to reach the minimum support."
+        return (text + f"None of the {fmt_int(len(rules))} rules that reach the minimum support has a lift above 1: "
+                "no pair of categories or products is bought together more often than chance.")
+    # Strongest across levels; the rounded key keeps each level's own order for lifts equal on paper.
+    top = useful.loc[useful["lift"].round(9).sort_values(ascending=False, kind="stable").index[0]]
+    return text + (
         f"{fmt_int(len(useful))} pair rules lift purchases above chance; the strongest: {fmt_pct(top['confidence'])} of orders "
         f"with {top['antecedent']} also hold {top['consequent']}, {fmt_num(top['lift'], 2)} times the usual "
         f"{fmt_pct(top['consequent_support'])} (support {fmt_pct(top['support'])} of {fmt_int(top['baskets'])} orders)."
@@ -119,7 +251,7 @@ def rules_finding(rules: pd.DataFrame) -> str:
 def plot_rules(rules: pd.DataFrame, top: int = 15, ax=None):
     """Horizontal bars of the ``top`` pairs by lift (lift > 1; of A -> B and B -> A, the direction
     with the higher confidence)."""
-    useful = rules[rules["lift"] > 1]
+    useful = strong_rules(rules)
     first, second = useful["antecedent"].astype(str), useful["consequent"].astype(str)
     pair = first.where(first < second, second) + "|" + second.where(first < second, first)
     table = (
@@ -145,7 +277,7 @@ def cross_sell_candidates(
     rules: pd.DataFrame,
     scores: pd.DataFrame,
     as_of,
-    level: str = "category",
+    level: str | None = None,
     lookback_days: int = 365,
     max_rules: int = 50,
     min_lift: float = 1.0,
@@ -156,12 +288,16 @@ def cross_sell_candidates(
 
     ``scores`` holds the active customers (``customer_id, churn_probability``). Expected value =
     the customer's revenue over the lookback x (1 - churn probability); score = lift x expected
-    value. Keeps the ``per_customer`` best rules per customer.
+    value. Keeps the ``per_customer`` best rules per customer. ``level`` "category" or "product"
+    picks the rules; None takes the category rules when any has a lift above ``min_lift``, the
+    product rules otherwise (orders without categories).
     Returns ``customer_id, antecedent, consequent, lift, expected_value, score``.
     """
     require_columns(scores, ["customer_id", "churn_probability"], "scores")
     require_columns(rules, ["level", "antecedent", "consequent", "lift"], "rules")
     columns = ["customer_id", "antecedent", "consequent", "lift", "expected_value", "score"]
+    if level is None:
+        level = "category" if ((rules["level"] == "category") & (rules["lift"] > min_lift)).any() else "product"
     item_column = {"category": "category", "product": "product_id"}.get(level)
     if item_column is None:
         raise ValueError(f"level must be 'category' or 'product', got {level!r}")
@@ -205,7 +341,11 @@ def cross_sell_candidates(
     candidates = pd.concat(parts, ignore_index=True)
     candidates = candidates[candidates["expected_value"] > 0]
     candidates["score"] = candidates["lift"] * candidates["expected_value"]
-    candidates = candidates.sort_values(["score", "customer_id"], ascending=[False, True])
+    # Rounded key: scores equal on paper (A -> B and B -> A have the same lift) tie by customer id,
+    # not by floating-point noise.
+    order = candidates.assign(score_key=candidates["score"].round(6)).sort_values(
+        ["score_key", "customer_id"], ascending=[False, True], kind="stable").index
+    candidates = candidates.loc[order]
     candidates = candidates[candidates.groupby("customer_id").cumcount() < per_customer]
     return candidates.reset_index(drop=True)[columns]
 
