@@ -26,7 +26,6 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from helpers import paths
 from helpers.report.registry import CHAPTERS
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)

@@ -219,3 +219,16 @@ def test_product_names_from_products(orders, customers):
     assert set(dist["product"]) == {"Office chair"}
     ax = behaviour.plot_product_distribution(dist, by="segment")
     assert ax.get_title() and ax.get_xlabel() == "Segment"
+
+
+def test_a_funnel_of_one_event_type_is_not_available_with_what_it_needs():
+    from helpers.errors import NotAvailable
+
+    visits = _events([("A", "s1", "2026-04-01 10:00", "visit", "web", None),
+                      ("B", "s2", "2026-05-01 10:00", "visit", "app", None),
+                      ("B", "s3", "2026-07-01 10:00", "purchase", "app", None)])  # next quarter
+    with pytest.raises(NotAvailable) as raised:
+        behaviour.funnel(visits, Q)
+    assert raised.value.line() == ("Not available: the events of 2026Q2 hold visit of the funnel's steps; events with "
+                                   "a visit and at least one later step (product_view, add_to_cart, purchase) in "
+                                   "events.event_type.")

@@ -74,3 +74,17 @@ def test_invalid_arguments(orders):
 def test_heatmap_is_labelled(orders):
     ax = cohorts.plot_cohort_heatmap(cohorts.cohort_retention(orders, AS_OF, months=3))
     assert ax.get_title() and ax.get_xlabel() == "Months since first purchase"
+
+
+def test_no_new_customer_in_the_window_is_not_available(orders):
+    from helpers.errors import NotAvailable
+
+    # Every customer's first purchase is before 2026-03 except D (2026-03-10); as of 2026-02-28
+    # with one month, the only cohort would be 2026-02 (C) -> present; as of 2026-05-31 with 1 month: none.
+    assert cohorts.cohort_retention(orders, pd.Timestamp("2026-02-28 23:59"), months=1)["cohort"].tolist() == ["2026-02"]
+    with pytest.raises(NotAvailable, match="no customer made a first purchase in the 1 month up to 2026-05-31"):
+        cohorts.cohort_retention(orders, pd.Timestamp("2026-05-31 23:59"), months=1)
+    # the three cohorts of 2026Q1 hold A, B, C and D: 4 customers, fewer than a minimum of 5
+    assert len(cohorts.cohort_retention(orders, AS_OF, months=3, min_customers=4))
+    with pytest.raises(NotAvailable, match="hold 4 customers, fewer than the 5 any reported group needs"):
+        cohorts.cohort_retention(orders, AS_OF, months=3, min_customers=5)

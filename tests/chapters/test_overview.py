@@ -6,12 +6,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import make_orders  # noqa: E402
 
 from helpers.chapters.overview import (  # noqa: E402
     cross_table,
     cross_table_finding,
     customer_distribution,
+    customers_on_record,
     distribution_finding,
+    growth_finding,
     growth_table,
     key_accounts,
     key_accounts_finding,
@@ -72,10 +75,12 @@ def test_key_accounts_ranks_by_revenue_with_returns_subtracted():
 
 def test_customer_distribution_counts_all_and_active():
     customers = pd.DataFrame({"customer_id": ["c0", "c1", "c2", "c3", "c4"],
-                              "region": ["North", "North", "South", None, "South"]})
+                              "region": ["North", "North", "South", None, "South"],
+                              # c3 and c4 never bought: they are on record by their sign-up dates
+                              "signup_date": pd.to_datetime([None, None, None, "2026-01-10", "2025-05-01"])})
     orders = _orders([10, 10, 10])  # c0, c1, c2 active
     table = customer_distribution(customers, orders, Q, "region")
-    # active: North 2 (c0, c1), South 1 (c2); all: North 2, South 2, Unknown 1
+    # active: North 2 (c0, c1), South 1 (c2); on record: North 2, South 2, Unknown 1
     assert table["region"].tolist() == ["North", "South", "Unknown"]
     assert table["active_customers"].tolist() == [2, 1, 0]
     assert table["customers"].tolist() == [2, 2, 1]
@@ -94,6 +99,36 @@ def test_customer_distribution_counts_all_and_active():
     plt.close("all")
     with pytest.raises(ValueError, match="no column 'industry'"):
         customer_distribution(customers, orders, Q, "industry")
+
+
+def test_customers_on_record_at_the_quarter_end():
+    # 2026Q3 ends on 2026-09-30.
+    #   a  North  signed up 2026-03-01, buys 08-01           on record, active
+    #   b  North  signs up 2026-10-05, never buys            not yet on record at the quarter end
+    #   c  South  no sign-up date, first buys 09-30 23:00    on record (first purchase on the last day), active
+    #   d  South  no sign-up date, first buys 10-01          not yet on record
+    #   e  South  signed up 2026-09-30, never buys           on record (sign-up on the last day)
+    #   f  West   signs up 2026-11-01 but bought 08-15       on record (bought before signing up), active
+    #   g  West   no sign-up date, no purchase               cannot be placed in time: not counted
+    #   h  West   signed up 2026-02-01, only a cancelled order 2026-07-10: on record by the sign-up
+    customers = pd.DataFrame({
+        "customer_id": list("abcdefgh"),
+        "region": ["North", "North", "South", "South", "South", "West", "West", "West"],
+        "signup_date": pd.to_datetime(["2026-03-01", "2026-10-05", None, None, "2026-09-30", "2026-11-01", None,
+                                       "2026-02-01"]),
+    })
+    orders = make_orders([("o1", "a", "2026-08-01", 10), ("o2", "c", "2026-09-30 23:00", 10),
+                          ("o3", "d", "2026-10-01", 10), ("o4", "f", "2026-08-15", 10),
+                          ("o5", "h", "2026-07-10", 10, "cancelled")])
+    assert sorted(customers_on_record(customers, orders, "2026-09-30")) == ["a", "c", "e", "f", "h"]
+    assert sorted(customers_on_record(customers, orders, "2026-12-31")) == list("abcdefh")
+    table = customer_distribution(customers, orders, Q, "region").set_index("region")
+    # on record: North 1 (a), South 2 (c, e), West 2 (f, h) of 5; active: a, c, f, one in each region
+    assert table["customers"].to_dict() == {"South": 2, "West": 2, "North": 1}
+    assert table["share_of_customers"].to_dict() == pytest.approx({"South": 0.4, "West": 0.4, "North": 0.2})
+    assert table["active_customers"].to_dict() == {"South": 1, "West": 1, "North": 1}
+    # without a sign-up column the first purchase alone decides: a, c, f
+    assert sorted(customers_on_record(customers.drop(columns="signup_date"), orders, "2026-09-30")) == ["a", "c", "f"]
 
 
 def test_cross_table_suppresses_small_cells():
@@ -137,25 +172,35 @@ def test_plot_pareto_has_labels():
 
 
 def test_growth_trend_and_forecast():
-    # c0 first buys 2026Q1 and again 2026Q3; c1 first buys 2026Q3
-    orders = pd.concat([_orders([100], "2026-02-01"), _orders([50, 70], "2026-08-01")], ignore_index=True)
-    orders["order_id"] = ["a", "b", "c"]
+    # c0 first buys 2026Q1 and again 2026Q3; c1 first buys 2026Q3. The data run from 2026-02-01
+    # (2026Q1 partial) to 2026-09-28 (within a week of the quarter's end: 2026Q3 full).
+    orders = pd.concat([_orders([100], "2026-02-01"), _orders([50, 70], "2026-08-01"), _orders([10], "2026-09-28")],
+                       ignore_index=True)
+    orders["order_id"] = ["a", "b", "c", "d"]
+    orders.loc[3, "customer_id"] = "c0"
     trend = growth_trend(orders, Q, n_quarters=4)
-    assert trend["quarter"].tolist() == ["2025Q4", "2026Q1", "2026Q2", "2026Q3"]
-    assert trend["new_customers"].tolist() == [0, 1, 0, 1]
-    assert trend["active_customers"].tolist() == [0, 1, 0, 2]
-    assert trend["revenue"].tolist() == [0.0, 100.0, 0.0, 120.0]
-    forecast = growth_forecast(trend)
+    assert trend["quarter"].tolist() == ["2026Q1", "2026Q2", "2026Q3"]   # 2025Q4 is before the data
+    assert trend["coverage"].tolist() == ["partial", "full", "full"]
+    assert trend["new_customers"].isna().tolist() == [True, False, False]  # 2026Q1 starts before the data
+    assert trend["new_customers"].tolist()[1:] == [0.0, 1.0]
+    assert trend["active_customers"].tolist() == [1, 0, 2]
+    assert trend["revenue"].tolist() == [100.0, 0.0, 130.0]
+    forecast = growth_forecast(trend, min_quarters=2)
     ahead = forecast.loc[forecast["kind"] == "forecast"].set_index("metric")
     assert set(ahead["quarter"]) == {"2026Q4"}
-    # 3 quarters from the first active one: last-value method, so forecast = last value
+    # 2 full quarters: last-value method, so forecast = last value
     assert ahead.loc["active_customers", "value"] == 2.0
     assert ahead.loc["active_customers", "lower"] >= 0
-    assert len(forecast) == 3 * 5
+    assert len(forecast) == 3 * 4
     table = growth_table(forecast)
-    assert table["quarter"].tolist() == ["2025Q4", "2026Q1", "2026Q2", "2026Q3", "2026Q4"]
-    assert table["kind"].tolist() == ["actual"] * 4 + ["forecast"]
-    assert table["revenue"].tolist()[:4] == [0.0, 100.0, 0.0, 120.0]
+    assert table["quarter"].tolist() == ["2026Q1", "2026Q2", "2026Q3", "2026Q4"]
+    assert table["kind"].tolist() == ["actual"] * 3 + ["forecast"]
+    assert table["coverage"].tolist() == ["partial", "full", "full", "forecast"]
+    assert table["revenue"].tolist()[:3] == [100.0, 0.0, 130.0]
+    assert pd.isna(table["new_customers"].iloc[0])
+    text = growth_finding(forecast)
+    assert text.startswith("Active customers went from 0 in 2026Q2 to 2 in 2026Q3. 2026Q1 is only partly covered")
     ax = plot_growth(forecast)
     assert ax.get_ylabel() == "Customers" and "forecast" in ax.get_title()
+    assert any("partly covered" in t.get_text() for t in ax.get_legend().get_texts())
     plt.close("all")

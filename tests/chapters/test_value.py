@@ -7,7 +7,6 @@ import pytest
 
 from helpers.chapters import value
 from helpers.models.forecast import growth_forecast
-from helpers.quarters import Quarter
 
 
 def test_value_options_defaults_and_checks():
@@ -148,8 +147,8 @@ def test_plots_have_titles_and_labels():
     by_segment = pd.DataFrame({"segment": ["Individual", "Large enterprise"], "profit_per_customer": [-5.0, 100.0]})
     profit_ax = value.plot_profitability(by_segment)
     history = pd.DataFrame({"quarter": ["2026Q1", "2026Q2", "2026Q3"], "revenue": [1.0e6, 1.2e6, 1.1e6]})
-    history = history.assign(new_customers=[3, 4, 5], active_customers=[10, 12, 11])
-    forecast_ax = value.plot_growth_forecast(growth_forecast(history, horizon=2), "revenue")
+    history = history.assign(new_customers=[3, 4, 5], active_customers=[10, 12, 11], coverage=["partial", "full", "full"])
+    forecast_ax = value.plot_growth_forecast(growth_forecast(history, horizon=2, min_quarters=2), "revenue")
     for ax in (tier_ax, cac_ax, profit_ax, forecast_ax):
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     assert forecast_ax.get_ylabel() == "Revenue (¥)"

@@ -5,6 +5,7 @@ import pytest
 from conftest import make_orders
 
 from helpers.facts import kpis
+from helpers.models import stats
 from helpers.quarters import Quarter
 
 Q3 = Quarter.parse("2026Q3")
@@ -48,9 +49,36 @@ def test_compute_kpis_changes_and_targets(tiny_orders):
     assert bool(row.loc["repeat_purchase_rate", "met"]) is True     # 0.5 >= 0.4
     assert row.loc["repeat_purchase_rate", "qoq_change"] == pytest.approx(0.5 - 0.0)  # a difference for rates
     assert row.loc["revenue", "met"] is None
+    readers = kpis.kpi_table_for_readers(table, "¥").set_index("KPI")
+    assert readers.loc["Revenue (net)", "This quarter"] == "¥310"
+    assert readers.loc["Active customers", "vs previous quarter"] == "+100.0%"
+    assert readers.loc["Active customers", ["Target", "Met"]].tolist() == ["3", "not met"]
+    assert readers.loc["Repeat-purchase rate", ["Target", "Met"]].tolist() == ["40.0%", "met"]
+    assert readers.loc["Revenue (net)", ["Target", "Met"]].tolist() == ["no target", "–"]
+    assert kpis.kpi_finding(table, "¥").startswith("1 of 3 KPIs with a target met it this quarter.")
+
+
+def test_compute_kpis_without_targets(tiny_orders):
+    with_targets = kpis.compute_kpis(tiny_orders, None, Q3, 90, {"active_customers": 3, "revenue": 100})
+    # no targets at all, and targets given as None / NaN (an empty kpi_targets entry) are the same
+    for targets in ({}, {metric: None for metric in kpis.KPIS}, {"revenue": np.nan, "nps": None}):
+        table = kpis.compute_kpis(tiny_orders, None, Q3, 90, targets)
+        # the values are those computed with targets (revenue 310, 2 active customers, see above)
+        value_columns = ["metric", "value", "previous", "year_ago", "qoq_change", "yoy_change"]
+        pd.testing.assert_frame_equal(table[value_columns], with_targets[value_columns])
+        assert table["target"].isna().all()
+        assert table["met"].isna().all()
     readers = kpis.kpi_table_for_readers(table, "¥")
-    assert readers.loc[readers["KPI"] == "Revenue (net)", "This quarter"].item() == "¥310"
-    assert readers.loc[readers["KPI"] == "Active customers", "vs previous quarter"].item() == "+100.0%"
+    assert (readers["Target"] == "no target").all()
+    assert not readers["Met"].isin(["met", "not met"]).any()
+    assert readers.set_index("KPI").loc["Revenue (net)", "This quarter"] == "¥310"
+    assert kpis.kpi_finding(table, "¥").startswith(
+        "No KPI has a target (kpi_targets in the parameters), so none is judged met or not met. Net revenue was ¥310")
+    # the chapter's table with the significance columns says the same
+    significance = table[["metric"]].assign(change_low=np.nan, change_high=np.nan, significant=False,
+                                            small_sample=False)
+    shown = stats.kpi_table_with_significance(table.merge(significance, on="metric"), "¥")
+    assert (shown["Target"] == "no target").all() and not shown["Met"].isin(["met", "not met"]).any()
 
 
 def test_churn_base_window():
@@ -58,3 +86,35 @@ def test_churn_base_window():
     churned = kpis.churn_base(orders, Q3, churn_days=90)
     # a's last purchase (03-01) is more than 90 days before 07-01 -> not in the base; b is, and bought in the last 90 days
     assert churned.to_dict() == {"b": False}
+
+
+def test_a_partly_covered_quarter_is_not_compared_and_new_customers_wait_for_the_warm_up():
+    # Orders from 2026-05-15 (2026Q2 covered from its 45th day) to 2026-09-30; surveys all year.
+    orders = make_orders([("o1", "a", "2026-05-15", 100), ("o2", "b", "2026-06-10", 50), ("o3", "a", "2026-07-05", 80),
+                          ("o4", "c", "2026-08-01", 60), ("o5", "b", "2026-09-30", 40)])
+    spans = kpis.DataSpans({"orders": {"first_day": "2026-05-15", "last_day": "2026-09-30"},
+                            "surveys": {"first_day": "2026-01-01", "last_day": "2026-09-30"}}, new_customer_warmup_days=30)
+    surveys = pd.DataFrame({"customer_id": ["a", "b"], "response_date": pd.to_datetime(["2026-05-01", "2026-08-01"]),
+                            "nps_score": [10.0, 0.0], "csat_score": [5.0, 2.0]})
+    table = kpis.compute_kpis(orders, surveys, Q3, 90, {}, spans).set_index("metric")
+    # Q3's own values stand: 3 active (a, b, c), 1 new (c; a and b first bought in Q2)
+    assert table.loc["active_customers", "value"] == 3 and table.loc["new_customers", "value"] == 1
+    assert (table["coverage"] == "full").all()
+    # Q2 is partial for the orders: no change on it; its new customers cannot be told (warm-up to 06-14)
+    assert table["qoq_change"].drop(["nps", "csat"]).isna().all()
+    assert np.isnan(table.loc["new_customers", "previous"])
+    assert table.loc["active_customers", "previous"] == 2     # shown, but not compared
+    assert table.loc["active_customers", "not_compared"] == ("2026Q2 is only partly covered by the orders data; "
+                                                             "2025Q3 is not in the orders data")
+    assert table.loc["new_customers", "not_compared"].startswith("new customers cannot be told in 2026Q2")
+    # the surveys cover both quarters: NPS is compared (-100 now against +100), but not with a year ago
+    assert table.loc["nps", "qoq_change"] == -200.0 and np.isnan(table.loc["nps", "yoy_change"])
+    assert table.loc["nps", "not_compared"] == "2025Q3 is not in the surveys data"
+    note = kpis.comparison_note(table.reset_index())
+    assert note.startswith("Not compared with other quarters: New customers, Active customers, Revenue (net)")
+    significance = stats.kpi_significance(orders, surveys, Q3, 90, n_resamples=100, spans=spans).set_index("metric")
+    assert np.isnan(significance.loc["active_customers", "change_low"])
+    assert not significance.loc["active_customers", "significant"]
+    assert significance.loc["active_customers", "method"] == "not compared: 2026Q2 is only partly covered by the orders data"
+    readers = kpis.kpi_table_for_readers(kpis.compute_kpis(orders, surveys, Quarter.parse("2026Q2"), 90, {}, spans), "¥")
+    assert readers.loc[1, "This quarter"] == "2 (partial quarter)"

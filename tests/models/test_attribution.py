@@ -35,3 +35,16 @@ def test_additive_change_and_unknown_group():
 def test_unknown_dimension_is_an_error():
     with pytest.raises(ValueError, match="no column"):
         attribute_change(units([]), units([]), CUSTOMERS, "revenue", ["industry"])
+
+
+def test_a_group_that_explains_little_of_the_change_is_no_cause():
+    # active customers fell by 10 (40 -> 30): Norway lost 1, every other country a little; no group
+    # explains half of the fall, so none is named
+    table = pd.DataFrame({"dimension": "region", "group": ["Norway", "France", "Spain", "Italy", "UK"],
+                          "units_now": [4, 6, 6, 7, 7], "units_previous": [5, 8, 8, 9, 10],
+                          "contribution": [-1.0, -2.0, -2.0, -2.0, -3.0]})
+    assert main_contributor(table, adverse_sign=-1) is None
+    # UK losing 6 of the 10 is a cause
+    table.loc[4, "contribution"], table.loc[3, "contribution"], table.loc[2, "contribution"] = -6.0, 0.0, -1.0
+    assert main_contributor(table, adverse_sign=-1)["group"] == "UK"
+    assert main_contributor(table, adverse_sign=-1, min_share=0.7) is None

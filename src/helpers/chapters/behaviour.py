@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter, quarter_labels
 from helpers.report.fmt import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp
@@ -520,6 +521,12 @@ def funnel(events: pd.DataFrame, period: Quarter | str, unit: str = "session") -
         raise ValueError(f"unit must be 'session' or 'customer', got {unit!r}")
     frame = _period_events(events, period)
     frame = frame[frame["event_type"].isin(FUNNEL_STEPS)]
+    present = [step for step in FUNNEL_STEPS if (frame["event_type"] == step).any()]
+    if len(present) < 2 or present[0] != FUNNEL_STEPS[0]:
+        have = ", ".join(present) or "none of them"
+        raise NotAvailable(f"the events of {Quarter.parse(period)} hold {have} of the funnel's steps",
+                           f"events with a visit and at least one later step ({', '.join(FUNNEL_STEPS[1:])}) in "
+                           "events.event_type")
     key = _session_key(frame) if unit == "session" else frame["customer_id"].astype(str)
     channel = frame["channel"].astype("object").fillna("Unknown").astype(str) if "channel" in frame.columns else "Unknown"
     frame = pd.DataFrame({"key": key, "time": frame["event_time"], "type": frame["event_type"].astype(str), "channel": channel})

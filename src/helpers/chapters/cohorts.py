@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.report.fmt import fmt_int, fmt_pct, fmt_pp
 
@@ -26,8 +27,9 @@ def _month_label(index: pd.Series | np.ndarray) -> pd.Series:
     return (index // 12).astype(str) + "-" + (index % 12 + 1).astype(str).str.zfill(2)
 
 
-def cohort_retention(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFrame:
-    """Retention matrix of the last ``months`` monthly acquisition cohorts up to ``as_of``.
+def cohort_retention(orders: pd.DataFrame, as_of, months: int = 12, min_customers: int = 1) -> pd.DataFrame:
+    """Retention matrix of the last ``months`` monthly acquisition cohorts up to ``as_of``; not
+    available when the cohorts hold fewer than ``min_customers`` customers together.
 
     Only cells already observable at ``as_of`` are returned (the cohort month plus
     ``months_since`` is not after the month of ``as_of``).
@@ -62,6 +64,16 @@ def cohort_retention(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
     size = table["cohort"].map(table.loc[table["months_since"] == 0].set_index("cohort")["customers"])
     table["retention"] = table["customers"] / size.replace(0, np.nan)
     table = table[size > 0]
+    if table.empty:
+        raise NotAvailable(f"no customer made a first purchase in the {months} month{'' if months == 1 else 's'} up to "
+                           f"{as_of.date()}",
+                           "new customers in that span, or more months (cohort_months in "
+                           "chapter_options.03_behaviour)")
+    members = int(table.loc[table["months_since"] == 0, "customers"].sum())
+    if members < min_customers:
+        raise NotAvailable(f"the cohorts of the {months} months up to {as_of.date()} hold {members} customers, fewer "
+                           f"than the {min_customers} any reported group needs", "more new customers, or more months "
+                           "(cohort_months in chapter_options.03_behaviour)")
     table["cohort"] = _month_label(table["cohort"].to_numpy()).to_numpy()
     return table.reset_index(drop=True)[["cohort", "months_since", "customers", "retention"]]
 

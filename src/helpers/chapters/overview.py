@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from helpers.facts import purchase_lines
+from helpers.facts import end_of_day, purchase_lines
 from helpers.models.forecast import GROWTH_METRICS
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_change, fmt_int, fmt_money, fmt_pct
@@ -54,9 +54,27 @@ def customer_quarter_activity(orders: pd.DataFrame, period: Quarter | str) -> pd
 
 
 # ----------------------------------------------------------------------------- distributions
+def customers_on_record(customers: pd.DataFrame, orders: pd.DataFrame, as_of) -> pd.Index:
+    """The ids of ``customers`` on record at the end of the day ``as_of``: their ``signup_date``
+    (when the column is there and the date known) or their first valid purchase is on or before
+    that day. A customer who signs up or first buys later is not counted for an earlier quarter;
+    one with neither date known cannot be placed in time and is not counted either.
+    """
+    require_columns(customers, ["customer_id"], "customers")
+    day_end = end_of_day(as_of)
+    ids = customers["customer_id"]
+    signed_up = pd.Series(False, index=customers.index)
+    if "signup_date" in customers.columns:
+        signed_up = (pd.to_datetime(customers["signup_date"], errors="coerce") <= day_end).fillna(False)
+    # A purchase on or before the day means the first purchase is too (no per-customer minimum needed).
+    bought = ids.isin(purchase_lines(orders, end=day_end)["customer_id"].unique())
+    return pd.Index(ids.loc[signed_up.to_numpy(dtype=bool) | bought.to_numpy(dtype=bool)].unique())
+
+
 def customer_distribution(customers: pd.DataFrame, orders: pd.DataFrame, period: Quarter | str,
                           dimension: str) -> pd.DataFrame:
-    """Counts and shares of all customers and of the quarter's active customers by ``dimension``.
+    """Counts and shares of the customers on record at the quarter end (``customers_on_record``)
+    and of the quarter's active customers by ``dimension``.
 
     Returns ``<dimension>, customers, share_of_customers, active_customers, share_of_active``,
     largest active group first; a missing attribute counts as "Unknown".
@@ -64,9 +82,11 @@ def customer_distribution(customers: pd.DataFrame, orders: pd.DataFrame, period:
     if dimension not in customers.columns:
         choices = [d for d in DIMENSIONS if d in customers.columns]
         raise ValueError(f"customers has no column {dimension!r}; choose one of {choices}")
+    period = Quarter.parse(period)
     attribute = _attribute(customers, dimension)
     active = customer_quarter_activity(orders, period)["customer_id"]
-    everyone = attribute.value_counts().rename("customers")
+    on_record = customers_on_record(customers, orders, period.last_day)
+    everyone = attribute.loc[attribute.index.isin(on_record)].value_counts().rename("customers")
     active_counts = attribute.reindex(active).fillna("Unknown").value_counts().rename("active_customers")
     table = pd.concat([everyone, active_counts], axis=1).fillna(0).astype("int64")
     table.index.name = dimension
@@ -79,13 +99,14 @@ def customer_distribution(customers: pd.DataFrame, orders: pd.DataFrame, period:
 
 
 def plot_distribution(distribution: pd.DataFrame, dimension: str, max_groups: int = 15, ax=None):
-    """Horizontal bars: share of all customers and of active customers per group."""
+    """Horizontal bars: share of the customers on record and of the active customers per group."""
     require_columns(distribution, [dimension, "share_of_customers", "share_of_active"], "distribution")
     top = distribution.head(max_groups).iloc[::-1]
     ax = new_axes(ax, figsize=(8, max(2.5, 0.35 * len(top) + 1.2)))
     positions = np.arange(len(top))
     ax.barh(positions + 0.2, 100 * top["share_of_active"], height=0.4, label="Active customers this quarter")
-    ax.barh(positions - 0.2, 100 * top["share_of_customers"], height=0.4, label="All customers", alpha=0.6)
+    ax.barh(positions - 0.2, 100 * top["share_of_customers"], height=0.4, label="Customers on record at the quarter end",
+            alpha=0.6)
     ax.set_yticks(positions, top[dimension].astype(str))
     ax.legend(loc="lower right")
     return label(ax, f"Customers by {_words(dimension)}", "Share of customers (%)", _words(dimension).capitalize())
@@ -282,12 +303,13 @@ def cross_table_finding(table: pd.DataFrame, dimensions: Sequence[str] = ("regio
 
 # ----------------------------------------------------------------------------- growth
 def growth_table(forecast: pd.DataFrame) -> pd.DataFrame:
-    """The long ``growth_forecast`` frame as one row per quarter: ``quarter, kind`` and one column
-    per metric (the forecast row holds the point forecasts)."""
-    require_columns(forecast, ["quarter", "metric", "value", "kind"], "forecast")
-    table = forecast.pivot_table(index=["quarter", "kind"], columns="metric", values="value", sort=True).reset_index()
+    """The long ``growth_forecast`` frame as one row per quarter: ``quarter, kind, coverage``
+    ("full", "partial" or "forecast") and one column per metric (the forecast row holds the
+    point forecasts; a value that cannot be told or forecast stays missing)."""
+    require_columns(forecast, ["quarter", "coverage", "metric", "value", "kind"], "forecast")
+    table = forecast.pivot(index=["quarter", "kind", "coverage"], columns="metric", values="value").reset_index()
     table.columns.name = None
-    return table[["quarter", "kind", *[m for m in GROWTH_METRICS if m in table.columns]]]
+    return table[["quarter", "kind", "coverage", *[m for m in GROWTH_METRICS if m in table.columns]]]
 
 
 def plot_growth(forecast: pd.DataFrame, metrics: Sequence[str] = ("new_customers", "active_customers"),
@@ -306,8 +328,12 @@ def plot_growth(forecast: pd.DataFrame, metrics: Sequence[str] = ("new_customers
             raise ValueError(f"forecast has no metric {metric!r}; it has {sorted(forecast['metric'].unique())}")
         name = rows["label"].iloc[0]
         names.append(name)
-        actual, ahead = rows.loc[rows["kind"] == "actual"], rows.loc[rows["kind"] == "forecast"]
+        actual, ahead = rows.loc[rows["kind"] == "actual"], rows.loc[rows["kind"].eq("forecast") & rows["value"].notna()]
         ax.plot(actual["quarter"].map(position), actual["value"], marker="o", color=f"C{colour}", label=name)
+        partial = actual.loc[actual["coverage"] == "partial"]
+        if len(partial):  # a quarter the data covers only in part: an open marker, not a real level
+            ax.plot(partial["quarter"].map(position), partial["value"], marker="o", linestyle="none",
+                    markerfacecolor="white", color=f"C{colour}", label=f"{name}: quarter only partly covered by the data")
         if len(ahead):
             x, point = position[ahead["quarter"].iloc[0]], ahead.iloc[0]
             spread = [[point["value"] - point["lower"]], [point["upper"] - point["value"]]]
@@ -327,11 +353,20 @@ def growth_finding(forecast: pd.DataFrame, currency: str = "¥") -> str:
         return forecast.loc[(forecast["metric"] == metric) & (forecast["kind"] == kind)]
 
     active = pick("active_customers", "actual")
-    first_value, last_value = active["value"].iloc[0], active["value"].iloc[-1]
-    text = (f"Active customers went from {fmt_int(first_value)} in {active['quarter'].iloc[0]} to "
-            f"{fmt_int(last_value)} in {active['quarter'].iloc[-1]}")
-    text += f" ({fmt_change(last_value / first_value - 1)})." if first_value else "."
-    ahead_active, ahead_revenue = pick("active_customers", "forecast"), pick("revenue", "forecast")
+    full = active.loc[active["coverage"] == "full"]
+    if len(full) >= 2:
+        first_value, last_value = full["value"].iloc[0], full["value"].iloc[-1]
+        text = (f"Active customers went from {fmt_int(first_value)} in {full['quarter'].iloc[0]} to "
+                f"{fmt_int(last_value)} in {full['quarter'].iloc[-1]}")
+        text += f" ({fmt_change(last_value / first_value - 1)})." if first_value else "."
+    else:
+        text = (f"The data cover {len(full)} whole quarter(s) of the {len(active)} shown, too few to compare "
+                "active customers between quarters.")
+    partial = active.loc[active["coverage"] == "partial", "quarter"].tolist()
+    if partial:
+        text += f" {', '.join(partial)} {'is' if len(partial) == 1 else 'are'} only partly covered by the data."
+    ahead_active = pick("active_customers", "forecast").dropna(subset=["value"])
+    ahead_revenue = pick("revenue", "forecast").dropna(subset=["value"])
     if len(ahead_active) and len(ahead_revenue):
         a, r = ahead_active.iloc[0], ahead_revenue.iloc[0]
         text += (f" The forecast for {a['quarter']} is {fmt_int(a['value'])} active customers "

@@ -260,9 +260,9 @@ def profitability_by_segment(profit: pd.DataFrame, customers: pd.DataFrame, by: 
 
 def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
     """One row per quarter (actuals, then forecasts): each metric with its interval bounds."""
-    require_columns(forecast, ["metric", "quarter", "kind", "value", "lower", "upper"], "forecast")
+    require_columns(forecast, ["metric", "quarter", "kind", "coverage", "value", "lower", "upper"], "forecast")
     metrics = [m for m in ("revenue", "active_customers", "new_customers") if m in set(forecast["metric"])]
-    keyed = forecast.set_index(["quarter", "kind"])
+    keyed = forecast.set_index(["quarter", "kind", "coverage"])
     out = pd.DataFrame(index=keyed.index.unique())
     for metric in metrics:
         rows = keyed.loc[keyed["metric"] == metric]
@@ -418,13 +418,20 @@ def plot_growth_forecast(forecast: pd.DataFrame, metric: str = "revenue", curren
         raise ValueError(f"no rows for metric {metric!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
-    actual, future = data.loc[data["kind"] == "actual"], data.loc[data["kind"] == "forecast"]
+    actual = data.loc[data["kind"] == "actual"]
+    future = data.loc[(data["kind"] == "forecast") & data["value"].notna()]
     x_all = list(data["quarter"])
     pos = {q: i for i, q in enumerate(x_all)}
     ax.plot([pos[q] for q in actual["quarter"]], actual["value"], marker="o", label="Actual")
-    joined = pd.concat([actual.tail(1), future])
-    ax.plot([pos[q] for q in joined["quarter"]], joined["value"], marker="o", linestyle="--", label="Forecast")
-    ax.fill_between([pos[q] for q in future["quarter"]], future["lower"], future["upper"], alpha=0.2, label="95% interval")
+    partial = actual.loc[actual["coverage"] == "partial"]
+    if len(partial):  # only part of the quarter is in the data: an open marker
+        ax.plot([pos[q] for q in partial["quarter"]], partial["value"], marker="o", linestyle="none",
+                markerfacecolor="white", color="C0", label="Quarter only partly covered by the data")
+    if len(future):
+        joined = pd.concat([actual.tail(1), future])
+        ax.plot([pos[q] for q in joined["quarter"]], joined["value"], marker="o", linestyle="--", label="Forecast")
+        ax.fill_between([pos[q] for q in future["quarter"]], future["lower"], future["upper"], alpha=0.2,
+                        label="95% interval")
     ax.set_xticks(range(len(x_all)), x_all, rotation=30)
     names = {"revenue": f"Revenue ({currency})", "active_customers": "Active customers", "new_customers": "New customers"}
     ax.set_xlabel("Quarter")
@@ -494,7 +501,9 @@ def forecast_finding(forecast: pd.DataFrame, currency: str = "¥") -> str:
         data = forecast.loc[forecast["metric"] == metric]
         if data.empty:
             continue
-        future = data.loc[data["kind"] == "forecast"]
+        future = data.loc[(data["kind"] == "forecast") & data["value"].notna()]
+        if future.empty:
+            continue
         last = data.loc[data["kind"] == "actual", "value"].iloc[-1]
         next_value = future.iloc[0]
         label = "revenue" if metric == "revenue" else "active customers"

@@ -7,6 +7,8 @@ import pandas as pd
 from helpers.data.schema import SOURCES
 
 PROFILE_MAX_VALUES = 200
+# Columns the preparation derives ("Unknown" segment, "Uncategorised" category where nothing is known).
+DERIVED_CATEGORIES = {"customers": ("segment",), "orders": ("category",)}
 
 
 def profile_tables(tables: dict[str, pd.DataFrame]) -> dict:
@@ -14,6 +16,7 @@ def profile_tables(tables: dict[str, pd.DataFrame]) -> dict:
     profile = {}
     for name, table in tables.items():
         kinds = {c.name: c.kind for c in SOURCES[name].columns} if name in SOURCES else {}
+        kinds.update({column: "category" for column in DERIVED_CATEGORIES.get(name, ())})
         categories = {}
         for column, kind in kinds.items():
             if kind == "category" and column in table:

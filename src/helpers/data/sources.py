@@ -780,9 +780,13 @@ def read_source(name: str, spec: SourceSpec, data_dir: Path, max_failure_share: 
     files = find_files(spec, data_dir)
     if not files:
         if name == "orders":
-            raise DataError(f"no file matches {spec.files} in {data_dir}", file=data_dir / spec.files[0],
+            needed = ", ".join(source.required_columns)
+            raise DataError(f"no file matches {spec.files} in {data_dir}; every report needs an orders export "
+                            f"(one row per order line with {needed}; amount may be derived from quantity and "
+                            "unit_price)", file=data_dir / spec.files[0],
                             fix="put the orders export there, or point data_dir / sources.orders.files at it "
-                                "(pass --data DIR or a --params file)")
+                                "(pass --data DIR or a --params file); README.md, 'Use your own data' and "
+                                "'The canonical columns', explains the columns and how to map yours")
         return None
     parts, inventory = [], []
     for path in files:

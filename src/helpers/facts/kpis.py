@@ -124,13 +124,56 @@ def aggregate_units(metric: str, values: pd.Series) -> float:
     return float(values.mean()) if len(values) else np.nan
 
 
-def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int) -> dict:
-    """Every KPI of ``quarter`` as a number (NaN when it cannot be computed)."""
+SURVEY_KPIS = ("nps", "csat")  # from the surveys; every other KPI from the orders
+NEW_CUSTOMER_KPIS = ("new_customers", "retention_30d")  # need to know who is new (``facts.can_tell_new``)
+
+
+@dataclass(frozen=True)
+class DataSpans:
+    """What the data cover: the first and last day of each source (the preparation log's
+    ``coverage``) and the warm-up before a first purchase counts as a new customer."""
+
+    days: dict[str, dict[str, str]]
+    new_customer_warmup_days: int = 0
+
+    def source_of(self, metric: str) -> str:
+        return "surveys" if metric in SURVEY_KPIS else "orders"
+
+    def coverage(self, metric: str, quarter: Quarter) -> str:
+        """"full", "partial" or "none" (``facts.quarter_coverage``) of the source behind ``metric``."""
+        span = self.days.get(self.source_of(metric))
+        return "none" if not span else facts.quarter_coverage(quarter, span["first_day"], span["last_day"])
+
+    def can_tell(self, metric: str, quarter: Quarter) -> bool:
+        """Whether ``metric`` means something in ``quarter``: new customers only after the warm-up."""
+        if metric not in NEW_CUSTOMER_KPIS or "orders" not in self.days:
+            return True
+        return facts.can_tell_new(quarter.start, self.days["orders"]["first_day"], self.new_customer_warmup_days)
+
+    def comparable(self, metric: str, quarter: Quarter, reference: Quarter) -> str:
+        """"" when ``metric`` may be compared between the two quarters, else why not."""
+        for q in (quarter, reference):
+            if not self.can_tell(metric, q):
+                return f"new customers cannot be told in {q} (the data start {self.days['orders']['first_day']})"
+            coverage = self.coverage(metric, q)
+            if coverage == "none":
+                return f"{q} is not in the {self.source_of(metric)} data"
+            if coverage == "partial":
+                return f"{q} is only partly covered by the {self.source_of(metric)} data"
+        return ""
+
+
+def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int,
+                 spans: DataSpans | None = None) -> dict:
+    """Every KPI of ``quarter`` as a number (NaN when it cannot be computed, or, with ``spans``,
+    when new customers cannot be told yet)."""
     units = kpi_units(orders, surveys, quarter, churn_days)
     values = {metric: aggregate_units(metric, units[metric]["value"]) for metric in KPIS}
     if not quarter.contains(orders["order_date"]).any():
         # A quarter outside the data has no order-based KPIs (not zeros).
-        values.update({m: np.nan for m in KPIS if m not in ("nps", "csat")})
+        values.update({m: np.nan for m in KPIS if m not in SURVEY_KPIS})
+    if spans is not None:
+        values.update({m: np.nan for m in KPIS if not spans.can_tell(m, quarter)})
     return values
 
 
@@ -158,19 +201,28 @@ def _change(current: float, reference: float, unit: str) -> float:
 
 
 def compute_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int,
-                 targets: dict[str, float | None]) -> pd.DataFrame:
+                 targets: dict[str, float | None], spans: DataSpans | None = None) -> pd.DataFrame:
     """The KPI overview table.
 
-    Columns: metric, label, value, unit, previous, year_ago, qoq_change, yoy_change, target, met.
-    Changes are relative for counts and money, and differences (points / shares) for rates and NPS.
-    ``met`` compares with the target in the KPI's good direction (lower is better for churn).
+    Columns: metric, label, value, unit, previous, year_ago, qoq_change, yoy_change, target, met,
+    coverage ("full" or "partial": how much of the quarter the KPI's source covers) and
+    not_compared (why a change is not given). Changes are relative for counts and money, and
+    differences (points / shares) for rates and NPS. With ``spans``, a change involving a partly
+    covered quarter, or new customers before they can be told, is not computed.
+    ``met`` compares with the target in the KPI's good direction (lower is better for churn); a
+    KPI without a target (None or NaN in ``targets``, or absent) has target NaN and ``met`` None,
+    and so has a KPI whose value cannot be computed.
     """
-    now = quarter_kpis(orders, surveys, quarter, churn_days)
-    previous = quarter_kpis(orders, surveys, quarter.previous(), churn_days)
-    year_ago = quarter_kpis(orders, surveys, quarter.year_ago(), churn_days)
+    now = quarter_kpis(orders, surveys, quarter, churn_days, spans)
+    previous = quarter_kpis(orders, surveys, quarter.previous(), churn_days, spans)
+    year_ago = quarter_kpis(orders, surveys, quarter.year_ago(), churn_days, spans)
     rows = []
     for metric, kpi in KPIS.items():
+        why = {"qoq": "", "yoy": ""} if spans is None else {
+            "qoq": spans.comparable(metric, quarter, quarter.previous()),
+            "yoy": spans.comparable(metric, quarter, quarter.year_ago())}
         target = targets.get(metric)
+        target = None if target is None or pd.isna(target) else float(target)
         value = now[metric]
         met = None
         if target is not None and not np.isnan(value):
@@ -178,9 +230,11 @@ def compute_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Qu
         rows.append({
             "metric": metric, "label": kpi.label, "value": value, "unit": kpi.unit,
             "previous": previous[metric], "year_ago": year_ago[metric],
-            "qoq_change": _change(value, previous[metric], kpi.unit),
-            "yoy_change": _change(value, year_ago[metric], kpi.unit),
-            "target": np.nan if target is None else float(target), "met": met,
+            "qoq_change": np.nan if why["qoq"] else _change(value, previous[metric], kpi.unit),
+            "yoy_change": np.nan if why["yoy"] else _change(value, year_ago[metric], kpi.unit),
+            "target": np.nan if target is None else target, "met": met,
+            "coverage": "full" if spans is None else spans.coverage(metric, quarter),
+            "not_compared": "; ".join(dict.fromkeys(w for w in why.values() if w)),
         })
     return pd.DataFrame(rows)
 
@@ -198,23 +252,58 @@ def format_kpi_change(change: float, unit: str) -> str:
     return fmt_change(change)
 
 
+NO_TARGET = "no target"
+"""What readers see where a KPI has no target (no met / not met is claimed for it)."""
+
+
+def format_kpi_target(target: float, unit: str, currency: str) -> str:
+    """A KPI's target for readers, or "no target" when none is set."""
+    return NO_TARGET if pd.isna(target) else format_kpi_value(target, unit, currency)
+
+
 def kpi_table_for_readers(kpis: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """The KPI table with every number formatted for the report."""
+    """The KPI table with every number formatted for the report. "Met" is "met" / "not met" only
+    for a KPI with a target and a value; "–" otherwise (the Target column then says "no target"
+    or the value is missing). A value of a partly covered quarter says so."""
+    met = kpis["met"].astype("object").where(kpis["target"].notna())  # no target: nothing to meet
+    partial = kpis["coverage"].eq("partial") if "coverage" in kpis else pd.Series(False, index=kpis.index)
     return pd.DataFrame({
         "KPI": kpis["label"],
-        "This quarter": [format_kpi_value(v, u, currency) for v, u in zip(kpis["value"], kpis["unit"])],
+        "This quarter": [format_kpi_value(v, u, currency) + (" (partial quarter)" if p else "")
+                         for v, u, p in zip(kpis["value"], kpis["unit"], partial)],
         "vs previous quarter": [format_kpi_change(c, u) for c, u in zip(kpis["qoq_change"], kpis["unit"])],
         "vs a year ago": [format_kpi_change(c, u) for c, u in zip(kpis["yoy_change"], kpis["unit"])],
-        "Target": [format_kpi_value(v, u, currency) for v, u in zip(kpis["target"], kpis["unit"])],
-        "Met": kpis["met"].map({True: "met", False: "not met"}).fillna("no target"),
+        "Target": [format_kpi_target(v, u, currency) for v, u in zip(kpis["target"], kpis["unit"])],
+        "Met": [_met_word(m) for m in met],
     })
 
 
+def comparison_note(kpis: pd.DataFrame) -> str:
+    """One sentence on the changes the table leaves out and why ("" when every change is given)."""
+    if "not_compared" not in kpis:
+        return ""
+    left_out = kpis.loc[kpis["not_compared"].fillna("").astype(str) != ""]
+    if left_out.empty:
+        return ""
+    reasons = "; ".join(dict.fromkeys(left_out["not_compared"].astype(str)))
+    return (f"Not compared with other quarters: {', '.join(left_out['label'])} ({reasons}). A part of a quarter is "
+            "not set against a whole one.")
+
+
+def _met_word(met) -> str:
+    """"met" / "not met" for a flag True / False (also as read back from a CSV); "–" for None / NaN."""
+    return {"True": "met", "False": "not met"}.get(str(met), "–")
+
+
 def kpi_finding(kpis: pd.DataFrame, currency: str) -> str:
-    """One or two sentences: how many targets were met, and the biggest miss."""
-    with_target = kpis.loc[kpis["met"].notna()]
+    """One or two sentences: how many targets were met, and the biggest miss; without any target,
+    that no KPI is judged against one."""
+    with_target = kpis.loc[kpis["target"].notna() & kpis["met"].notna()]
     met = int(with_target["met"].astype(bool).sum())
-    text = f"{met} of {len(with_target)} KPIs with a target met it this quarter."
+    if kpis["target"].notna().any():
+        text = f"{met} of {len(with_target)} KPIs with a target met it this quarter."
+    else:
+        text = "No KPI has a target (kpi_targets in the parameters), so none is judged met or not met."
     revenue = kpis.set_index("metric").loc["revenue"]
     text += (f" Net revenue was {format_kpi_value(revenue['value'], 'money', currency)}, "
              f"{format_kpi_change(revenue['qoq_change'], 'money')} on the previous quarter and "

@@ -59,9 +59,21 @@ def attribute_change(units_now: pd.DataFrame, units_prev: pd.DataFrame, customer
     return result.sort_values("contribution", kind="stable").reset_index(drop=True)
 
 
-def main_contributor(attribution: pd.DataFrame, adverse_sign: int, min_units: int = 1) -> pd.Series | None:
-    """The group whose contribution is largest in the adverse direction (sign -1: a fall, +1: a rise)."""
-    eligible = attribution.loc[(attribution["units_now"] + attribution["units_previous"]) >= min_units]
+def main_contributor(attribution: pd.DataFrame, adverse_sign: int, min_units: int = 1,
+                     min_share: float = 0.5) -> pd.Series | None:
+    """The group whose contribution is largest in the adverse direction (sign -1: a fall, +1: a
+    rise), if it explains at least ``min_share`` of its dimension's adverse change and has
+    ``min_units`` units in the two quarters together; otherwise no group stands out (None).
+
+    A group whose own change is a small part of the change (one customer of sixty lost) is no
+    cause worth naming.
+    """
+    if not 0 < min_share <= 1:
+        raise ValueError(f"min_share must lie in (0, 1], got {min_share}")
+    total = attribution.groupby("dimension")["contribution"].transform("sum")  # each row's dimension's change
+    share = attribution["contribution"] / total.replace(0, np.nan)
+    eligible = attribution.loc[((attribution["units_now"] + attribution["units_previous"]) >= min_units)
+                               & (np.sign(total) == adverse_sign) & (share >= min_share)]
     eligible = eligible.loc[np.sign(eligible["contribution"]) == adverse_sign]
     if eligible.empty:
         return None

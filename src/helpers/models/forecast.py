@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers import facts
+from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
 from helpers.validation import require_columns
@@ -72,13 +74,25 @@ def forecast_series(history: pd.Series, horizon: int = 1, alpha: float = 0.05) -
     return out
 
 
-def growth_trend(orders: pd.DataFrame, period: Quarter | str, n_quarters: int = 8) -> pd.DataFrame:
+def growth_trend(orders: pd.DataFrame, period: Quarter | str, n_quarters: int = 8,
+                 new_customer_warmup_days: int = 0) -> pd.DataFrame:
     """New customers, active customers and net revenue per quarter, the last ``n_quarters``.
 
-    Returns ``quarter, new_customers, active_customers, revenue`` oldest first.
+    Quarters that end before the first order line are left out (no data is not zero); each
+    quarter's ``coverage`` is "full" or "partial" (``facts.quarter_coverage`` over the first and
+    last order day); new customers are missing (NaN) where they cannot be told
+    (``facts.can_tell_new``). Returns ``quarter, coverage, new_customers, active_customers,
+    revenue`` oldest first.
     """
     require_columns(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
-    trailing = Quarter.parse(period).trailing(n_quarters)
+    if orders.empty:
+        raise NotAvailable("no order lines", "an orders export with rows")
+    data_start, data_end = orders["order_date"].min(), orders["order_date"].max()
+    trailing = [q for q in Quarter.parse(period).trailing(n_quarters)
+                if facts.quarter_coverage(q, data_start, data_end) != "none"]
+    if not trailing:
+        raise NotAvailable(f"no order line in the {n_quarters} quarters up to {Quarter.parse(period)}",
+                           "an export that covers the report's quarter")
     index = [q.year * 4 + q.q - 1 for q in trailing]  # integer quarter keys: cheaper than text labels
 
     def quarter_index(dates: pd.Series) -> pd.Series:
@@ -90,46 +104,55 @@ def growth_trend(orders: pd.DataFrame, period: Quarter | str, n_quarters: int = 
     active = purchases.groupby(keys.loc[purchases.index])["customer_id"].nunique()
     revenue = window.groupby(keys)["net_amount"].sum()
     first = purchase_lines(orders).groupby("customer_id")["order_date"].min()
-    new = quarter_index(first).value_counts()
+    new = quarter_index(first).value_counts().reindex(index).fillna(0).astype(float)
+    knowable = [facts.can_tell_new(q.start, data_start, new_customer_warmup_days) for q in trailing]
     return pd.DataFrame({
         "quarter": [str(q) for q in trailing],
-        "new_customers": new.reindex(index).fillna(0).to_numpy(dtype="int64"),
+        "coverage": [facts.quarter_coverage(q, data_start, data_end) for q in trailing],
+        "new_customers": new.where(knowable).to_numpy(),
         "active_customers": active.reindex(index).fillna(0).to_numpy(dtype="int64"),
         "revenue": revenue.reindex(index).fillna(0.0).to_numpy(dtype=float),
     })
 
 
-def growth_forecast(trend: pd.DataFrame, horizon: int = 1, alpha: float = 0.05) -> pd.DataFrame:
+def growth_forecast(trend: pd.DataFrame, horizon: int = 1, alpha: float = 0.05, min_quarters: int = 4) -> pd.DataFrame:
     """The trend in long form with a ``horizon``-quarter forecast of every metric: the one
     growth forecast of the report (the overview shows the next quarter, the value chapter four).
 
-    Uses :func:`forecast_series` (damped-trend exponential smoothing). Quarters with no activity
-    before the first active quarter are left out of the fit; counts are never forecast below
-    zero. Returns ``quarter, metric, label, value, lower, upper, kind`` (``actual`` or
+    Uses :func:`forecast_series` (damped-trend exponential smoothing) on the fully covered
+    quarters with a value; a metric with fewer than ``min_quarters`` of them is not forecast
+    (its forecast rows are missing, ``method`` says why), and when no metric can be, the
+    forecast is not available. Forecasts and their intervals never go below zero. Returns
+    ``quarter, coverage, metric, label, value, lower, upper, kind`` (``actual`` or
     ``forecast``) and ``method``.
     """
-    require_columns(trend, ["quarter", *GROWTH_METRICS], "trend")
+    require_columns(trend, ["quarter", "coverage", *GROWTH_METRICS], "trend")
     if trend.empty:
         raise ValueError("trend has no quarters to forecast from")
+    if min_quarters < 1:
+        raise ValueError(f"min_quarters must be at least 1, got {min_quarters}")
     last = Quarter.parse(trend["quarter"].iloc[-1])
     future = [str(last.shift(step)) for step in range(1, horizon + 1)]
-    started = (trend[list(GROWTH_METRICS)] != 0).any(axis=1).cummax()
-    if not started.any():
-        started[:] = True
-    rows = []
+    full = trend["coverage"] == "full"
+    rows, forecast_made = [], False
     for metric, metric_label in GROWTH_METRICS.items():
-        actual = pd.DataFrame({"quarter": trend["quarter"], "metric": metric, "label": metric_label,
-                               "value": trend[metric].astype(float), "lower": np.nan, "upper": np.nan,
-                               "kind": "actual", "method": ""})
-        history = trend.loc[started, metric].astype(float)
-        history.index = trend.loc[started, "quarter"]
-        predicted = forecast_series(history, horizon=horizon, alpha=alpha)
-        floor = 0.0 if metric != "revenue" else -np.inf
-        forecast = pd.DataFrame({
-            "quarter": future, "metric": metric, "label": metric_label,
-            "value": predicted["forecast"].clip(lower=floor).to_numpy(),
-            "lower": predicted["lower"].clip(lower=floor).to_numpy(),
-            "upper": predicted["upper"].clip(lower=floor).to_numpy(), "kind": "forecast",
-            "method": predicted["method"].to_numpy()})
+        actual = pd.DataFrame({"quarter": trend["quarter"], "coverage": trend["coverage"], "metric": metric,
+                               "label": metric_label, "value": trend[metric].astype(float), "lower": np.nan,
+                               "upper": np.nan, "kind": "actual", "method": ""})
+        usable = full & trend[metric].notna()
+        history = pd.Series(trend.loc[usable, metric].astype(float).to_numpy(), index=trend.loc[usable, "quarter"])
+        forecast = pd.DataFrame({"quarter": future, "coverage": "forecast", "metric": metric, "label": metric_label,
+                                 "value": np.nan, "lower": np.nan, "upper": np.nan, "kind": "forecast",
+                                 "method": f"not forecast: {len(history)} full quarters with a value, "
+                                           f"{min_quarters} needed"})
+        if len(history) >= min_quarters:
+            predicted = forecast_series(history, horizon=horizon, alpha=alpha)
+            for column, source in (("value", "forecast"), ("lower", "lower"), ("upper", "upper")):
+                forecast[column] = predicted[source].clip(lower=0.0).to_numpy()  # no negative counts or revenue
+            forecast["method"] = predicted["method"].to_numpy()
+            forecast_made = True
         rows += [actual, forecast]
+    if not forecast_made:
+        raise NotAvailable(f"{int(full.sum())} fully covered quarters of history, the forecast needs {min_quarters}",
+                           "a longer export, or a lower forecast_min_quarters in the parameters")
     return pd.concat(rows, ignore_index=True)

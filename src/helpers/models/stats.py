@@ -325,8 +325,13 @@ def kpi_significance(
     n_resamples: int = 1000,
     alpha: float = 0.05,
     small_sample_size: int = 30,
+    spans=None,
 ) -> pd.DataFrame:
     """Whether each KPI's change on the previous quarter (or a year ago) is statistically meaningful.
+
+    With ``spans`` (``helpers.facts.kpis.DataSpans``), a KPI whose quarters cannot be compared (a
+    partly covered quarter, new customers before they can be told) is not tested: its interval
+    is missing, ``significant`` False and ``method`` says why.
 
     Columns: metric, change_low, change_high (the ``1 - alpha`` interval of the change, in the
     units of ``helpers.facts.kpis`` changes: relative for counts and money, a difference for shares
@@ -357,6 +362,9 @@ def kpi_significance(
             scale = 1 / base if base and not np.isnan(base) and base > 0 else np.nan
             result["change_low"] *= scale
             result["change_high"] *= scale
+        why = spans.comparable(metric, quarter, reference) if spans is not None else ""
+        if why:
+            result.update(change_low=np.nan, change_high=np.nan, significant=False, method=f"not compared: {why}")
         rows.append(result)
     table = pd.DataFrame(rows)
     return table[["metric", "change_low", "change_high", "significant", "small_sample",
@@ -394,7 +402,7 @@ def kpi_table_with_significance(kpi_overview: pd.DataFrame, currency: str = "¥"
     if missing:
         raise ValueError(f"kpi_overview lacks column(s) {missing}; merge compute_kpis with kpi_significance")
     table = kpi_table_for_readers(kpi_overview, currency)
-    known = kpi_overview["change_low"].notna() & kpi_overview["change_high"].notna()
+    known = kpi_overview["change_low"].notna() & kpi_overview["change_high"].notna() & kpi_overview["qoq_change"].notna()
     table[f"{1 - alpha:.0%} interval of the change"] = [
         f"{format_kpi_change(low, unit)} to {format_kpi_change(high, unit)}" if ok else "–"
         for low, high, unit, ok in zip(kpi_overview["change_low"], kpi_overview["change_high"], kpi_overview["unit"],
