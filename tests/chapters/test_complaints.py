@@ -212,8 +212,10 @@ def test_unmapped_handling_times_are_not_shown(empty_columns):
     plt.close("all")
 
 
-def test_resolution_without_a_reopened_column_has_no_reopened_rate():
-    tickets = _tickets().drop(columns=["reopened"])
+@pytest.mark.parametrize("empty_column", [False, True], ids=["absent", "all empty"])
+def test_resolution_without_a_reopened_column_has_no_reopened_rate(empty_column):
+    # the preparation keeps an unmapped reopened column empty rather than all False
+    tickets = _tickets().assign(reopened=pd.NA) if empty_column else _tickets().drop(columns=["reopened"])
     summary = complaint_summary(tickets, _orders(), Q)
     # 9 of 10 resolved in a median of 5 hours, as with the column; the reopened rate is left out
     assert "reopened_rate" not in summary and summary["resolution_rate"].iloc[-1] == pytest.approx(0.9)

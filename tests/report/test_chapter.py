@@ -138,3 +138,14 @@ def test_a_breakdown_by_a_column_of_one_value_is_not_available(fresh):
     assert fresh.unmet_need(SectionSpec("x", breakdown={"orders": ("channel",)})) is None
     fresh.log["profile"]["orders"]["categories"]["channel"] = ["online", "Unknown"]
     assert fresh.unmet_need(SectionSpec("x", breakdown={"orders": ("channel",)})) is not None
+
+
+def test_an_artifact_an_earlier_chapter_did_not_write_names_that_chapter(fresh):
+    from helpers.report.registry import SectionSpec
+
+    assert fresh.unmet_need(SectionSpec("x", artifacts=("cac_crv.csv",))).line() == (
+        "Not available: cac_crv.csv was not written in this run; 04 Value writes it: run it first, or see its "
+        "'Not available' lines for what the data lack.")
+    assert fresh.unmet_need(SectionSpec("x", artifacts=("funnel.csv", "cac_crv.csv"))).line() == (
+        "Not available: funnel.csv and cac_crv.csv were not written in this run; 03 Behaviour and 04 Value write "
+        "them: run them first, or see their 'Not available' lines for what the data lack.")

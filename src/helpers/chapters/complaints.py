@@ -63,7 +63,7 @@ def unmapped_note(tickets: pd.DataFrame, about: str = "complaints") -> str:
     if not has_values(tickets, "resolution_hours"):
         return ("Resolution rate, time to resolve and reopened rate are not shown: no ticket has a resolution "
                 "time (map a column to tickets.resolved_at).")
-    if "reopened" not in tickets.columns:
+    if not has_values(tickets, "reopened"):
         return "Reopened rate is not shown: the tickets have no reopened column (map a column to tickets.reopened)."
     return ""
 
@@ -124,7 +124,7 @@ def handling_stats(complaints: pd.DataFrame, keys=None, resolution: bool = True,
 def _handling_flags(tickets: pd.DataFrame) -> dict[str, bool]:
     """Which handling metrics the tickets support (see the module docstring)."""
     resolution = has_values(tickets, "resolution_hours")
-    return {"resolution": resolution, "reopened": resolution and "reopened" in tickets.columns}
+    return {"resolution": resolution, "reopened": resolution and has_values(tickets, "reopened")}
 
 
 def complaints_by(tickets: pd.DataFrame, period: Quarter | str, by: str = "complaint_type",

@@ -139,7 +139,8 @@ def _finish_orders(orders: pd.DataFrame, products: pd.DataFrame | None) -> pd.Da
 
 def _finish_tickets(tickets: pd.DataFrame) -> pd.DataFrame:
     tickets = tickets.drop(columns=ROW_COLUMNS)
-    tickets["reopened"] = tickets["reopened"].fillna(False).astype(bool)
+    if tickets["reopened"].notna().any():  # an unmapped column stays empty, so no reopened rate is claimed
+        tickets["reopened"] = tickets["reopened"].fillna(False).astype(bool)
     hours = pd.Timedelta(hours=1)
     tickets["first_response_hours"] = (tickets["first_response_at"] - tickets["created_at"]) / hours
     tickets["resolution_hours"] = (tickets["resolved_at"] - tickets["created_at"]) / hours

@@ -153,6 +153,8 @@ def growth_forecast(trend: pd.DataFrame, horizon: int = 1, alpha: float = 0.05, 
             forecast_made = True
         rows += [actual, forecast]
     if not forecast_made:
-        raise NotAvailable(f"{int(full.sum())} fully covered quarters of history, the forecast needs {min_quarters}",
+        held = int(full.sum())
+        raise NotAvailable(f"{held} fully covered quarter{'' if held == 1 else 's'} of history, the forecast needs "
+                           f"{min_quarters}",
                            "a longer export, or a lower forecast_min_quarters in the parameters")
     return pd.concat(rows, ignore_index=True)

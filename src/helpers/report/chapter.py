@@ -199,8 +199,12 @@ class Chapter:
                                     f"section needs {spec.history_days}", "an export that starts earlier")
         missing = [n for n in spec.artifacts if not (self.layout.artifacts / n).exists()]
         if missing:
-            return NotAvailable(f"{', '.join(missing)} was not written by an earlier chapter of this run",
-                                f"run the chapter that writes it first ({', '.join(missing)})")
+            writers = list(dict.fromkeys(writer_of(n).title for n in missing))
+            one, alone = len(missing) == 1, len(writers) == 1
+            return NotAvailable(f"{' and '.join(missing)} {'was' if one else 'were'} not written in this run",
+                                f"{' and '.join(writers)} {'writes' if alone else 'write'} {'it' if one else 'them'}: "
+                                f"run {'it' if alone else 'them'} first, or see {'its' if alone else 'their'} "
+                                "'Not available' lines for what the data lack")
         return None
 
     def history_days(self, source: str = "orders") -> int:
