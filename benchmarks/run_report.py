@@ -122,7 +122,7 @@ def main() -> None:
     run_seconds = time.perf_counter() - run_started
     if run.returncode not in (0, 1):
         sys.exit(f"the report run failed:\n{stderr[-3000:]}")
-    manifest_path = max((out / args.quarter).glob("*/manifest.json"), key=lambda path: path.stat().st_mtime)
+    manifest_path = max((out / args.quarter).glob("*/analyst/manifest.json"), key=lambda path: path.stat().st_mtime)
     manifest = json.loads(manifest_path.read_text())
     for step in manifest["steps"]:
         begin = dt.datetime.fromisoformat(step["started"]).timestamp()

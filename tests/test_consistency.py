@@ -12,7 +12,9 @@ import yaml
 from conftest import run_report
 
 from helpers.demo.generator import generate, write
+from helpers.paths import RunLayout
 from helpers.report import export
+from helpers.report.chapter import RESOLVED_PARAMS
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +39,8 @@ def folder(request, report, other_company) -> Path:
 
 
 def artifact(folder: Path, name: str) -> pd.DataFrame:
-    return export.read_csv(folder / "artifacts" / name, dtype={"customer_id": str})
+    """A table of the report, shared (``artifacts/``) or kept for the analyst."""
+    return export.read_csv(RunLayout(folder).artifact(name), dtype={"customer_id": str})
 
 
 def finding_numbers(folder: Path, chapter: str) -> dict:
@@ -48,7 +51,7 @@ def finding_numbers(folder: Path, chapter: str) -> dict:
 
 
 def test_the_same_quantity_is_equal_wherever_it_appears(folder):
-    quarter = json.loads((folder / "manifest.json").read_text())["quarter"]
+    quarter = json.loads(RunLayout(folder).manifest.read_text())["quarter"]
     kpis = artifact(folder, "kpi_overview.csv").set_index("metric")["value"]
     overview, needs = finding_numbers(folder, "01_overview"), finding_numbers(folder, "02_needs")
     behaviour, value = finding_numbers(folder, "03_behaviour"), finding_numbers(folder, "04_value")
@@ -103,7 +106,7 @@ def test_action_lists_come_from_the_sections_they_cite(folder):
 
 
 def test_the_three_notions_of_risk_relate_as_chapter_05_says(folder):
-    params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
+    params = json.loads((RunLayout(folder).analyst / RESOLVED_PARAMS).read_text(encoding="utf-8"))
     threshold = params["chapter_options"]["03_behaviour"]["high_risk_threshold"]
     groups = finding_numbers(folder, "05_crm_recommendations")
     scores = artifact(folder, "churn_scores.csv").set_index("customer_id")["churn_probability"]

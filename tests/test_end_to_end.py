@@ -14,6 +14,7 @@ from conftest import folder_digest, run_report
 
 from helpers import paths
 from helpers.demo.generator import generate, write
+from helpers.paths import RunLayout
 from helpers.report.registry import CHAPTERS
 
 pytestmark = pytest.mark.slow
@@ -25,10 +26,11 @@ def test_report_folder_is_complete(report):
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder.name)
     for page in ["index.html", *CHAPTER_PAGES]:
         assert (folder / page).exists(), page
-    assert (folder / "artifacts" / "kpi_overview.csv").exists()
-    assert list((folder / "quarantine").glob("*.csv")), "the demo data has rows to set aside"
+    layout = RunLayout(folder)
+    assert (layout.artifacts / "kpi_overview.csv").exists()
+    assert list(layout.quarantine.glob("*.csv")), "the demo data has rows to set aside"
     assert str(folder / "index.html") in result.stdout
-    assert "[1/8]" in result.stdout and "[8/8]" in result.stdout  # progress shown
+    assert "[1/9]" in result.stdout and "[9/9]" in result.stdout  # progress shown
 
 
 def test_html_has_no_code_embeds_images_and_loads_nothing_remote(report):
@@ -50,7 +52,7 @@ def test_html_has_no_code_embeds_images_and_loads_nothing_remote(report):
 
 def test_manifest_is_complete(report):
     folder, _ = report
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = json.loads(RunLayout(folder).manifest.read_text())
     assert manifest["quarter"] == "2026Q3"
     assert manifest["parameters"]["churn_inactivity_days"] == 90
     assert {i["source"] for i in manifest["inputs"]} == {"customers", "orders", "products", "tickets", "surveys",
@@ -74,9 +76,15 @@ def test_no_personal_data_in_any_page(report, demo):
         text = (folder / page).read_text(encoding="utf-8")
         leaked = [p for p in personal if p in text]
         assert not leaked, f"{page} shows personal data: {leaked[:3]}"
-    for artifact in (folder / "artifacts").glob("*.csv"):
+    layout = RunLayout(folder)
+    for artifact in [*layout.artifacts.glob("*.csv"), *layout.analyst_artifacts.glob("*.csv")]:
         text = artifact.read_text(encoding="utf-8")
         assert not [p for p in personal if p in text], artifact.name
+    if layout.pdf.exists():  # printed from the pages above, so checked as text too
+        from pypdf import PdfReader
+
+        text = "\n".join(page.extract_text() for page in PdfReader(layout.pdf).pages)
+        assert not [p for p in personal if p in text], "report.pdf shows personal data"
 
 
 def test_second_run_is_identical_gets_its_own_folder_and_leaves_the_first_alone(report, demo):
@@ -90,13 +98,15 @@ def test_second_run_is_identical_gets_its_own_folder_and_leaves_the_first_alone(
     assert folder_digest(folder) == before
     assert not list((folder.parents[1] / ".building").iterdir())  # no scratch left behind
     # Determinism: the same inputs and parameters give byte-identical tables and findings, in either mode.
-    first_artifacts = sorted(p.name for p in (folder / "artifacts").iterdir())
-    assert first_artifacts == sorted(p.name for p in (second / "artifacts").iterdir())
-    different = [name for name in first_artifacts
-                 if (folder / "artifacts" / name).read_bytes() != (second / "artifacts" / name).read_bytes()]
-    assert not different, f"artifacts differ between two identical runs: {different}"
+    first, again = RunLayout(folder), RunLayout(second)
+    for kept in ("artifacts", "analyst_artifacts"):
+        first_artifacts = sorted(p.name for p in getattr(first, kept).iterdir())
+        assert first_artifacts == sorted(p.name for p in getattr(again, kept).iterdir())
+        different = [name for name in first_artifacts
+                     if (getattr(first, kept) / name).read_bytes() != (getattr(again, kept) / name).read_bytes()]
+        assert not different, f"{kept} differ between two identical runs: {different}"
     for name in ("orders.csv", "customers.csv"):
-        assert (folder / "quarantine" / name).read_bytes() == (second / "quarantine" / name).read_bytes()
+        assert (first.quarantine / name).read_bytes() == (again.quarantine / name).read_bytes()
 
 
 def test_failing_chapter_leaves_the_others_rendered(demo, tmp_path):
@@ -118,7 +128,7 @@ def test_failing_chapter_leaves_the_others_rendered(demo, tmp_path):
     assert "Finding." in (folder / "01_overview.html").read_text(encoding="utf-8")
     index = BeautifulSoup((folder / "index.html").read_text(encoding="utf-8"), "html.parser")
     assert index.select_one(".ci-status-failed").get_text() == "failed"
-    steps = {s["name"]: s["status"] for s in json.loads((folder / "manifest.json").read_text())["steps"]}
+    steps = {s["name"]: s["status"] for s in json.loads(RunLayout(folder).manifest.read_text())["steps"]}
     assert steps == {"prepare": "ok", "01_overview": "ok", "03_behaviour": "failed"}
 
 
@@ -172,8 +182,13 @@ def test_killed_run_leaves_earlier_reports_and_no_half_folder(report, demo):
     process = subprocess.Popen([sys.executable, str(paths.PROJECT_ROOT / "run_all.py"), "--quarter", "2026Q3",
                                 "--data", str(demo), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
+    def in_builds(folder: str, pattern: str) -> list:
+        """The files matching ``pattern`` in the ``folder`` (a ``RunLayout`` property) of the build folders."""
+        return [p for build in (out / ".building").glob("2026Q3-*")
+                for p in getattr(RunLayout(build), folder).glob(pattern)]
+
     deadline = time.time() + 120
-    while time.time() < deadline and not list((out / ".building").glob("2026Q3-*/notebooks/*.ipynb")):
+    while time.time() < deadline and not in_builds("notebooks", "*.ipynb"):
         time.sleep(0.2)   # wait until it is executing a chapter
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
@@ -183,7 +198,7 @@ def test_killed_run_leaves_earlier_reports_and_no_half_folder(report, demo):
     # A run killed without a chance to clean up (SIGKILL) leaves only scratch, removed by the next run.
     process = subprocess.Popen([sys.executable, str(paths.PROJECT_ROOT / "run_all.py"), "--quarter", "2026Q3",
                                 "--data", str(demo), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    while time.time() < deadline and not list((out / ".building").glob("2026Q3-*/prepared/orders.parquet")):
+    while time.time() < deadline and not in_builds("prepared", "orders.parquet"):
         time.sleep(0.2)
     process.kill()
     process.wait(timeout=60)
@@ -248,7 +263,8 @@ def test_text_from_data_is_escaped_masked_and_safe_everywhere(tmp_path):
         shown += text.count(IMAGE) + text.count(SCRIPT)
     assert shown > 0, "the hostile values should be shown, as text"
     # The industry written as mathematics did not take chapter 01 down.
-    steps = {s["name"]: s["status"] for s in json.loads((folder / "manifest.json").read_text())["steps"]}
+    layout = RunLayout(folder)
+    steps = {s["name"]: s["status"] for s in json.loads(layout.manifest.read_text())["steps"]}
     assert set(steps.values()) == {"ok"}
     # No personal data in any file of the report folder: pages, artifacts, quarantine, prepared
     # tables, executed notebooks, manifest.
@@ -258,11 +274,12 @@ def test_text_from_data_is_escaped_masked_and_safe_everywhere(tmp_path):
         for marker in MARKERS:
             assert marker not in text, f"{marker} in {path.relative_to(folder)}"
     assert checked > 30
-    surveys_aside = pd.read_csv(folder / "quarantine" / "surveys.csv", dtype=str)
+    surveys_aside = pd.read_csv(layout.quarantine / "surveys.csv", dtype=str)
     assert "[phone]" in surveys_aside.loc[surveys_aside["survey_id"] == "SV-OUT", "comment"].iloc[0]
     # No CSV cell a spreadsheet would evaluate.
     import csv
-    for path in [*(folder / "artifacts").glob("*.csv"), *(folder / "quarantine").glob("*.csv")]:
+    for path in [*layout.artifacts.glob("*.csv"), *layout.analyst_artifacts.glob("*.csv"),
+                 *layout.quarantine.glob("*.csv")]:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             for cells in csv.reader(handle):
                 risky = [c for c in cells if c[:1] in ("=", "@", "\t", "\r")]
@@ -288,13 +305,13 @@ def test_optional_columns_that_are_entirely_empty_do_not_break_a_chapter(tmp_pat
     write(frames, data)
     result = run_report("--quarter", "2026Q3", "--data", str(data), "--out", str(tmp_path / "out"))
     folder = next((tmp_path / "out" / "2026Q3").iterdir())
-    steps = {s["name"]: (s["status"], s["error"]) for s in json.loads((folder / "manifest.json").read_text())["steps"]}
+    steps = {s["name"]: (s["status"], s["error"]) for s in json.loads(RunLayout(folder).manifest.read_text())["steps"]}
     assert result.returncode == 0, steps
 
 
 def test_overview_and_needs_artifacts_reconcile_with_the_prepared_data(report):
     folder, _ = report
-    artifacts = folder / "artifacts"
+    layout = RunLayout(folder)
     for name, columns in {
         "kpi_overview.csv": ["metric", "value", "qoq_change", "yoy_change", "target", "met", "change_low",
                              "change_high", "significant", "small_sample"],
@@ -305,10 +322,10 @@ def test_overview_and_needs_artifacts_reconcile_with_the_prepared_data(report):
         "need_themes.csv": [], "satisfaction_extremes.csv": [], "complaints.csv": [],
         "satisfaction_drivers.csv": [], "sentiment.csv": [],
     }.items():
-        frame = pd.read_csv(artifacts / name)
+        frame = pd.read_csv(layout.artifact(name))
         assert set(columns) <= set(frame.columns), (name, list(frame.columns))
-    kpis = pd.read_csv(artifacts / "kpi_overview.csv").set_index("metric")
-    cross = pd.read_csv(artifacts / "cross_table.csv")
+    kpis = pd.read_csv(layout.artifact("kpi_overview.csv")).set_index("metric")
+    cross = pd.read_csv(layout.artifact("cross_table.csv"))
     # every active customer is in exactly one cell; suppressed cells hide their count
     suppressed = cross["suppressed"].astype(bool)
     assert cross.loc[suppressed, "customers"].isna().all()          # a suppressed cell shows no count
@@ -316,13 +333,13 @@ def test_overview_and_needs_artifacts_reconcile_with_the_prepared_data(report):
     # each suppressed cell holds between 1 and min_group_size - 1 customers
     assert suppressed.sum() <= hidden <= 4 * suppressed.sum()
     # NPS in the chapter equals NPS recomputed from the prepared surveys
-    surveys = pd.read_parquet(folder / "prepared" / "surveys.parquet")
+    surveys = pd.read_parquet(layout.prepared / "surveys.parquet")
     answers = surveys.loc[(surveys["response_date"] >= "2026-07-01") & (surveys["response_date"] < "2026-10-01"),
                           "nps_score"].dropna()
     recomputed = 100 * ((answers >= 9).mean() - (answers <= 6).mean())
-    trend = pd.read_csv(artifacts / "nps_csat.csv").set_index("quarter")
+    trend = pd.read_csv(layout.artifact("nps_csat.csv")).set_index("quarter")
     assert trend.loc["2026Q3", "nps"] == pytest.approx(recomputed)
     assert kpis.loc["nps", "value"] == pytest.approx(recomputed)
     assert trend.loc["2026Q3", "nps_responses"] == len(answers)
-    findings = json.loads((artifacts / "findings_02_needs.json").read_text())
+    findings = json.loads(layout.artifact("findings_02_needs.json").read_text())
     assert findings and all(f["text"] for f in findings)

@@ -81,20 +81,20 @@ def test_kpis_match_an_independent_computation(report, expected):
     kpis = pd.read_csv(report / "artifacts" / "kpi_overview.csv").set_index("metric")["value"]
     assert kpis["active_customers"] == expected["active"]
     assert kpis["revenue"] == pytest.approx(expected["revenue"], rel=1e-9)
-    orders = pd.read_parquet(report / "prepared" / "orders.parquet")
+    orders = pd.read_parquet(paths.RunLayout(report).prepared / "orders.parquet")
     q3 = orders.loc[(orders["order_date"] >= "2011-07-01") & (orders["order_date"] < "2011-10-01") & orders["is_purchase"]]
     assert q3["order_id"].nunique() == expected["orders"]
 
 
 def test_quarantine_counts_by_reason(report, expected):
-    quarantined = pd.read_csv(report / "quarantine" / "orders.csv", dtype=str)
+    quarantined = pd.read_csv(paths.RunLayout(report).quarantine / "orders.csv", dtype=str)
     assert quarantined["rule"].value_counts().to_dict() == expected["counts"]
-    log = json.loads((report / "prepared" / "prepare_log.json").read_text())
+    log = json.loads((paths.RunLayout(report).prepared / "prepare_log.json").read_text())
     assert log["reconciliation"][0]["balanced"]
 
 
 def test_every_chapter_renders_and_missing_sources_are_one_line_notes(report):
-    manifest = json.loads((report / "manifest.json").read_text())
+    manifest = json.loads(paths.RunLayout(report).manifest.read_text())
     assert all(step["status"] == "ok" for step in manifest["steps"]), manifest["steps"]
     assert set(manifest["absent_sources"]) == {"customers", "products", "tickets", "surveys", "events", "campaigns"}
     needs = (report / "02_needs.html").read_text(encoding="utf-8")

@@ -30,34 +30,72 @@ def resolve(path: str | Path, base: Path = PROJECT_ROOT) -> Path:
     return path if path.is_absolute() else (base / path)
 
 
+# A report folder is what a reviewer receives: the pages, report.pdf and artifacts/ (the
+# teams' CSVs and the chapters' aggregate tables). Everything else of the run sits in this
+# subfolder for the analyst, and no page links into it: the executed notebooks (they hold the
+# code), the prepared tables and quarantine files (row-level data), customer-level tables other
+# than the teams' lists, the manifest and the run's parameters.
+ANALYST_DIR = "analyst"
+# The customer lists meant for the teams (chapter 05's action lists: customer ids and reasons,
+# no personal data). Every other table with a customer_id column is kept for the analyst.
+TEAM_LISTS = ("at_risk_high_value.csv", "win_back.csv", "cross_sell.csv", "onboarding.csv")
+REPORT_PDF = "report.pdf"
+
+
 class RunLayout:
-    """The folders of one report run (``outputs/<quarter>/<date>/`` or a notebook's work dir)."""
+    """The folders of one report run (``outputs/<quarter>/<date>/`` or a notebook's work dir).
+
+    ``root`` is the folder to share; ``analyst`` the subfolder kept for the analyst.
+    """
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
 
     @property
+    def analyst(self) -> Path:
+        return self.root / ANALYST_DIR
+
+    @property
     def prepared(self) -> Path:
-        return self.root / "prepared"
+        return self.analyst / "prepared"
 
     @property
     def artifacts(self) -> Path:
+        """Where the chapters write their tables; the shared ones stay here when the run ends."""
         return self.root / "artifacts"
 
     @property
+    def analyst_artifacts(self) -> Path:
+        """Customer-level tables of the chapters other than ``TEAM_LISTS``, moved here when the run ends."""
+        return self.analyst / "artifacts"
+
+    @property
     def quarantine(self) -> Path:
-        return self.root / "quarantine"
+        return self.analyst / "quarantine"
 
     @property
     def notebooks(self) -> Path:
-        return self.root / "notebooks"
+        return self.analyst / "notebooks"
 
     @property
     def manifest(self) -> Path:
-        return self.root / "manifest.json"
+        return self.analyst / "manifest.json"
+
+    @property
+    def index_html(self) -> Path:
+        return self.root / "index.html"
+
+    @property
+    def pdf(self) -> Path:
+        return self.root / REPORT_PDF
 
     def chapter_html(self, chapter: str) -> Path:
         return self.root / f"{chapter}.html"
+
+    def artifact(self, name: str) -> Path:
+        """An artifact of a finished report: in ``artifacts/`` if shared, else in the analyst's."""
+        shared = self.artifacts / name
+        return shared if shared.exists() else self.analyst_artifacts / name
 
     def make(self) -> "RunLayout":
         for folder in (self.prepared, self.artifacts, self.quarantine, self.notebooks):

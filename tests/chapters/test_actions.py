@@ -1,12 +1,16 @@
 """Action lists, reason codes, follow-up plan and the closed loop on hand-made frames."""
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_orders
 
 from helpers.chapters import actions
+from helpers.errors import NotAvailable
 from helpers.facts import customer_facts
-from helpers.facts.kpis import KPIS
+from helpers.facts.kpis import KPIS, DataSpans
+from helpers.params import BehaviourOptions, load_params
 from helpers.quarters import Quarter
 
 Q3 = Quarter.parse("2026Q3")
@@ -94,7 +98,8 @@ def test_closed_loop_lists_and_kpis(tmp_path):
         artifacts / "cross_sell.csv", index=False)
     orders = make_orders([("o1", "a", "2026-07-02", 5), ("o2", "b", "2026-08-02", 5), ("o3", "c", "2026-06-02", 5)])
     orders["category"] = ["Training", "Hardware", "Hardware"]
-    lists = actions.closed_loop_lists(artifacts, orders, Q3).set_index("list")
+    lists = actions.closed_loop_lists(actions.read_action_lists(artifacts), orders, Q3).set_index("list")
+    assert list(lists.index) == ["at_risk_high_value.csv", "cross_sell.csv"]   # only the lists the folder holds
     assert lists.loc["at_risk_high_value.csv", "customers with the outcome"] == 2      # a and b bought in Q3
     assert lists.loc["at_risk_high_value.csv", "share"] == pytest.approx(2 / 3)
     assert lists.loc["cross_sell.csv", "customers with the outcome"] == 1             # a bought Training
@@ -106,8 +111,9 @@ def test_closed_loop_lists_and_kpis(tmp_path):
     assert moves.loc["Revenue (net)", "moved the right way"] == "yes"
     assert moves.loc["Revenue (net)", "target met now"] == "no"
     assert moves.loc["Churn rate", "moved the right way"] == "no"        # churn rising is the wrong way
-    finding = actions.closed_loop_finding(lists.reset_index(), moves.reset_index(), "2026Q2")
-    assert "66.7% of the 3 at-risk high-value customers were retained" in finding
+    finding = actions.closed_loop_finding(lists.reset_index(), moves.reset_index(), "the 2026Q2 report of 2026-07-03")
+    assert finding.startswith("Against the 2026Q2 report of 2026-07-03: 66.7% of the 3 at-risk high-value customers "
+                              "were retained; ")
 
 
 def test_follow_up_plan_triggers():
@@ -149,3 +155,132 @@ def test_win_back_is_empty_when_nobody_has_lapsed():
     table = actions.win_back(facts_as_of(orders), orders, churn_days=90)
     assert table.empty and list(table.columns)[:3] == ["customer_id", "last_purchase_date", "days_since_last_purchase"]
     assert actions.win_back_finding(table, "¥") == "No customer lapsed within the last year."
+
+
+def test_follow_up_plan_flags_triggers_this_quarter_already_breaches():
+    kpis = pd.DataFrame([
+        {"metric": "revenue", "value": 100.0, "target": np.nan},               # no target: a 10% move, not breached
+        {"metric": "nps", "value": 20.3, "target": 25.0},                      # trigger 25 - 5 = 20.0: not below
+        {"metric": "active_customers", "value": 1859.0, "target": 2000.0},     # trigger 2000 - 5% = 1,900: below
+        {"metric": "churn_rate", "value": 0.323, "target": 0.30},              # trigger 30% + 2 pp = 32.0%: above
+        {"metric": "repeat_purchase_rate", "value": 0.28, "target": 0.30},     # trigger 28.0%: on it, not below
+    ])
+    plan = actions.follow_up_plan(kpis, pd.DataFrame({"tracking_kpi": ["Net Promoter Score"]}), "¥")
+    assert plan["kpi"].tolist()[:2] == ["Active customers", "Churn rate"]     # breached first, in the KPIs' order
+    flags = plan.set_index("kpi")
+    assert flags["breached"].to_dict() == {"Active customers": "yes", "Churn rate": "yes", "Net Promoter Score": "no",
+                                           "Revenue (net)": "no", "Repeat-purchase rate": "no"}
+    assert flags.loc["Active customers", "trigger"] == "below 1,900"
+    assert flags.loc["Active customers", "re-analyse when"] == "below 1,900 at a check"
+    assert plan["kpi"].tolist()[2] == "Net Promoter Score"                     # then the KPI in an action
+    assert actions.breached_finding(plan) == (
+        "Already breached: Active customers 1,859 against below 1,900; Churn rate 32.3% against above 32.0%.")
+    assert actions.breached_finding(plan.loc[plan["breached"] == "no"]) == (
+        "No re-analysis trigger is breached by this quarter's values.")
+
+
+def previous_quarter_orders() -> pd.DataFrame:
+    """Orders around 2026Q2 with categories: H(ardware), T(raining), S(oftware)."""
+    rows = [  # (order, customer, date, amount, category)
+        ("w1", "w", "2025-09-01", 100, "S"), ("w2", "w", "2026-02-01", 40, "S"),   # lapsed by 2026-06-30
+        ("d1", "d", "2025-12-01", 45, "H"),                                         # lapsed by 2026-06-30
+        ("p1", "p", "2026-06-10", 50, "H"), ("p1", "p", "2026-06-10", 20, "T"),
+        ("q1", "q", "2026-06-12", 60, "H"), ("q1", "q", "2026-06-12", 30, "T"),
+        ("r1", "r", "2026-06-15", 25, "S"), ("r2", "r", "2026-06-20", 35, "S"),
+        ("c1", "c", "2026-06-01", 80, "H"),                                         # H without T, still active
+        ("n1", "n", "2026-05-10", 30, "S"),
+        # 2026Q3, after the day the lists are recomputed for
+        ("n2", "n", "2026-07-15", 30, "S"), ("w3", "w", "2026-08-10", 10, "S"), ("c2", "c", "2026-09-01", 15, "T"),
+        ("q2", "q", "2026-09-05", 60, "H"), ("e1", "e", "2026-08-01", 70, "H"),
+    ]
+    orders = make_orders([row[:4] for row in rows])
+    orders["category"] = [row[4] for row in rows]
+    return orders.sort_values("order_date", kind="stable").reset_index(drop=True)
+
+
+def test_recomputed_lists_are_those_of_the_previous_quarter_end():
+    orders = previous_quarter_orders()
+    q2 = Q3.previous()
+    lists, notes = actions.recomputed_lists(facts_as_of(orders, "2026-06-30"), orders, q2, 90, BehaviourOptions())
+    assert set(lists) == {"win_back.csv", "onboarding.csv", "cross_sell.csv"}
+    # lapsed (last purchase 90 days or more before 2026-06-30): w (149 days, spent 100 + 40 in the
+    # year up to 2026-02-01) and d (211 days, 45)
+    win_back = lists["win_back.csv"]
+    assert win_back["customer_id"].tolist() == ["w", "d"]
+    assert win_back["revenue_year_before_lapse"].tolist() == [140.0, 45.0]
+    assert win_back["days_since_last_purchase"].tolist() == [149, 211]
+    # first purchase in 2026Q2 and one order by 2026-06-30 (r has two; n's second is in July)
+    onboard = lists["onboarding.csv"]
+    assert onboard["customer_id"].tolist() == ["q", "c", "p", "n"]
+    assert onboard["first_order_value"].tolist() == [90.0, 80.0, 70.0, 30.0]
+    # 9 baskets from 2025Q3 to 2026Q2; H in 4, T in 2, both in 2: H -> T has confidence 2/4 and lift
+    # 0.5 / (2/9) = 2.25. c bought H without T and is active; d too but has lapsed; e came later.
+    cross = lists["cross_sell.csv"]
+    assert cross[["customer_id", "antecedent", "consequent"]].values.tolist() == [["c", "H", "T"]]
+    assert cross["lift"].tolist() == [pytest.approx(2.25)]
+    assert notes == ["The at-risk high-value list is left out: it needs the churn scores and CLV tiers as of "
+                     "2026-06-30, which only the 2026Q2 report computes."]
+    # checked against 2026Q3: w came back; n, q and c ordered again; c bought the suggested T
+    outcomes = actions.closed_loop_lists(lists, orders, Q3).set_index("list")
+    assert outcomes["customers on it"].to_dict() == {"win_back.csv": 2, "onboarding.csv": 4, "cross_sell.csv": 1}
+    assert outcomes["customers with the outcome"].to_dict() == {"win_back.csv": 1, "onboarding.csv": 3,
+                                                                "cross_sell.csv": 1}
+    assert outcomes.loc["onboarding.csv", "share"] == pytest.approx(0.75)
+
+
+def test_recomputed_lists_leave_out_cross_sell_without_two_categories():
+    orders = previous_quarter_orders().assign(category="Uncategorised")
+    lists, notes = actions.recomputed_lists(facts_as_of(orders, "2026-06-30"), orders, Q3.previous(), 90,
+                                            BehaviourOptions(max_products=0))
+    assert "cross_sell.csv" not in lists and len(lists["win_back.csv"]) == 2
+    assert notes[1].startswith("The cross-sell list is left out: the orders name fewer than two categories")
+
+
+def chapter_for_the_closed_loop(outputs, first_day: str = "2025-09-01"):
+    orders = previous_quarter_orders()
+    params = load_params(quarter="2026Q3")
+    coverage = {"orders": {"first_day": first_day, "last_day": "2026-09-05"}}
+
+    def previous_report():
+        found = sorted(outputs.glob("2026Q2/*"))
+        return found[-1] if found else None
+
+    return SimpleNamespace(params=params, period=Q3, log={"coverage": coverage},
+                           table={"orders": orders, "surveys": None}.get, spans=DataSpans(coverage, 0),
+                           previous_report=previous_report,
+                           customer_facts=lambda day: facts_as_of(orders, str(pd.Timestamp(day).date())))
+
+
+def test_last_quarter_without_an_earlier_report_is_recomputed(tmp_path):
+    last = actions.LastQuarter.from_chapter(chapter_for_the_closed_loop(tmp_path))
+    assert last.source == "2026Q2 (recomputed from the data as of 2026-06-30; no earlier report found)"
+    assert last.lists["win_back.csv"]["customer_id"].tolist() == ["w", "d"]
+    kpis = last.kpis.set_index("metric")["value"]
+    # 2026Q2: p, q, r, c and n bought; 70 + 90 + 60 + 80 + 30 = 330
+    assert kpis["active_customers"] == 5 and kpis["revenue"] == 330.0
+    assert last.notes[0].startswith("The at-risk high-value list is left out")
+    with pytest.raises(NotAvailable, match="no report for 2026Q2 was found and the orders start on 2026-07-01"):
+        actions.LastQuarter.from_chapter(chapter_for_the_closed_loop(tmp_path, first_day="2026-07-01"))
+
+
+def test_last_quarter_with_an_earlier_report_uses_its_lists(tmp_path):
+    artifacts = tmp_path / "2026Q2" / "2026-07-03" / "artifacts"
+    artifacts.mkdir(parents=True)
+    pd.DataFrame({"customer_id": ["007", "x"]}).to_csv(artifacts / "win_back.csv", index=False)
+    pd.DataFrame([{"metric": "revenue", "value": 400.0, "target": np.nan}]).to_csv(artifacts / "kpi_overview.csv",
+                                                                                   index=False)
+    last = actions.LastQuarter.from_chapter(chapter_for_the_closed_loop(tmp_path))
+    assert last.source == "the 2026Q2 report of 2026-07-03" and last.notes == []
+    assert list(last.lists) == ["win_back.csv"]
+    assert last.lists["win_back.csv"]["customer_id"].tolist() == ["007", "x"]   # ids keep their leading zeros
+    assert last.kpis["value"].tolist() == [400.0]
+
+
+def test_last_quarter_from_a_report_without_its_kpi_table_recomputes_the_kpis(tmp_path):
+    artifacts = tmp_path / "2026Q2" / "2026-07-03" / "artifacts"
+    artifacts.mkdir(parents=True)
+    pd.DataFrame({"customer_id": ["w"]}).to_csv(artifacts / "win_back.csv", index=False)
+    last = actions.LastQuarter.from_chapter(chapter_for_the_closed_loop(tmp_path))
+    assert last.lists["win_back.csv"]["customer_id"].tolist() == ["w"]
+    assert last.kpis.set_index("metric").loc["revenue", "value"] == 330.0     # 2026Q2 from the data
+    assert last.notes == ["That report holds no KPI table; last quarter's KPIs are recomputed from the data."]

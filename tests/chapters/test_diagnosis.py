@@ -1,11 +1,15 @@
 """Each diagnosis rule fires on evidence built to trigger it and stays silent on evidence built not to."""
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_orders
 
 from helpers.chapters import diagnosis
+from helpers.data.prepare import as_of_date
 from helpers.facts.kpis import KPIS
+from helpers.params import load_params
 from helpers.quarters import Quarter
 
 BOOK = diagnosis.load_rules()
@@ -21,12 +25,22 @@ def kpi_table(**changes) -> pd.DataFrame:
     return table.reset_index()
 
 
-def evidence(kpis=None, **artifacts) -> diagnosis.Evidence:
-    orders = make_orders([("o1", "a", "2026-04-05", 100), ("o2", "b", "2026-04-06", 100), ("o3", "a", "2026-07-05", 50)])
-    customers = pd.DataFrame({"customer_id": ["a", "b"], "region": ["East", "South"], "segment": ["Individual"] * 2,
-                              "acquisition_channel": ["search", "search"]})
-    return diagnosis.Evidence(Quarter.parse("2026Q3"), "¥", 90, kpis if kpis is not None else kpi_table(), orders,
-                              customers, None, artifacts)
+REPORT_DAY = pd.Timestamp("2026-12-01")  # the report of 2026Q3 is produced two months after the quarter's end
+
+
+def small_orders() -> pd.DataFrame:
+    return make_orders([("o1", "a", "2026-04-05", 100), ("o2", "b", "2026-04-06", 100), ("o3", "a", "2026-07-05", 50)])
+
+
+def small_customers() -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": ["a", "b"], "region": ["East", "South"], "segment": ["Individual"] * 2,
+                         "acquisition_channel": ["search", "search"]})
+
+
+def evidence(kpis=None, report_day=REPORT_DAY, **artifacts) -> diagnosis.Evidence:
+    return diagnosis.Evidence(Quarter.parse("2026Q3"), report_day, "¥", 90,
+                              kpis if kpis is not None else kpi_table(), small_orders(), small_customers(), None,
+                              artifacts)
 
 
 def rows_of(ev, rule_id):
@@ -44,7 +58,7 @@ def test_kpi_below_target():
     row = fired.iloc[0]
     assert row["problem"] == "KPI below target: Revenue (net)"
     assert row["description"] == "Revenue (net) was ¥100 this quarter against a target of ¥200 (50.0% from target)."
-    assert row["owner"] == "Sales" and row["deadline"] == "2026-11-14"   # 2026-09-30 + 45 days
+    assert row["owner"] == "Sales" and row["deadline"] == "2027-01-15"   # report day 2026-12-01 + 45 days
     # revenue fell from 200 (a 100 + b 100 in Q2) to 50: East -50, South -100 -> South explains most
     assert row["likely_cause"] == "South (region) accounts for -¥100 of the change"
     near_miss = kpi_table(revenue={"value": 199.0, "target": 200.0, "met": False})   # 0.5% < 2% threshold
@@ -143,3 +157,45 @@ def test_rules_file_is_validated(tmp_path):
                    " tracking_kpi: k, target: t}\n")
     with pytest.raises(ValueError, match="unknown check"):
         diagnosis.load_rules(bad)
+
+
+def test_deadlines_count_from_the_report_day_not_the_quarter_end():
+    missed = kpi_table(revenue={"target": 200.0, "met": False}, churn_rate={"value": 0.5, "target": 0.3, "met": False})
+    # run two months after the quarter's end (2026-09-30): 45 days from 2026-12-01 is 2027-01-15,
+    # where the quarter's end would give 2026-11-14, already past on the day the report is read
+    fired = rows_of(evidence(missed), "kpi_below_target")
+    assert fired["deadline"].tolist() == ["2027-01-15", "2027-01-15"]
+    assert (pd.to_datetime(fired["deadline"]) > REPORT_DAY).all()
+    assert fired["summary"].str.endswith("by 2027-01-15)").all()
+    # a rule's own deadline_days counts from the same day: 2026-12-01 + 10 days
+    book = BOOK.model_copy(update={"rules": [r.model_copy(update={"deadline_days": 10}) for r in BOOK.rules
+                                             if r.id == "kpi_below_target"]})
+    assert diagnosis.diagnose(evidence(missed), book)["deadline"].tolist() == ["2026-12-11", "2026-12-11"]
+    with pytest.raises(ValueError, match="report_day must be a day"):
+        evidence(report_day=None)
+
+
+def fake_chapter(params, log: dict):
+    """What ``Evidence.from_chapter`` reads of a chapter: parameters, the prepare log, tables and artifacts."""
+    tables = {"orders": small_orders(), "customers": small_customers(), "surveys": None}
+    kpis = kpi_table(revenue={"target": 200.0, "met": False})
+    return SimpleNamespace(params=params, period=params.period, log=log, table=tables.get,
+                           artifact=lambda name: kpis if name == "kpi_overview.csv" else None)
+
+
+def test_the_report_day_is_the_preparations_as_of_day_data_as_of_when_set():
+    params = load_params(quarter="2026Q3", data_as_of="2026-10-20")
+    # the preparation logs as_of_date (data_as_of here) as log["as_of"]; the chapter reads it back
+    ev = diagnosis.Evidence.from_chapter(fake_chapter(params, {"as_of": str(as_of_date(params).date())}))
+    assert ev.report_day == pd.Timestamp("2026-10-20")
+    fired = rows_of(ev, "kpi_below_target")
+    assert fired["deadline"].tolist() == ["2026-12-04"]            # 2026-10-20 + 45 days (11 in Oct, 30 in Nov, 4)
+
+
+def test_without_data_as_of_deadlines_fall_after_the_run_day():
+    params = load_params(quarter="2026Q3", data_as_of=None)
+    run_day = pd.Timestamp.today().normalize()
+    ev = diagnosis.Evidence.from_chapter(fake_chapter(params, {"as_of": str(as_of_date(params).date())}))
+    assert ev.report_day == run_day
+    deadline = pd.Timestamp(rows_of(ev, "kpi_below_target").iloc[0]["deadline"])
+    assert deadline == run_day + pd.Timedelta(days=45) and deadline > run_day

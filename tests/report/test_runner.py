@@ -16,7 +16,8 @@ from helpers import paths
 from helpers.demo.generator import generate, write
 from helpers.errors import DataError
 from helpers.params import ParameterError
-from helpers.report import runner
+from helpers.paths import RunLayout
+from helpers.report import pdf, runner
 
 ORIGINAL_EXECUTE_CHAPTER = runner.execute_chapter  # before any test replaces it
 
@@ -97,6 +98,8 @@ def stub_run(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "prepare", fake_prepare)
     monkeypatch.setattr(runner, "execute_chapter", lambda chapter, *args: ("ok", ""))
     monkeypatch.setattr(runner, "render_chapter", fake_render)
+    # No browser, unless a test gives one: printing the stub pages would cost seconds per run.
+    monkeypatch.setattr(pdf, "find_chromium", lambda: None)
 
     def run(*options: str) -> int:
         return runner.main(["--quarter", "2026Q3", "--data", str(data), "--out", str(out), "--chapters", "00,01",
@@ -118,8 +121,9 @@ def builds(out: Path) -> list[Path]:
 def test_complete_run_exits_0_and_moves_the_report_into_place(stub_run, capsys):
     assert stub_run() == 0
     (folder,) = reports(stub_run.out)
-    assert (folder / "index.html").exists() and (folder / "manifest.json").exists()
-    assert (folder / "prepared" / "orders.parquet").read_bytes() == b"prepared"
+    layout = RunLayout(folder)
+    assert layout.index_html.exists() and layout.manifest.exists()
+    assert (layout.prepared / "orders.parquet").read_bytes() == b"prepared"
     assert not builds(stub_run.out)
     assert capsys.readouterr().err == ""
     assert stub_run() == 0  # a second run gets its own folder
@@ -134,7 +138,7 @@ def test_failed_chapter_exits_1_with_the_report_written(stub_run, monkeypatch, c
     assert stub_run() == 1
     (folder,) = reports(stub_run.out)
     assert "This chapter failed" in (folder / "01_overview.html").read_text(encoding="utf-8")
-    steps = {s["name"]: s["status"] for s in json.loads((folder / "manifest.json").read_text())["steps"]}
+    steps = {s["name"]: s["status"] for s in json.loads(RunLayout(folder).manifest.read_text())["steps"]}
     assert steps == {"prepare": "ok", "00_data_quality": "ok", "01_overview": "failed"}
     err = capsys.readouterr().err
     assert "chapter 01_overview failed: RuntimeError: boom" in err and "1 chapter(s) failed: 01_overview" in err
@@ -157,7 +161,7 @@ def test_sections_not_available_keep_exit_0_and_the_index_says_how_many(stub_run
     index = (folder / "index.html").read_text(encoding="utf-8")
     assert "<td class='ci-status-ok'>ok</td>" in index  # 00
     assert "<td class='ci-status-partial'>ok, 2 sections not available</td>" in index
-    steps = {s["name"]: s for s in json.loads((folder / "manifest.json").read_text())["steps"]}
+    steps = {s["name"]: s for s in json.loads(RunLayout(folder).manifest.read_text())["steps"]}
     assert steps["01_overview"]["sections_not_available"] == ["growth", "cross_table"]
 
 
@@ -182,6 +186,104 @@ def test_a_page_that_cannot_be_rendered_fails_its_chapter_only(stub_run, monkeyp
     assert stub_run() == 1
     (folder,) = reports(stub_run.out)
     assert "rendering failed: ValueError: no cells" in (folder / "01_overview.html").read_text(encoding="utf-8")
+
+
+def test_without_chromium_one_line_says_so_the_html_is_written_and_the_exit_code_is_the_chapters(
+        stub_run, capsys):
+    assert stub_run() == 0
+    (folder,) = reports(stub_run.out)
+    layout = RunLayout(folder)
+    out, err = capsys.readouterr()
+    assert out.count("report.pdf") == 2  # the progress line and the one line that says why there is none
+    assert "[5/5] printing report.pdf" in out
+    assert "\nno Chromium found: report.pdf not written; install chromium\n" in out and err == ""
+    assert layout.index_html.exists() and not layout.pdf.exists()
+    manifest = json.loads(layout.manifest.read_text())
+    assert manifest["pdf"]["status"] == "no chromium" and manifest["steps"][0]["name"] == "prepare"
+
+
+def test_a_browser_that_cannot_print_costs_the_pdf_not_the_report(stub_run, monkeypatch, tmp_path, capsys):
+    broken = tmp_path / "chromium"
+    broken.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 1\n", encoding="utf-8")
+    broken.chmod(0o755)
+    monkeypatch.setattr(pdf, "find_chromium", lambda: str(broken))
+    assert stub_run() == 0
+    (folder,) = reports(stub_run.out)
+    err = capsys.readouterr().err
+    assert err == ("report.pdf not written: Chromium could not print index.html "
+                   "(exit code 1: cannot open display)\n")
+    assert not RunLayout(folder).pdf.exists()
+    assert json.loads(RunLayout(folder).manifest.read_text())["pdf"]["status"] == "failed"
+
+
+def running(pid: int) -> bool:
+    """The process exists and has not ended: an ended helper whose parent was killed stays a zombie
+    until the system's init reaps it, which some containers' init never does."""
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "\tZ" not in status.read_text().split("State:")[1].split("\n")[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_a_signal_while_the_pdf_prints_stops_every_browser_and_exits_143(stub_run, monkeypatch, tmp_path, capsys):
+    import threading
+
+    started = tmp_path / "started"
+    started.mkdir()
+    browser = tmp_path / "chromium"  # a browser that never finishes, with a helper process of its own
+    browser.write_text(f"#!/bin/sh\nsleep 60 &\necho \"$$ $!\" > {started}/$$\nwait\n", encoding="utf-8")
+    browser.chmod(0o755)
+    monkeypatch.setattr(pdf, "find_chromium", lambda: str(browser))
+
+    def terminate_once_printing():
+        deadline = time.time() + 30
+        while time.time() < deadline and not [p for p in started.iterdir() if p.read_text().strip()]:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_once_printing, daemon=True).start()
+    began = time.time()
+    assert stub_run() == 143
+    assert time.time() - began < 20
+    assert capsys.readouterr().err == f"interrupted: nothing was written to {stub_run.out / '2026Q3'}\n"
+    assert not reports(stub_run.out) and not builds(stub_run.out)
+    pids = [int(pid) for path in started.iterdir() for pid in path.read_text().split()]
+    assert len(pids) >= 2
+    time.sleep(0.2)
+    assert not [pid for pid in pids if running(pid)], "a browser process outlived the run"
+
+
+def test_customer_tables_other_than_the_team_lists_and_the_run_files_go_to_the_analyst(stub_run, monkeypatch):
+    def chapter_writes_tables(chapter, layout, *args):
+        if chapter == "01_overview":
+            (layout.artifacts / "clv.csv").write_text("\ufeffcustomer_id,clv_12m\r\nC1,10.5\r\n", encoding="utf-8")
+            (layout.artifacts / "win_back.csv").write_text("\ufeffcustomer_id,days\r\nC2,200\r\n", encoding="utf-8")
+            (layout.artifacts / "segment_sizes.csv").write_text("\ufeffsegment,customers\r\nNew,20\r\n",
+                                                                encoding="utf-8")
+        return "ok", ""
+
+    monkeypatch.setattr(runner, "execute_chapter", chapter_writes_tables)
+    assert stub_run() == 0
+    (folder,) = reports(stub_run.out)
+    layout = RunLayout(folder)
+    assert sorted(p.name for p in layout.artifacts.glob("*.csv")) == ["segment_sizes.csv", "win_back.csv"]
+    assert [p.name for p in layout.analyst_artifacts.iterdir()] == ["clv.csv"]
+    assert layout.artifact("clv.csv") == layout.analyst_artifacts / "clv.csv"
+    assert layout.artifact("win_back.csv") == layout.artifacts / "win_back.csv"
+    assert sorted(p.name for p in folder.iterdir()) == ["00_data_quality.html", "01_overview.html", "analyst",
+                                                        "artifacts", "index.html"]
+    assert sorted(p.name for p in layout.analyst.iterdir()) == ["artifacts", "manifest.json", "notebooks",
+                                                                "params.json", "prepared", "quarantine", "run.json"]
+    index = layout.index_html.read_text(encoding="utf-8")
+    assert "artifacts/win_back.csv" in index and "clv.csv" not in index
+
+
+def test_a_table_is_customer_level_when_its_header_names_customer_id(tmp_path):
+    (tmp_path / "a.csv").write_text("\ufeffsegment,customer_id\r\nx,C1\r\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("\ufeffsegment,customers\r\nx,1\r\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text("", encoding="utf-8")
+    assert [runner.is_customer_level(tmp_path / n) for n in ("a.csv", "b.csv", "c.csv")] == [True, False, False]
 
 
 QUARTER_MESSAGE = "quarter '2026Q5' is not of the form YYYYQn, for example 2026Q3"
@@ -363,7 +465,7 @@ def test_build_folders_of_killed_runs_are_removed_by_the_next_run(stub_run):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     stale = stub_run.out / runner.BUILD_DIR / f"2026Q3-{dead.pid}"
-    (stale / "prepared").mkdir(parents=True)
+    RunLayout(stale).prepared.mkdir(parents=True)
     alive = stub_run.out / runner.BUILD_DIR / f"2026Q2-{os.getpid()}"  # a run still going: kept
     alive.mkdir()
     assert stub_run() == 0
@@ -415,8 +517,9 @@ def test_signal_during_a_real_run_exits_128_plus_signal_with_one_line(signum, op
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
-        wanted = "notebooks/*.ipynb" if kernels == 1 else "notebooks/02_needs.ipynb"
-        while time.time() < deadline and not list(out.glob(f"{runner.BUILD_DIR}/2026Q3-*/{wanted}")):
+        wanted = "*.ipynb" if kernels == 1 else "02_needs.ipynb"
+        while time.time() < deadline and not [notebook for build in out.glob(f"{runner.BUILD_DIR}/2026Q3-*")
+                                              for notebook in RunLayout(build).notebooks.glob(wanted)]:
             assert process.poll() is None, process.communicate()
             time.sleep(0.1)
         time.sleep(0.5)  # well inside the chapter

@@ -3,14 +3,18 @@ checks last quarter's lists against this quarter's outcomes.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from helpers import facts
+from helpers.chapters import basket
+from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
-from helpers.facts.kpis import KPIS, format_kpi_target, format_kpi_value
+from helpers.facts.kpis import KPIS, compute_kpis, format_kpi_target, format_kpi_value
+from helpers.params import BehaviourOptions
 from helpers.quarters import Quarter
 from helpers.report import export
 from helpers.report.fmt import fmt_int, fmt_money, fmt_pct
@@ -138,27 +142,55 @@ def cross_sell_list(candidates: pd.DataFrame, per_customer: int = 1) -> pd.DataF
     return ranked.groupby("customer_id", sort=False).head(per_customer).reset_index(drop=True)
 
 
+PLAN_COLUMNS = ["metric", "kpi", "frequency", "current", "target", "re-analyse when", "trigger", "breached",
+                "in an action this quarter"]
+
+
 def follow_up_plan(kpis: pd.DataFrame, actions: pd.DataFrame, currency: str) -> pd.DataFrame:
     """Every KPI with how often to check it, its target ("no target" when none is set), and the
-    condition that triggers a new analysis: for a KPI without a target, a move of more than 10%."""
+    condition that triggers a new analysis.
+
+    With a target, the trigger is the target less a margin in the KPI's bad direction: 2 points
+    for a share, 5 points for NPS, 5% of the target otherwise. ``breached`` is "yes" when this
+    quarter's value is already past it (strictly below, or above for a KPI where lower is better);
+    a KPI without a target triggers on a move of more than 10% from this quarter's value, which
+    this quarter's value cannot breach. Breached triggers first, then KPIs in an action, monthly
+    checks before quarterly ones. ``trigger`` is the condition alone (``"below 1,900"``).
+    """
     rows = []
     flagged = set(actions["tracking_kpi"]) if len(actions) else set()
     for _, row in kpis.iterrows():
         kpi = KPIS[row["metric"]]
-        target = row["target"]
+        target, value = row["target"], row["value"]
+        breached = False
         if pd.notna(target):
             margin = 0.02 if kpi.unit == "share" else (5.0 if kpi.unit == "points" else 0.05 * abs(target))
             trigger_value = target - margin if kpi.higher_is_better else target + margin
             word = "below" if kpi.higher_is_better else "above"
-            trigger = f"{word} {format_kpi_value(trigger_value, kpi.unit, currency)} at a check"
+            trigger = f"{word} {format_kpi_value(trigger_value, kpi.unit, currency)}"
+            if pd.notna(value):
+                breached = bool(value < trigger_value) if kpi.higher_is_better else bool(value > trigger_value)
+            when = f"{trigger} at a check"
         else:
-            trigger = "moves more than 10% from this quarter's value"
-        rows.append({"kpi": kpi.label, "frequency": "monthly" if row["metric"] in MONTHLY_KPIS else "quarterly",
-                     "current": format_kpi_value(row["value"], kpi.unit, currency),
+            trigger = when = "moves more than 10% from this quarter's value"
+        rows.append({"metric": row["metric"], "kpi": kpi.label,
+                     "frequency": "monthly" if row["metric"] in MONTHLY_KPIS else "quarterly",
+                     "current": format_kpi_value(value, kpi.unit, currency),
                      "target": format_kpi_target(target, kpi.unit, currency),
-                     "re-analyse when": trigger, "in an action this quarter": "yes" if kpi.label in flagged else "no"})
-    return pd.DataFrame(rows).sort_values(["in an action this quarter", "frequency"], ascending=[False, True],
-                                          kind="stable").reset_index(drop=True)
+                     "re-analyse when": when, "trigger": trigger, "breached": "yes" if breached else "no",
+                     "in an action this quarter": "yes" if kpi.label in flagged else "no"})
+    plan = pd.DataFrame(rows, columns=PLAN_COLUMNS)
+    return plan.sort_values(["breached", "in an action this quarter", "frequency"], ascending=[False, False, True],
+                            kind="stable").reset_index(drop=True)
+
+
+def breached_finding(plan: pd.DataFrame) -> str:
+    """One sentence naming the triggers this quarter's values already breach, in the plan's order."""
+    breached = plan.loc[plan["breached"] == "yes"]
+    if breached.empty:
+        return "No re-analysis trigger is breached by this quarter's values."
+    named = "; ".join(f"{row['kpi']} {row['current']} against {row['trigger']}" for _, row in breached.iterrows())
+    return f"Already breached: {named}."
 
 
 LIST_OUTCOMES = {
@@ -169,17 +201,24 @@ LIST_OUTCOMES = {
 }
 
 
-def closed_loop_lists(previous_artifacts: Path, orders: pd.DataFrame, period: Quarter) -> pd.DataFrame:
-    """Last quarter's action lists checked against this quarter's purchases."""
+def read_action_lists(artifacts: Path) -> dict[str, pd.DataFrame]:
+    """The action lists (``LIST_OUTCOMES``) an earlier report's artifacts folder holds, by file name."""
+    return {name: export.read_csv(Path(artifacts) / name, dtype={"customer_id": str})
+            for name in LIST_OUTCOMES if (Path(artifacts) / name).exists()}
+
+
+def closed_loop_lists(lists: dict[str, pd.DataFrame], orders: pd.DataFrame, period: Quarter) -> pd.DataFrame:
+    """Last quarter's action lists (by file name, as ``read_action_lists`` or ``recomputed_lists``
+    give them) checked against this quarter's purchases: on each list, the customers with the
+    outcome of ``LIST_OUTCOMES`` in ``period``."""
     purchases = purchase_lines(orders)
     in_quarter = purchases.loc[period.contains(purchases["order_date"])]
     buyers = set(in_quarter["customer_id"])
     rows = []
     for name, outcome in LIST_OUTCOMES.items():
-        path = previous_artifacts / name
-        if not path.exists():
+        listed = lists.get(name)
+        if listed is None:
             continue
-        listed = export.read_csv(path, dtype={"customer_id": str})
         if name == "cross_sell.csv" and "consequent" in listed and "category" in in_quarter:
             bought = in_quarter[["customer_id", "category"]].drop_duplicates()
             hits = listed.merge(bought, left_on=["customer_id", "consequent"], right_on=["customer_id", "category"])
@@ -190,6 +229,84 @@ def closed_loop_lists(previous_artifacts: Path, orders: pd.DataFrame, period: Qu
         rows.append({"list": name, "customers on it": customers, "outcome": outcome, "customers with the outcome": achieved,
                      "share": achieved / customers if customers else np.nan})
     return pd.DataFrame(rows, columns=["list", "customers on it", "outcome", "customers with the outcome", "share"])
+
+
+def recomputed_lists(customer_facts: pd.DataFrame, orders: pd.DataFrame, period: Quarter, churn_days: int,
+                     behaviour: BehaviourOptions) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The action lists the report of ``period`` would have made, from the data as of its last
+    day, for a closed loop without that report; returns the lists by file name and a note per
+    list left out.
+
+    ``customer_facts`` are the facts as of ``period``'s last day. Win-back and onboarding are
+    the same functions on them. Cross-sell mines the rules of chapter 03 (``behaviour``'s basket
+    options) up to that day and takes each not-churned customer's best rule: the churn score only
+    scales all of one customer's rules alike, so it does not change which rule is best, and the
+    not-churned are the customers the churn model scores. The at-risk high-value list needs that
+    quarter's churn model and CLV tiers and is left out.
+    """
+    day = period.last_day
+    lists = {"win_back.csv": win_back(customer_facts, orders, churn_days),
+             "onboarding.csv": onboarding(customer_facts, period)}
+    notes = [f"The at-risk high-value list is left out: it needs the churn scores and CLV tiers as of "
+             f"{day:%Y-%m-%d}, which only the {period} report computes."]
+    days = customer_facts["days_since_last_purchase"]
+    not_churned = customer_facts.loc[days.notna() & ~facts.is_churned(days, churn_days), ["customer_id"]]
+    try:
+        rules = basket.association_rules(orders, period, behaviour.basket_quarters, behaviour.min_support,
+                                         behaviour.min_confidence, behaviour.max_products)
+    except NotAvailable as exc:
+        notes.append(f"The cross-sell list is left out: {exc.missing}.")
+        return lists, notes
+    candidates = basket.cross_sell_candidates(orders, rules, not_churned.assign(churn_probability=0.0), period.end,
+                                              max_rules=behaviour.cross_sell_max_rules)
+    # Without the churn scores the value and score columns would not be the report's: only the rule is kept.
+    lists["cross_sell.csv"] = cross_sell_list(candidates)[["customer_id", "antecedent", "consequent", "lift"]]
+    return lists, notes
+
+
+@dataclass
+class LastQuarter:
+    """Last quarter's action lists and KPIs, from its report or recomputed from this run's data.
+
+    ``source`` says which ("the 2026Q2 report of 2026-07-03" or "2026Q2 (recomputed from the data
+    as of 2026-06-30; no earlier report found)"); ``notes`` name the lists left out.
+    """
+
+    quarter: Quarter
+    lists: dict[str, pd.DataFrame]
+    kpis: pd.DataFrame
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_chapter(cls, ch) -> "LastQuarter":
+        """The previous quarter's newest report in the output folder; without one, the lists
+        (``recomputed_lists``) and the KPIs (``compute_kpis``) of the previous quarter from the
+        data as of its last day. ``NotAvailable`` when the orders start after that day."""
+        previous = ch.period.previous()
+        params, orders = ch.params, ch.table("orders")
+
+        def kpis_then() -> pd.DataFrame:
+            return compute_kpis(orders, ch.table("surveys"), previous, params.churn_inactivity_days,
+                                params.kpi_targets.model_dump(), ch.spans)
+
+        report = ch.previous_report()
+        if report is not None:
+            source = f"the {previous} report of {report.name}"
+            if (report / "artifacts" / "kpi_overview.csv").exists():
+                return cls(previous, read_action_lists(report / "artifacts"), previous_kpis(report), source)
+            # a report run without the overview chapter: its lists, and the KPIs from the data
+            return cls(previous, read_action_lists(report / "artifacts"), kpis_then(), source,
+                       ["That report holds no KPI table; last quarter's KPIs are recomputed from the data."])
+        first = ch.log.get("coverage", {}).get("orders", {}).get("first_day")
+        if first is None or pd.Timestamp(first) > previous.last_day:
+            raise NotAvailable(f"no report for {previous} was found and the orders start on {first or 'no day'}, "
+                               f"after its end ({previous.last_day:%Y-%m-%d})", "an orders export that starts earlier")
+        lists, notes = recomputed_lists(ch.customer_facts(previous.last_day), orders, previous,
+                                        params.churn_inactivity_days, params.chapter_options.behaviour)
+        return cls(previous, lists, kpis_then(),
+                   f"{previous} (recomputed from the data as of {previous.last_day:%Y-%m-%d}; no earlier report found)",
+                   notes)
 
 
 def previous_kpis(previous_report: Path) -> pd.DataFrame:
@@ -217,8 +334,10 @@ def closed_loop_kpis(previous_kpis: pd.DataFrame, current_kpis: pd.DataFrame, cu
     return pd.DataFrame(rows)
 
 
-def closed_loop_finding(lists: pd.DataFrame, kpi_moves: pd.DataFrame, previous_label: str) -> str:
-    text = f"Against the {previous_label} report: "
+def closed_loop_finding(lists: pd.DataFrame, kpi_moves: pd.DataFrame, against: str) -> str:
+    """The retention of last quarter's at-risk high-value list (when it is at hand) and how many
+    KPIs moved the right way, against ``against`` (``LastQuarter.source``)."""
+    text = f"Against {against}: "
     at_risk = lists.loc[lists["list"] == "at_risk_high_value.csv"]
     if len(at_risk):
         row = at_risk.iloc[0]

@@ -16,6 +16,7 @@ from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter, quarter_labels
 from helpers.report.fmt import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp
+from helpers.report.labels import for_readers  # noqa: F401 - the chapter's tables use the report's one label map
 from helpers.validation import require_columns
 
 FUNNEL_STEPS = ("visit", "product_view", "add_to_cart", "purchase")
@@ -24,17 +25,6 @@ FREQUENCY_LABELS = ("1", "2", "3-4", "5-9", "10+")
 
 
 # ----------------------------------------------------------------------------- shared basics
-def for_readers(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Column names in words ("churn_rate" -> "Churn rate") with the display formats renamed to match."""
-    acronyms = {"auc": "AUC", "nps": "NPS", "csat": "CSAT", "p10": "P10", "p25": "P25", "p75": "P75", "p90": "P90", "n": "N"}
-    names = {
-        c: " ".join(acronyms.get(word, word) for word in str(c).replace("_", " ").strip().split(" ")) for c in frame.columns
-    }
-    names = {c: name[0].upper() + name[1:] if name else name for c, name in names.items()}
-    renamed = {names[c]: kind for c, kind in (formats or {}).items() if c in names}
-    return frame.rename(columns=names), renamed
-
-
 def purchase_orders(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
     """One row per valid order: ``order_id, customer_id, order_date, order_value, channel``.
 

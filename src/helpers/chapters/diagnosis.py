@@ -70,9 +70,15 @@ def load_rules(path: Path = RULES_FILE) -> RuleBook:
 
 @dataclass
 class Evidence:
-    """What the rules look at: this run's artifacts plus the prepared tables for finding causes."""
+    """What the rules look at: this run's artifacts plus the prepared tables for finding causes.
+
+    ``report_day`` is the day the report is produced (the preparation's as-of day: ``data_as_of``
+    or the run day); deadlines count from it, not from the quarter's end, which may lie months
+    before the report is read.
+    """
 
     period: Quarter
+    report_day: pd.Timestamp
     currency: str
     churn_days: int
     kpis: pd.DataFrame
@@ -82,20 +88,27 @@ class Evidence:
     artifacts: dict[str, pd.DataFrame | None] = field(default_factory=dict)
     risk_threshold: float = 0.5  # chapter 03's high_risk_threshold: the one definition of "at risk"
 
+    def __post_init__(self) -> None:
+        day = pd.Timestamp(self.report_day) if self.report_day is not None else pd.NaT
+        if pd.isna(day):
+            raise ValueError(f"report_day must be a day such as 2026-12-01, got {self.report_day!r}")
+        self.report_day = day.normalize()
+
     def artifact(self, name: str) -> pd.DataFrame | None:
         return self.artifacts.get(name)
 
     @classmethod
     def from_chapter(cls, ch) -> "Evidence":
-        """Collect this run's artifacts; the KPI table is recomputed if the overview chapter did not run."""
+        """Collect this run's artifacts; the KPI table is recomputed if the overview chapter did not run.
+        The report day is the preparation's as-of day (``prepare.as_of_date``, kept as ``log["as_of"]``)."""
         params = ch.params
         kpis = ch.artifact("kpi_overview.csv")
         if kpis is None:
             kpis = compute_kpis(ch.table("orders"), ch.table("surveys"), ch.period, params.churn_inactivity_days,
                                 params.kpi_targets.model_dump(), ch.spans)
         artifacts = {name: ch.artifact(name) for name in EVIDENCE_ARTIFACTS}  # typed by the registry
-        return cls(ch.period, params.currency_symbol, params.churn_inactivity_days, kpis, ch.table("orders"),
-                   ch.table("customers"), ch.table("surveys"), artifacts,
+        return cls(ch.period, pd.Timestamp(ch.log["as_of"]), params.currency_symbol, params.churn_inactivity_days, kpis,
+                   ch.table("orders"), ch.table("customers"), ch.table("surveys"), artifacts,
                    params.chapter_options.behaviour.high_risk_threshold)
 
 
@@ -279,9 +292,10 @@ def _fill(template: str, fields: dict) -> str:
 
 
 def diagnose(evidence: Evidence, book: RuleBook) -> pd.DataFrame:
-    """Run every enabled rule; one row per problem found, in priority order (see below)."""
+    """Run every enabled rule; one row per problem found, in priority order (see below). A deadline
+    is the report day plus the rule's ``deadline_days`` (else ``deadline_days_default``)."""
     rows = []
-    deadline_base = evidence.period.last_day
+    deadline_base = evidence.report_day  # counted from the quarter's end, every deadline could be past on arrival
     for order, rule in enumerate(r for r in book.rules if r.enabled):
         for fact in CHECKS[rule.check](evidence, rule, book):
             fields = dict(fact)

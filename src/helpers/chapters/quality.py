@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
+from helpers.data.prepare import PREPARE_LOG
+from helpers.data.profile import profile_as_of
+from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
+from helpers.paths import RunLayout
 from helpers.quarters import Quarter
 
 
@@ -103,10 +108,38 @@ def drift_table(current: dict, previous: dict, null_change: float = 0.05) -> pd.
 
 
 def load_profile(report: Path) -> dict | None:
-    path = report / "prepared" / "prepare_log.json"
+    """The profile kept in the prepare log of the report folder ``report`` (None without one)."""
+    path = RunLayout(report).prepared / PREPARE_LOG
     if not path.exists():
         return None
     return json.loads(path.read_text(encoding="utf-8")).get("profile")
+
+
+def drift_baseline(previous_report: Path | None, table: Callable[[str], pd.DataFrame | None], log: dict,
+                   period: Quarter) -> tuple[dict, str]:
+    """The profile to compare this run's with, and what it is, for the caption ("Changes since ...").
+
+    The profile kept by the previous quarter's report when there is one; otherwise the profile
+    of this run's prepared tables (each of ``log["available"]`` read by ``table``, only then) as
+    they stood at the end of the previous quarter (``profile.profile_as_of``). ``log`` is the
+    prepare log: a previous quarter that ends before the orders start has nothing to compare
+    with (``NotAvailable``).
+    """
+    previous = period.previous()
+    if previous_report is not None:
+        kept = load_profile(previous_report)
+        if kept is not None:
+            return kept, f"the {previous} report of {previous_report.name}"
+        why = f"the {previous} report of {previous_report.name} kept no profile"
+    else:
+        why = "no earlier report found"
+    first = log.get("coverage", {}).get("orders", {}).get("first_day")
+    if first is None or pd.Timestamp(first) > previous.last_day:
+        raise NotAvailable(f"{why} and the orders start on {first or 'no day'}, after the end of {previous} "
+                           f"({previous.last_day:%Y-%m-%d})", "an orders export that starts earlier")
+    tables = {name: table(name) for name in log["available"]}
+    return (profile_as_of(tables, previous.last_day),
+            f"{previous} (recomputed from the data as of {previous.last_day:%Y-%m-%d}; {why})")
 
 
 MASKED_KINDS = {"email": "e-mail addresses", "phone": "phone numbers", "id_number": "ID numbers",
@@ -134,7 +167,9 @@ def personal_data_table(log: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def drift_finding(drift: pd.DataFrame, previous_label: str) -> str:
+def drift_finding(drift: pd.DataFrame, against: str) -> str:
+    """What drifted against ``against`` (as ``drift_baseline`` names it): the column-level changes
+    flagged and the largest change in row count."""
     rows = drift.loc[drift["check"] == "rows"]
     flagged = drift.loc[drift["check"] != "rows"]
     biggest = ""
@@ -142,7 +177,7 @@ def drift_finding(drift: pd.DataFrame, previous_label: str) -> str:
         change = rows["change"].str.rstrip("%").astype(float).abs()
         top = rows.loc[change.idxmax()]
         biggest = f" The largest change in row count is {top['table']} ({top['change']})."
-    return (f"Compared with the previous quarter's run ({previous_label}), {len(flagged)} column-level "
+    return (f"Compared with {against}, {len(flagged)} column-level "
             f"changes were flagged (missing values moving by 5 points or more, or new category values).{biggest}")
 
 

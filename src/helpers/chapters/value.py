@@ -14,6 +14,7 @@ from matplotlib.ticker import FuncFormatter
 from helpers.params import ValueOptions
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_int, fmt_money, fmt_num, fmt_pct
+from helpers.report.labels import for_readers  # the report's one label map, for this chapter's tables
 from helpers.validation import require_columns
 
 __all__ = [
@@ -270,44 +271,6 @@ def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
         out[f"{metric}_lower"] = rows["lower"]
         out[f"{metric}_upper"] = rows["upper"]
     return out.reset_index().sort_values("quarter").reset_index(drop=True)
-
-
-_READER_NAMES = {
-    "p_alive": "probability alive",
-    "p_alive_mean": "mean probability alive",
-    "expected_purchases_12m": "expected purchases, 12 months",
-    "clv_12m": "CLV, 12 months",
-    "clv_total": "CLV total",
-    "clv_mean": "CLV mean",
-    "clv_min": "CLV min",
-    "clv_max": "CLV max",
-    "share_of_clv": "share of CLV",
-    "median_clv_12m": "median CLV, 12 months",
-    "clv_cac_ratio": "CLV / CAC",
-    "cac": "CAC",
-    "crv": "CRV",
-    "cac_quarter": "CAC, quarter",
-    "cac_trailing": "CAC, trailing",
-    "mae": "MAE",
-    "mae_naive": "MAE, naive forecast",
-    "rmse": "RMSE",
-    "n_customers": "customers",
-    "customers_without_cac": "customers without CAC",
-    "n_unique_rows": "unique histories fitted",
-    "revenue_in_window": "purchase value before returns, last 365 days",
-    "median_revenue_in_window": "median purchase value before returns, last 365 days",
-    "median_orders_in_window": "median orders, last 365 days",
-    "median_complaints_in_window": "median complaints, last 365 days",
-}
-
-
-def for_readers(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Column names for readers ("share_of_customers" -> "Share of customers") and the formats
-    renamed to match; use as ``ch.show(*value.for_readers(frame, formats), caption=...)``."""
-    names = {c: _READER_NAMES.get(str(c), str(c).replace("_", " ")) for c in frame.columns}
-    names = {c: n[:1].upper() + n[1:] for c, n in names.items()}
-    formats = {names[c]: kind for c, kind in (formats or {}).items() if c in names}
-    return frame.rename(columns=names), formats
 
 
 def glossary(options: ValueOptions, currency: str = "¥") -> dict[str, str]:

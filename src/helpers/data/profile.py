@@ -29,3 +29,43 @@ def profile_tables(tables: dict[str, pd.DataFrame]) -> dict:
             "categories": categories,
         }
     return profile
+
+
+# Where a customer has no signup date, the first purchase tells when they were known.
+FIRST_KNOWN_FALLBACK = {"customers": "first_order_date"}
+
+
+def tables_as_of(tables: dict[str, pd.DataFrame], day) -> dict[str, pd.DataFrame]:
+    """The prepared tables cut at the end of ``day``: the rows whose date column (the schema's
+    ``date_column``) falls on or before it. Customers without a signup date count from their
+    first purchase; a customer with neither date is kept (nothing says they came later); a table
+    without a date column (products) is kept whole. A table with no row by then is left out: it
+    did not exist yet. Values recorded later on a row kept (a resolution time) stay as they are.
+    """
+    day = pd.Timestamp(day)
+    if pd.isna(day):
+        raise ValueError("day must be a date such as 2026-06-30")
+    end = day.normalize() + pd.Timedelta(days=1)  # the first instant after the day
+    cut = {}
+    for name, table in tables.items():
+        column = SOURCES[name].date_column if name in SOURCES else None
+        if column is None or column not in table:
+            cut[name] = table
+            continue
+        known = table[column]
+        keep = known < end
+        fallback = FIRST_KNOWN_FALLBACK.get(name)
+        if fallback in table:
+            known = known.fillna(table[fallback])
+            keep = (known < end) | known.isna()
+        kept = table.loc[keep]
+        if len(kept):
+            cut[name] = kept
+    return cut
+
+
+def profile_as_of(tables: dict[str, pd.DataFrame], day) -> dict:
+    """The profile (``profile_tables``) of the prepared tables as they stood at the end of ``day``
+    (``tables_as_of``): what the report of the quarter ending that day would have kept, when
+    that report is not at hand."""
+    return profile_tables(tables_as_of(tables, day))

@@ -6,6 +6,7 @@ first (making the demo data if it is missing), so every notebook runs top to bot
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.core.pylabtools import print_figure
 from IPython.display import HTML, display
 
 from helpers import paths
@@ -29,7 +31,7 @@ from helpers.paths import RunLayout
 from helpers.quarters import Quarter
 from helpers.report import display as html_parts
 from helpers.report import export
-from helpers.report.plotting import setup_style
+from helpers.report.plotting import describe_chart, setup_style
 from helpers.report.registry import ARTIFACT_COLUMNS, SectionSpec, chapter_spec, section_spec, writer_of
 
 RESOLVED_PARAMS = "params.json"
@@ -241,9 +243,11 @@ class Chapter:
 
     # output
     def show(self, frame: pd.DataFrame, formats: dict[str, str] | None = None, caption: str | None = None,
-             max_rows: int = 50, sortable: bool = False, index: bool = False) -> None:
+             max_rows: int = 50, sortable: bool = False, index: bool = False, full_table: str | None = None) -> None:
+        """The table for readers (``display.table_html``); ``full_table``: the CSV this chapter saves
+        with all its rows, named under a table cut at ``max_rows``."""
         display(HTML(html_parts.table_html(frame, formats, caption, self.params.currency_symbol, max_rows,
-                                           sortable, index)))
+                                           sortable, index, full_table)))
 
     def finding(self, text: str, **numbers) -> None:
         self.findings.append({"chapter": self.name, "text": text,
@@ -253,11 +257,20 @@ class Chapter:
     def note(self, text: str) -> None:
         display(HTML(html_parts.note_html(text)))
 
-    def chart(self, ax_or_fig) -> None:
+    def chart(self, ax_or_fig, summary: str | None = None) -> None:
+        """The figure as an embedded PNG whose alt text says what it shows (``plotting.describe_chart``:
+        kind, title, axis labels, bars or series and their extremes), ``summary`` after it if given.
+
+        Shown as an ``<img>`` of our own, not as the figure: nbconvert's page template reads no
+        alt text from an image output and writes "No description has been provided" instead."""
         figure = getattr(ax_or_fig, "figure", ax_or_fig)
         figure.tight_layout()
-        display(figure)
+        png = print_figure(figure, "png", bbox_inches="tight")  # what IPython's inline backend shows
+        alt = describe_chart(figure) + (f" {summary}" if summary else "")
         plt.close(figure)
+        image = (f'<figure class="ci-chart"><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
+                 f'alt="{html.escape(alt)}"></figure>')
+        display({"text/html": image, "text/plain": alt}, raw=True)
 
     def save(self, frame: pd.DataFrame, name: str) -> Path:
         """Write a table for the teams as ``artifacts/<name>``, safe to open in Excel or WPS."""
@@ -283,7 +296,10 @@ class Chapter:
             + html_parts.table_html(inputs, caption="Input files (SHA-256, first 16 hex digits)", max_rows=100)
             + html_parts.table_html(pd.DataFrame({"package": list(versions), "version": list(versions.values())}),
                                     caption="Software versions", max_rows=100)
-            + "<pre>" + html.escape(self.params.model_dump_json(indent=1, exclude={"sources"})) + "</pre></details>"))
+            # The data folder by its name only: the machine's folders are nobody's business.
+            + f"<p>Data folder: <code>{html.escape(Path(self.params.data_dir).name)}</code></p>"
+            + "<pre>" + html.escape(self.params.model_dump_json(indent=1, exclude={"sources", "data_dir"}))
+            + "</pre></details>"))
 
 
 def _values(profile: dict, column: str) -> set[str] | None:

@@ -1,9 +1,17 @@
 """One plotting style for every chapter, with CJK fonts so Chinese labels never render as boxes."""
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import numpy as np
 import seaborn as sns
 from matplotlib import font_manager
+from matplotlib.category import StrCategoryFormatter
+from matplotlib.collections import PathCollection, PolyCollection, QuadMesh
+from matplotlib.container import BarContainer, ErrorbarContainer
+
+from helpers.report.labels import reader_text
 
 # Tried in order; matplotlib falls back glyph by glyph through the list (Debian's Noto CJK,
 # then the usual Windows and macOS CJK fonts on analysts' machines).
@@ -59,3 +67,256 @@ def label(ax, title: str, xlabel: str, ylabel: str):
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return ax
+
+
+# ----------------------------------------------------------------------------- chart descriptions (alt text)
+MAX_NAMED_SERIES = 6  # series named in a description; more are counted
+MAX_SUMMARISED_LINES = 3  # line series whose start and end are told
+
+
+def describe_chart(figure) -> str:
+    """Alt text for a chart: per plot its kind, title, axis labels, the number of bars, lines or
+    points and a one-line summary read from the drawn data (highest and lowest bar or estimate;
+    first, last and peak of each line; a heatmap's size and value range).
+
+    Everything comes from the figure's artists, so it says what was drawn, whatever helper drew
+    it. Colour bars are left out; a twin axes (``twinx``) is told as the right axis of the plot it
+    overlays; lines without a legend label are left out when others have one (connectors, guides).
+    Codes in labels read as words (``labels.reader_text``).
+    """
+    figure.canvas.draw()  # tick labels of category, date and heatmap axes exist once drawn
+    plots = [ax for ax in figure.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    twins = {ax: [o for o in plots if o is not ax and o.get_position().bounds == ax.get_position().bounds]
+             for ax in plots}
+    main = [ax for ax in plots if not any(plots.index(o) < plots.index(ax) for o in twins[ax])]
+    parts = [p for p in (_describe_axes_or_labels(ax, twins[ax]) for ax in main) if p]
+    title = figure._suptitle.get_text() if getattr(figure, "_suptitle", None) else ""
+    if not parts:
+        text = f"Chart: {title}." if title else "Empty chart."
+    else:
+        text = parts[0] if len(parts) == 1 else " ".join(f"Plot {i}: {p}" for i, p in enumerate(parts, 1))
+        text = (f"{title}. " if title else "") + text
+    return reader_text(text)
+
+
+def _describe_axes_or_labels(ax, twins: list) -> str:
+    """``_describe_axes``; artists it cannot read (a kind of plot it does not know) leave the
+    title and axis labels, which every chart of the report has, rather than no chart at all."""
+    try:
+        return _describe_axes(ax, twins)
+    except (TypeError, ValueError, IndexError, AttributeError):
+        title = f"Chart: {ax.get_title()}" if ax.get_title() else "Chart"
+        return ". ".join(p for p in (title, _axis_labels(ax, twins)) if p) + "."
+
+
+def _axis_labels(ax, twins: list) -> str:
+    labels = [("x axis", ax.get_xlabel()), ("y axis", ax.get_ylabel()), *(("right axis", t.get_ylabel()) for t in twins)]
+    return "; ".join(f"{where} {text}" for where, text in labels if text)
+
+
+def _describe_axes(ax, twins: list) -> str:
+    axes = [ax, *twins]
+    bars = [(a, c) for a in axes for c in a.containers if isinstance(c, BarContainer) and len(c.patches)]
+    errorbars = [(a, c) for a in axes for c in a.containers if isinstance(c, ErrorbarContainer)]
+    in_errorbars = {id(line) for _, c in errorbars for line in [c.lines[0], *c.lines[1]] if line is not None}
+    drawn = [(a, line) for a in axes for line in a.get_lines()
+             if id(line) not in in_errorbars and _is_data_line(a, line)]
+    lines = [(a, line) for a, line in drawn if _has_stroke(line)]
+    labelled = [(a, line) for a, line in lines if not line.get_label().startswith("_")]
+    lines = labelled or lines
+    markers = sum(len(line.get_xdata()) for _, line in drawn if not _has_stroke(line))
+    meshes = [c for c in ax.collections if isinstance(c, QuadMesh)] + list(ax.images)
+    points = markers + sum(len(c.get_offsets()) for a in axes for c in a.collections if isinstance(c, PathCollection))
+    shaded = any(isinstance(c, PolyCollection) for a in axes for c in a.collections)
+    title = ax.get_title() or next((t.get_title() for t in twins if t.get_title()), "")
+    if meshes:
+        return ". ".join([f"Heatmap: {title}" if title else "Heatmap", _describe_heatmap(ax, meshes[0])]) + "."
+    kinds = (["horizontal bar" if bars[0][1].orientation == "horizontal" else "bar"] if bars else []) + (
+        ["line"] if lines else []) + (["dot"] if errorbars and not bars and not lines else []) + (
+        ["scatter"] if points and not (bars or lines or errorbars) else [])
+    if not kinds:
+        return ""
+    kind = " and ".join(kinds).capitalize() + " chart"
+    sentences = [f"{kind}: {title}" if title else kind, _axis_labels(ax, twins)]
+    if bars:
+        sentences.append(_describe_bars(bars))
+    if lines:
+        sentences.append(_describe_lines(lines))
+    if errorbars:
+        sentences.append(_describe_errorbars(errorbars))
+    if points and (bars or lines or errorbars):
+        sentences.append(f"{points} marked point{'s' if points > 1 else ''}")
+    elif points:
+        sentences.append(f"{points} point{'s' if points > 1 else ''}")
+    if shaded:
+        sentences.append("shaded bands show intervals")
+    return ". ".join(s for s in sentences if s) + "."
+
+
+def _is_data_line(ax, line) -> bool:
+    """A line drawn in data coordinates (not axhline / axvline, which span the axes)."""
+    return line.get_visible() and line.get_transform() == ax.transData and len(line.get_xdata()) >= 1
+
+
+def _has_stroke(line) -> bool:
+    """A line, not markers alone, through two points or more."""
+    return line.get_linestyle() not in ("None", "none", "", " ") and len(line.get_xdata()) >= 2
+
+
+def _name(artist) -> str:
+    label = artist.get_label() or ""
+    return "" if label.startswith("_") else label
+
+
+def _is_categorical(axis) -> bool:
+    """Ticks that name categories (strings, quarters, rows) rather than mark numbers: string data,
+    or ticks placed one by one (``set_xticks(positions, labels)``)."""
+    return (isinstance(axis.get_major_formatter(), (StrCategoryFormatter, mticker.FixedFormatter))
+            or isinstance(axis.get_major_locator(), mticker.FixedLocator))
+
+
+def _is_date(axis) -> bool:
+    return isinstance(axis.get_major_formatter(), (mdates.AutoDateFormatter, mdates.ConciseDateFormatter,
+                                                   mdates.DateFormatter))
+
+
+def _position_text(axis, value: float, left: float | None = None, right: float | None = None) -> str:
+    """Where on an axis: the category ticked nearest (within half a slot), the date, the bin
+    ``left to right`` of a bar on a number axis, or the number."""
+    if _is_categorical(axis):
+        ticks = np.asarray(axis.get_majorticklocs(), dtype=float)
+        labels = [t.get_text() for t in axis.get_majorticklabels()]
+        if len(ticks) and len(ticks) == len(labels):
+            nearest = int(np.argmin(np.abs(ticks - value)))
+            slot = np.min(np.diff(np.sort(ticks))) if len(ticks) > 1 else 1.0
+            if abs(ticks[nearest] - value) <= 0.5 * slot and labels[nearest]:
+                return labels[nearest]
+    if _is_date(axis):
+        return mdates.num2date(value).strftime("%Y-%m-%d")
+    if left is not None and right is not None:
+        return f"{_short_number(left)} to {_short_number(right)}"
+    return _short_number(value)
+
+
+def _value_text(axis, value: float) -> str:
+    """A value on an axis: with a % sign when the axis is in percent, else a short number."""
+    label = axis.get_label().get_text()
+    if "%" in label or isinstance(axis.get_major_formatter(), mticker.PercentFormatter):
+        return f"{value:,.1f}%"
+    return _short_number(value)
+
+
+def _short_number(value: float) -> str:
+    """Enough digits to read, never an exponent: 18,825,102; 29.3; 2.46; 0.018."""
+    value = float(value)
+    if not np.isfinite(value):
+        return "–"
+    size = abs(value)
+    if size >= 100 or size == 0:
+        return f"{value:,.0f}"
+    decimals = 1 if size >= 10 else 2 if size >= 0.1 else 3 if size >= 0.01 else 4
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "about 0" if text in ("0", "-0") else text
+
+
+def _extremes(entries: list[tuple[float, str]], value_axis) -> str:
+    """``highest A (v), lowest B (w)`` of (value, where) pairs."""
+    high, low = max(entries, key=lambda e: e[0]), min(entries, key=lambda e: e[0])
+
+    def told(entry):
+        return f"{entry[1]} ({_value_text(value_axis, entry[0])})" if entry[1] else _value_text(value_axis, entry[0])
+
+    return told(high) if len(entries) == 1 else f"highest {told(high)}, lowest {told(low)}"
+
+
+def _describe_bars(bars) -> str:
+    ax = bars[0][0]
+    horizontal = bars[0][1].orientation == "horizontal"
+    category_axis, value_axis = (ax.yaxis, ax.xaxis) if horizontal else (ax.xaxis, ax.yaxis)
+    names = [_name(c) for _, c in bars]
+    if not all(names):
+        legend = ax.get_legend()
+        texts = [t.get_text() for t in legend.get_texts()] if legend else []
+        names = texts if len(texts) == len(bars) else []
+    entries = []
+    for i, (_, container) in enumerate(bars):
+        values = container.datavalues if container.datavalues is not None else [
+            p.get_width() if horizontal else p.get_height() for p in container.patches]
+        for patch, value in zip(container.patches, values):
+            start, size = (patch.get_y(), patch.get_height()) if horizontal else (patch.get_x(), patch.get_width())
+            where = _position_text(category_axis, start + size / 2, start, start + size)
+            series = names[i] if names and len(bars) > 1 else ""
+            entries.append((float(value), f"{series}, {where}" if series else where))
+    entries = [e for e in entries if np.isfinite(e[0])]
+    if not entries:
+        return "no bars with values"
+    count = f"{len(entries)} bar{'s' if len(entries) != 1 else ''}"
+    if len(bars) > 1:
+        count += f" in {len(bars)} series" + (f" ({_name_list(names)})" if names else "")
+    return f"{count}; {_extremes(entries, value_axis)}"
+
+
+def _describe_lines(lines) -> str:
+    names = [_name(line) for _, line in lines]
+    count = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
+    if any(names):
+        count += f" ({_name_list([n for n in names if n])})"
+    summaries = []
+    for (ax, line), name in list(zip(lines, names))[:MAX_SUMMARISED_LINES]:
+        xy = np.asarray(line.get_xydata(), dtype=float)  # categories and dates converted to axis units
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if not len(xy):
+            continue
+        (x0, y0), (x1, y1) = xy[0], xy[-1]
+        text = (f"{name + ' ' if name else ''}from {_value_text(ax.yaxis, y0)} at {_position_text(ax.xaxis, x0)} "
+                f"to {_value_text(ax.yaxis, y1)} at {_position_text(ax.xaxis, x1)}")
+        peak = int(np.argmax(xy[:, 1]))
+        if xy[peak, 1] > max(y0, y1):
+            text += f", peak {_value_text(ax.yaxis, xy[peak, 1])} at {_position_text(ax.xaxis, xy[peak, 0])}"
+        summaries.append(text)
+    return "; ".join([count, *summaries])
+
+
+def _describe_errorbars(errorbars) -> str:
+    """Estimates with intervals (``ax.errorbar``): how many, and the highest and lowest."""
+    ax = errorbars[0][0]
+    across = errorbars[0][1].has_xerr and not errorbars[0][1].has_yerr  # values along x, one row per estimate
+    category_axis, value_axis = (ax.yaxis, ax.xaxis) if across else (ax.xaxis, ax.yaxis)
+    entries, names = [], [_name(c) for _, c in errorbars]
+    for (_, container), name in zip(errorbars, names):
+        xy = np.asarray(container.lines[0].get_xydata(), dtype=float)
+        for x, y in xy[np.isfinite(xy).all(axis=1)]:
+            value, where = (x, y) if across else (y, x)
+            entries.append((float(value), _position_text(category_axis, where) if len(errorbars) == 1 or not name
+                            else f"{name}, {_position_text(category_axis, where)}"))
+    if not entries:
+        return ""
+    count = f"{len(entries)} estimate{'s' if len(entries) != 1 else ''} with intervals"
+    if any(names):
+        count += f" ({_name_list([n for n in names if n])})"
+    return f"{count}; {_extremes(entries, value_axis)}"
+
+
+def _describe_heatmap(ax, mesh) -> str:
+    values = np.ma.masked_invalid(np.ma.asarray(mesh.get_array(), dtype=float))
+    shape = values.shape if values.ndim == 2 else (len(ax.get_yticks()), len(ax.get_xticks()))
+    rows = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    columns = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+
+    def side(label: str, n: int, names: list[str]) -> str:
+        named = f", {names[0]} to {names[-1]}" if len(names) >= 2 else (f", {names[0]}" if names else "")
+        return f"{n} {label or 'rows'}{named}"
+
+    text = f"Rows: {side(ax.get_ylabel(), shape[0], rows)}; columns: {side(ax.get_xlabel(), shape[-1], columns)}"
+    if values.count():
+        colorbar = next((a for a in ax.figure.axes if a.get_label() == "<colorbar>"), None)
+        unit = colorbar.get_ylabel() if colorbar is not None else ""
+        low, high = float(values.min()), float(values.max())
+        told = (lambda v: f"{v:,.1f}%") if "%" in unit else _short_number
+        text += f"; values{f' ({unit})' if unit else ''} from {told(low)} to {told(high)}"
+    return text
+
+
+def _name_list(names: list[str]) -> str:
+    shown = ", ".join(names[:MAX_NAMED_SERIES])
+    return shown + (f" and {len(names) - MAX_NAMED_SERIES} more" if len(names) > MAX_NAMED_SERIES else "")

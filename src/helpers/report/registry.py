@@ -137,7 +137,7 @@ CHAPTER_SPECS: tuple[ChapterSpec, ...] = (
                 side_by_side=True),
     ChapterSpec("05_crm_recommendations", "05 CRM recommendations", ("customers", "orders", "surveys"),
                 writes=("actions.csv", "at_risk_high_value.csv", "win_back.csv", "cross_sell.csv", "onboarding.csv",
-                        "closed_loop_lists.csv", "closed_loop_kpis.csv"),
+                        "follow_up_plan.csv", "closed_loop_lists.csv", "closed_loop_kpis.csv"),
                 reads=("kpi_overview.csv", "clv.csv", "churn_scores.csv", "rfm_segments.csv", "cac_crv.csv",
                        "complaint_products.csv", "satisfaction_by_region.csv", "satisfaction_by_segment.csv",
                        "cross_sell_candidates.csv")),

@@ -12,9 +12,12 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
+from helpers.paths import RunLayout
+from helpers.report import executive
 from helpers.report.registry import TITLES
 
 REPORT_CSS = """
@@ -23,17 +26,37 @@ REPORT_CSS = """
 .ci-nav a{color:#fff;margin-right:14px;text-decoration:none}.ci-nav a.current{font-weight:bold;text-decoration:underline}
 body{max-width:1200px;margin:0 auto;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#1b1b1b}
 .ci-files{columns:3 240px;padding-left:18px}
-.ci-table{border-collapse:collapse;margin:8px 0 4px;font-size:13px}
-.ci-table caption{caption-side:top;text-align:left;font-weight:bold;padding:4px 0}
-.ci-table.ci-table th{background:#eef2f7;border-bottom:2px solid #1f3a5f;padding:4px 8px;text-align:left}
-.ci-table.ci-table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-.ci-table.ci-table th.num,.ci-table.ci-table td.num{text-align:right;white-space:nowrap}
-.ci-table.sortable th{cursor:pointer}.ci-filter{margin:6px 0;padding:3px 6px;width:260px}
+.ci-table-wrap{max-width:100%;max-height:80vh;overflow:auto;margin:8px 0 4px;scrollbar-width:thin}
+.ci-table.ci-table{border-collapse:collapse;margin:8px 0 4px;font-size:13px;table-layout:auto;width:auto}
+.ci-table-wrap .ci-table.ci-table{margin:0}
+.ci-table caption{caption-side:top;text-align:left;font-weight:bold;padding:4px 0;position:sticky;left:0}
+.ci-table.ci-table th{background:#eef2f7;border-bottom:2px solid #1f3a5f;padding:4px 8px;text-align:left;vertical-align:bottom;white-space:normal;overflow-wrap:normal;word-break:normal;hyphens:none}
+.ci-table-wrap .ci-table thead th{position:sticky;top:0;z-index:1}
+.ci-table.ci-table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;overflow-wrap:normal;word-break:normal}
+.ci-table.ci-table th.num{text-align:right}.ci-table.ci-table td.num{text-align:right;white-space:nowrap}
+.ci-table.ci-table td.ci-nowrap{white-space:nowrap}
+.ci-table.ci-table .ci-wrap{white-space:normal;min-width:12em}.ci-table.ci-table .ci-long{min-width:24em;max-width:40em}
+.ci-table.sortable th{cursor:pointer}.ci-filter{margin:6px 0;padding:3px 6px;width:260px;position:sticky;left:0}
+figure.ci-chart{margin:8px 0}figure.ci-chart img{max-width:100%;height:auto}
 .ci-finding{background:#f3f8ee;border-left:4px solid #4c9a2a;padding:6px 10px}
 .ci-na{color:#8a5a00;background:#fff8e6;border-left:4px solid #e0a800;padding:4px 10px}
 .ci-note{color:#555;font-size:12px}.ci-error{background:#fdecea;border-left:4px solid #c62828;padding:8px 12px}
 .ci-glossary dt{font-weight:bold;margin-top:6px}.ci-glossary dd{margin-left:16px}
 .ci-status-ok{color:#2e7d32;font-weight:bold}.ci-status-partial{color:#8a5a00;font-weight:bold}.ci-status-failed{color:#c62828;font-weight:bold}
+@media print{
+@page{size:A4;margin:14mm 12mm}
+body{max-width:none;margin:0;font-size:10pt}
+.ci-nav,.ci-filter{display:none}
+.jp-OutputArea,.jp-OutputArea-child,.jp-OutputArea-output,.ci-table-wrap{overflow:visible!important;max-height:none}
+.ci-table.ci-table{width:100%;table-layout:auto;font-size:8pt}
+.ci-table.ci-table.ci-many-columns{font-size:6.5pt}
+.ci-table.ci-table th,.ci-table.ci-table td{white-space:normal!important;overflow-wrap:break-word;min-width:0!important;max-width:none!important;padding:2px 3px}
+.ci-table.ci-table td.num{white-space:nowrap!important}.ci-table.ci-table td.ci-wrap{overflow-wrap:anywhere}
+.ci-table.ci-table.ci-many-columns th{overflow-wrap:anywhere}
+.ci-table thead{display:table-header-group}.ci-table-wrap .ci-table thead th,.ci-table caption{position:static}
+.ci-table tr,figure.ci-chart{break-inside:avoid}
+pre{white-space:pre-wrap;overflow-wrap:anywhere}
+}
 </style>
 """
 
@@ -125,7 +148,7 @@ def render_error_page(html_path: Path, chapter: str, chapters: list[str], report
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
             f"<h1>{html.escape(title)}</h1><div class='ci-error'><p><strong>This chapter failed to run.</strong> "
             f"The other chapters are unaffected. Error:</p><pre>{html.escape(message)}</pre></div>{cell}"
-            f"<p>The executed notebook with the full traceback is in <code>notebooks/{html.escape(chapter)}.ipynb"
+            f"<p>The executed notebook with the full traceback is in <code>analyst/notebooks/{html.escape(chapter)}.ipynb"
             f"</code> of this report folder.</p></body></html>")
     html_path.write_text(_finish_page(page, nav_html(chapters, chapter)), encoding="utf-8")
 
@@ -147,39 +170,52 @@ def _status_text(step: dict) -> str:
 
 
 def render_index(root: Path, report_title: str, company: str, scope: list[tuple[str, str]], steps: list[dict],
-                 chapters: list[str], top_actions: list[str], findings_per_chapter: int = 3) -> Path:
-    """The summary page: data scope, key findings of every chapter, top actions, links and status."""
+                 chapters: list[str], top_actions: list[str], findings_per_chapter: int = 3, *,
+                 quarter: str | None = None, currency: str = "¥", kpi_trend: pd.DataFrame | None = None) -> Path:
+    """The summary page. First the executive block a director reads (``helpers.report.executive``:
+    KPI scorecard with ``kpi_trend`` sparklines, main stories, top actions from actions.csv, with
+    ``top_actions`` as a plain list only when it lacks the table's columns, and what changed since
+    last quarter); then the chapters with their status and key findings, the data scope and the files."""
     esc = html.escape
+    layout = RunLayout(root)
+    top = executive.executive_html(executive.read_evidence(root), quarter, currency, TITLES, chapters, kpi_trend,
+                                   top_actions)
     scope_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in scope)
     summary = []
     for chapter in chapters:
-        items = _findings(root / "artifacts", chapter)[:findings_per_chapter]
+        items = _findings(layout.artifacts, chapter)[:findings_per_chapter]
         if items:
-            bullets = "".join(f"<li>{esc(item['text'])}</li>" for item in items)
+            bullets = "".join(f"<li>{executive.inline_html(item['text'])}</li>" for item in items)
             summary.append(f"<h3><a href='{chapter}.html'>{esc(TITLES.get(chapter, chapter))}</a></h3>"
                            f"<ul>{bullets}</ul>")
-    actions = ("<h2>Top actions</h2><ol>" + "".join(f"<li>{esc(a)}</li>" for a in top_actions) + "</ol>"
-               if top_actions else "")
+    findings = (f"<details><summary>Key findings of each chapter</summary>{''.join(summary)}</details>"
+                if summary else "<p>No findings were recorded.</p>")
     status_rows = "".join(
         f"<tr><td><a href='{esc(s['name'])}.html'>{esc(TITLES.get(s['name'], s['name']))}</a></td>"
         f"<td class='ci-status-{_status_class(s)}'>{esc(_status_text(s))}</td>"
         f"<td class='num'>{s['seconds']:.1f} s</td></tr>"
         for s in steps if s["name"] in chapters)
-    artifacts = sorted(p.name for p in (root / "artifacts").glob("*.csv"))
-    artifact_links = "".join(f"<li><a href='artifacts/{esc(name)}'>{esc(name)}</a></li>" for name in artifacts)
-    quarantine = sorted(p.name for p in (root / "quarantine").glob("*.csv"))
-    quarantine_links = "".join(f"<li><a href='quarantine/{esc(n)}'>{esc(n)}</a></li>" for n in quarantine)
+
+    analyst = getattr(layout, "analyst", None)  # the run's folder kept for the analyst: named, never linked
+
+    def file_link(path: Path) -> str:
+        if analyst is not None and analyst in path.parents:
+            return f"<code>{esc(path.relative_to(root).as_posix())}</code>"
+        return f"<a href='{esc(path.relative_to(root).as_posix())}'><code>{esc(path.name)}</code></a>"
+
+    def file_links(folder: Path) -> str:
+        return "".join(f"<li>{file_link(p)}</li>" for p in sorted(folder.glob("*.csv")))
+
     page = (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(report_title)}</title></head><body>"
-        f"<h1>{esc(report_title)}</h1><p>{esc(company)}</p>"
-        f"<h2>Data scope</h2><table class='ci-table'>{scope_rows}</table>"
-        f"<h2>Executive summary</h2>{''.join(summary) or '<p>No findings were recorded.</p>'}{actions}"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(report_title)}</title>{executive.EXECUTIVE_CSS}"
+        f"</head><body><h1>{esc(report_title)}</h1><p>{esc(company)}</p>{top}"
         f"<h2>Chapters</h2><table class='ci-table'><thead><tr><th>Chapter</th><th>Status</th>"
-        f"<th class='num'>Run time</th></tr></thead><tbody>{status_rows}</tbody></table>"
-        f"<h2>Tables for the teams (CSV)</h2><ul class='ci-files'>{artifact_links}</ul>"
-        f"<h2>Rows set aside during cleaning</h2><ul class='ci-files'>{quarantine_links or '<li>none</li>'}</ul>"
+        f"<th class='num'>Run time</th></tr></thead><tbody>{status_rows}</tbody></table>{findings}"
+        f"<h2>Data scope</h2><table class='ci-table'>{scope_rows}</table>"
+        f"<h2>Tables for the teams (CSV)</h2><ul class='ci-files'>{file_links(layout.artifacts)}</ul>"
+        f"<h2>Rows set aside during cleaning</h2><ul class='ci-files'>{file_links(layout.quarantine) or '<li>none</li>'}</ul>"
         f"<p class='ci-note'>Run details (parameters, input hashes, versions, timings): "
-        f"<a href='manifest.json'>manifest.json</a>.</p></body></html>")
+        f"{file_link(layout.manifest)}.</p></body></html>")
     path = root / "index.html"
     path.write_text(_finish_page(page, nav_html(chapters, None)), encoding="utf-8")
     return path

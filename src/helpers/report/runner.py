@@ -1,6 +1,7 @@
 """Run the whole report: validate and prepare the data, execute each chapter with papermill,
-render HTML, write the index page and the manifest, all into a dated folder that appears
-only when the run is complete.
+render HTML, write the index page and the manifest, print ``report.pdf``, all into a dated
+folder that appears only when the run is complete: the folder to share, with the analyst's files
+(notebooks, prepared and quarantined data, customer-level tables, manifest) in ``analyst/``.
 
 Every way a run can end has its own exit code (``EXIT_CODES``, shown by ``run_all.py --help``).
 Faults outside the data end in a short message, never a traceback: SIGINT and SIGTERM only raise
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import ctypes
 import datetime as dt
 import errno
@@ -43,8 +45,15 @@ from helpers.errors import DataError
 from helpers.params import ParameterError, Params, load_params
 from helpers.paths import RunLayout
 from helpers.quarters import Quarter
-from helpers.report import export
-from helpers.report.chapter import RUN_INFO, SECTIONS_FILE, git_commit, package_versions, write_resolved_params
+from helpers.report import executive, export, pdf
+from helpers.report.chapter import (
+    RESOLVED_PARAMS,
+    RUN_INFO,
+    SECTIONS_FILE,
+    git_commit,
+    package_versions,
+    write_resolved_params,
+)
 from helpers.report.registry import CHAPTER_SPECS, CHAPTERS, TITLES
 from helpers.report.render import render_chapter, render_error_page, render_index
 
@@ -470,7 +479,7 @@ def run(args: argparse.Namespace, state: RunState | None = None) -> int:
     state.build = settings.out_root / BUILD_DIR / f"{params.quarter}-{os.getpid()}"
     layout = RunLayout(state.build).make()
 
-    progress = Progress(total=1 + len(chapters) + 1)
+    progress = Progress(total=1 + len(chapters) + 2)  # the preparation, each chapter, the index, the PDF
     progress.step(f"validating and preparing data from {params.data_path}")
     state.step = "preparing the data"
     step_start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
@@ -484,11 +493,17 @@ def run(args: argparse.Namespace, state: RunState | None = None) -> int:
         steps.extend(run_chapters(group, settings.jobs, layout, params, settings.notebooks_dir, chapters,
                                   progress, state))
 
+    state.step = "setting the analyst's files apart"
+    set_apart_for_the_analyst(layout)
     progress.step("writing the index page and manifest")
     state.step = "writing the index page and manifest"
     render_index(state.build, f"{params.report_title} · {params.quarter}", params.company_name,
-                 report_scope(params, log), steps, chapters, top_actions(layout))
+                 report_scope(params, log), steps, chapters, top_actions(layout), quarter=params.quarter,
+                 currency=params.currency_symbol, kpi_trend=executive.run_kpi_trend(layout, params, log))
     write_manifest(layout, params, log, steps, time.perf_counter() - started)
+    progress.step(f"printing {paths.REPORT_PDF}")
+    state.step = f"printing {paths.REPORT_PDF}"
+    print_report_pdf(layout, params, log, chapters)
 
     state.step = f"moving the report into {state.quarter_dir}"
     final = commit(state)
@@ -551,6 +566,50 @@ def top_actions(layout: RunLayout, n: int = 5) -> list[str]:
     actions = export.read_csv(path)
     column = "summary" if "summary" in actions else actions.columns[0]
     return actions[column].astype(str).head(n).tolist()
+
+
+def is_customer_level(csv_path: Path) -> bool:
+    """A CSV with one row per customer (or per customer and something else): its header names
+    ``customer_id``. Only the header line is read."""
+    with csv_path.open(encoding=export.ENCODING, newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return "customer_id" in header
+
+
+def set_apart_for_the_analyst(layout: RunLayout) -> list[str]:
+    """Before the index is written: move the chapters' customer-level tables other than the
+    teams' lists (``paths.TEAM_LISTS``) from ``artifacts/`` to the analyst's, and the run's
+    parameters and run info into the analyst's folder, so that the report folder shares only the
+    pages, the PDF and tables for the teams. Returns the names of the tables moved."""
+    layout.analyst_artifacts.mkdir(parents=True, exist_ok=True)
+    moved = []
+    for path in sorted(layout.artifacts.glob("*.csv")):
+        if path.name not in paths.TEAM_LISTS and is_customer_level(path):
+            os.replace(path, layout.analyst_artifacts / path.name)
+            moved.append(path.name)
+    for name in (RESOLVED_PARAMS, RUN_INFO):  # read by the chapters from the run folder, so moved only now
+        if (layout.root / name).exists():
+            os.replace(layout.root / name, layout.analyst / name)
+    return moved
+
+
+def print_report_pdf(layout: RunLayout, params: Params, log: dict, chapters: list[str]) -> pdf.PrintedPdf:
+    """``report.pdf`` of the index and ``chapters``, recorded in the manifest under "pdf". A
+    missing Chromium, or a page it cannot print, costs the PDF only: one line says so and the exit
+    code is what the chapters make it."""
+    details = pdf.run_details(params, log, dt.date.today(), git_commit())
+    printed = pdf.write_report_pdf(layout, chapters, f"{params.report_title} · {params.quarter}", details)
+    if printed.status == "written":
+        print(f"      {paths.REPORT_PDF}: {printed.pages} pages, {_size(printed.bytes)} in {printed.seconds:.1f} s",
+              flush=True)
+    elif printed.status == "no chromium":  # a machine without a browser: the HTML is the report
+        print(printed.reason, flush=True)
+    else:
+        print(printed.reason, file=sys.stderr, flush=True)
+    manifest = json.loads(layout.manifest.read_text(encoding="utf-8"))
+    manifest["pdf"] = printed.as_dict()
+    layout.manifest.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    return printed
 
 
 def write_manifest(layout: RunLayout, params: Params, log: dict, steps: list[dict], seconds: float) -> None:
