@@ -529,3 +529,10 @@ def test_customers_who_buy_like_clockwork_leave_no_model_to_fit():
     # BG/NBD: a and b run to 0; the NBD's r and alpha run off beyond 1e4 (no spread of rates)
     with pytest.raises(NotAvailable, match=r"neither does the NBD model without dropout \(r = .* above 1e\+04"):
         clv.fit_clv_models(summary)
+
+
+def test_the_validation_section_shows_the_holdout_the_fit_made_or_why_there_is_none():
+    marker = object()
+    assert clv.validated_holdout(marker, "") is marker
+    with pytest.raises(NotAvailable, match="the purchases cover 40 days; the holdout needs 119; a longer purchase"):
+        clv.validated_holdout(None, "the purchases cover 40 days; the holdout needs 119")

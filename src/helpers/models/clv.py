@@ -875,6 +875,15 @@ def holdout_if_available(*args, **kwargs) -> tuple[HoldoutValidation | None, str
         return None, exc.missing
 
 
+def validated_holdout(holdout: HoldoutValidation | None, no_holdout: str) -> HoldoutValidation:
+    """The holdout check :func:`holdout_if_available` made for the CLV fit, for the validation
+    section to show without fitting again; ``NotAvailable`` with its reason when there is none."""
+    if holdout is None:
+        raise NotAvailable(no_holdout, "a longer purchase history, or a shorter holdout "
+                                       "(chapter_options.04_value.holdout_weeks, clv_min_holdout_weeks)")
+    return holdout
+
+
 def calibration_by_frequency(per_customer: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
     """Mean predicted and actual holdout purchases by calibration-period repeat purchases
     (``max_frequency`` and above pooled), the classic BG/NBD calibration table."""

@@ -95,7 +95,7 @@ SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
         S("glossary"),
     ),
     "04_value": (
-        S("rfm"), S("rfm_migration", after=("rfm",)), S("clv"), S("clv_validation"),
+        S("rfm"), S("rfm_migration", after=("rfm",)), S("clv"), S("clv_validation", after=("clv",)),
         S("value_tiers", after=("clv",)),
         S("cac_crv", sources=("campaigns",), after=("clv",)),
         S("profitability", sources=("tickets",)),
