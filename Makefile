@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 QUARTER ?= 2026Q3
 CUSTOMERS ?= 5000
 SEED ?= 2026
+TEST_JOBS ?= 2
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
@@ -45,7 +46,7 @@ $(VENV)/.spark-installed: requirements-spark.lock | $(STAMP)
 	touch $@
 
 test: setup $(VENV)/.spark-installed ## Run the test suite (also installs PySpark for the distributed-path test)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup
 
 lab: setup demo-data ## Open the notebooks in JupyterLab on the project's kernel
 	$(BIN)/jupyter lab notebooks

@@ -82,3 +82,17 @@ def report(demo, tmp_path_factory):
     return folders[0], result
 
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), tests that share an
+    expensive fixture run on one worker, so the fixture is built once: the demo report, each
+    export shape's report, and otherwise each test file's module fixtures."""
+    for item in items:
+        if "report" in item.fixturenames:
+            group = "demo_report"
+        elif "shaped" in item.fixturenames and hasattr(item, "callspec"):
+            group = f"shape_{item.callspec.params.get('shaped')}"
+        else:
+            group = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
