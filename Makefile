@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 QUARTER ?= 2026Q3
 CUSTOMERS ?= 5000
 SEED ?= 2026
+REPORT_LANGUAGE ?=
 TEST_JOBS ?= 2
 STAMP := $(VENV)/.installed
 
@@ -38,8 +39,8 @@ data/demo/orders.csv: | $(STAMP)
 
 demo-data: data/demo/orders.csv ## Generate the demo data (5,000 customers) if absent
 
-report: setup demo-data ## Produce the report for QUARTER (default 2026Q3) into outputs/<quarter>/<date>/
-	$(BIN)/python run_all.py --quarter $(QUARTER)
+report: setup demo-data ## Produce the report for QUARTER (default 2026Q3) in REPORT_LANGUAGE (en; zh-CN) into outputs/<quarter>/<date>/
+	$(BIN)/python run_all.py --quarter $(QUARTER) $(if $(REPORT_LANGUAGE),--language $(REPORT_LANGUAGE))
 
 $(VENV)/.spark-installed: requirements-spark.lock | $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-spark.lock

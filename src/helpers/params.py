@@ -232,7 +232,15 @@ class Params(_Strict):
     quarter: str
     report_title: str = "Quarterly customer analysis"
     company_name: str = "Demo company"
-    report_language: str = "English"
+    report_language: str = Field(
+        "en", description="Language of every page, chart and team CSV: en (English) or zh-CN (Simplified Chinese); "
+                          "a language is offered when its message catalog exists")
+    large_money_units: bool = Field(
+        True, description="Where the report's language has them, large amounts are written in its units "
+                          "(Chinese 万 and 亿: 1882.51万元) instead of in full")
+    team_csv_headers: Literal["report_language", "en"] = Field(
+        "report_language", description="Headers of the team CSVs: in the report's language, or en for systems "
+                                       "that import them by their English names")
     currency_symbol: str = "¥"
     data_dir: str = "data/demo"
     data_as_of: str | None = Field(None, description="Dates after this are future-dated errors; default: run date")
@@ -277,6 +285,13 @@ class Params(_Strict):
             except ValueError:
                 raise ValueError(f"write the day as YYYY-MM-DD, got {value!r}") from None
         return value if value is None else str(value)
+
+    @field_validator("report_language")
+    @classmethod
+    def _language(cls, value):
+        from helpers.report.i18n import normalise_language
+
+        return normalise_language(value)
 
     @field_validator("report_timezone")
     @classmethod
