@@ -84,6 +84,7 @@ def report(demo, tmp_path_factory):
 
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), tests that share an
     expensive fixture run on one worker, so the fixture is built once: the demo report, each

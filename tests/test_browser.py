@@ -12,9 +12,11 @@ text ended by a NUL byte. No package is needed. Every read is bounded by a deadl
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -42,6 +44,9 @@ START_TIMEOUT = 30.0  # the browser's first answer
 PAGE_TIMEOUT = 10.0  # navigation and load of one page
 COMMAND_TIMEOUT = 10.0  # any other single command
 MAX_SCREENSHOT_HEIGHT = 8000  # css pixels of the index page kept in the screenshot
+WINDOW_HEIGHT = 900  # css pixels, as --window-size
+SCREEN_WIDTH = 1400  # a reviewer's desktop browser
+A4_WIDTH = 794  # css pixels of an A4 sheet's 210 mm at 96 per inch
 
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
@@ -175,7 +180,11 @@ class Chromium:
 
     # --- one page ---
 
-    def visit(self, path: Path, screenshot: bool = False) -> Visit:
+    @contextlib.contextmanager
+    def tab(self, path: Path, width: int | None = None, media: str = ""):
+        """Open ``path`` in a new tab, ``width`` css pixels wide (the window's width if None), with
+        the CSS media type ``media`` emulated ("print": the page as printed, but laid out on one
+        long sheet); yields (visit, session) once loaded, and fills in what the page did on leaving."""
         started = time.monotonic()
         visit = Visit(url=path.resolve().as_uri())
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -183,20 +192,24 @@ class Chromium:
         try:
             for domain in ("Page", "Runtime", "Log", "Network"):
                 self.send(f"{domain}.enable", session=session)
+            if width:
+                self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": WINDOW_HEIGHT,
+                                                                 "deviceScaleFactor": 1, "mobile": False}, session)
+            if media:
+                self.send("Emulation.setEmulatedMedia", {"media": media}, session)
             self.take_events(session)  # what about:blank did is not the page's
             navigation = self.send("Page.navigate", {"url": visit.url}, session, timeout=PAGE_TIMEOUT)
             if navigation.get("errorText"):
                 visit.errors.append(f"navigation failed: {navigation['errorText']}")
             else:
                 self.wait_event("Page.loadEventFired", session, PAGE_TIMEOUT - (time.monotonic() - started))
-                # Let the scripts the page runs after load (table sort and filter) run their timers.
+                # Let the scripts the page runs after load (table sort and filter, charts) run their timers.
                 self.evaluate("new Promise(r => requestAnimationFrame(() => setTimeout(r, 250)))", session)
                 facts = self.evaluate("({title: document.title, text: document.body ? document.body.innerText.length : 0,"
                                       " links: Array.from(document.querySelectorAll('a[href]'),"
                                       " a => a.getAttribute('href'))})", session)
                 visit.title, visit.text_length, visit.links = facts["title"], facts["text"], facts["links"]
-                if screenshot:
-                    visit.screenshot = self._screenshot(session)
+            yield visit, session
             for event in self.take_events(session):
                 self._record(event, visit)
         finally:
@@ -205,8 +218,20 @@ class Chromium:
             except (BrowserError, TimeoutError):
                 pass
             self.take_events(session)
-        visit.seconds = time.monotonic() - started
+            visit.seconds = time.monotonic() - started
+
+    def visit(self, path: Path, screenshot: bool = False) -> Visit:
+        with self.tab(path) as (visit, session):
+            if screenshot and not visit.errors:
+                visit.screenshot = self._screenshot(session)
         return visit
+
+    def click(self, session: str, x: float, y: float) -> None:
+        """A left click at (x, y) css pixels of the viewport, as the mouse makes it."""
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left",
+                                                   "buttons": 1 if kind == "mousePressed" else 0,
+                                                   "clickCount": 0 if kind == "mouseMoved" else 1}, session)
 
     def _screenshot(self, session: str) -> bytes:
         size = self.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
@@ -310,3 +335,139 @@ def test_page_renders_offline_without_errors_and_its_links_resolve(page, report,
         shot.write_bytes(visit.screenshot or b"")
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "the screenshot is not a PNG"
         assert shot.stat().st_size > 10_000, f"the screenshot {shot} is nearly empty ({shot.stat().st_size} bytes)"
+
+
+# --- layout at a desktop's width and on A4 paper, and the charts' filter ---
+
+LAYOUTS = {"screen 1400 px": (SCREEN_WIDTH, ""), "A4 print": (A4_WIDTH, "print")}
+
+# The problems of a page's width: the page wider than the window; a table (or the box it scrolls
+# in) past the page's right edge; in print a table cut by its box or any scrolling box that hides
+# part of its content (paper does not scroll). Tables not laid out (in a closed <details>) are
+# not shown, on screen or on paper.
+TABLES_FIT_JS = r"""(print) => {
+  const problems = [], root = document.documentElement, page = root.clientWidth;
+  if (root.scrollWidth > page + 1) problems.push(`the page is ${root.scrollWidth} px wide in a ${page} px window`);
+  if (document.body.scrollWidth > document.body.clientWidth + 1)
+    problems.push(`the body holds ${document.body.scrollWidth} px in ${document.body.clientWidth} px`);
+  document.querySelectorAll('table').forEach((table, i) => {
+    if (!table.getClientRects().length) return;
+    const name = ((table.caption && table.caption.textContent.trim()) || `table ${i + 1}`).slice(0, 70);
+    const wrap = table.closest('.ci-table-wrap');
+    const box = (wrap || table).getBoundingClientRect();
+    if (box.right > page + 1) problems.push(`${name}: ends at ${Math.round(box.right)} px, the page at ${page} px`);
+    if (print && wrap && wrap.scrollWidth > wrap.clientWidth + 1)
+      problems.push(`${name}: cut in print (${wrap.scrollWidth} px of table in a ${wrap.clientWidth} px box)`);
+    if (print && table.getBoundingClientRect().right > page + 1)
+      problems.push(`${name}: ${Math.round(table.getBoundingClientRect().width)} px wide on a ${page} px page`);
+  });
+  if (print) document.querySelectorAll('.jp-OutputArea-output, .jp-RenderedHTMLCommon, .ci-table-wrap').forEach((el) => {
+    const overflow = getComputedStyle(el).overflowX;
+    if (overflow !== 'visible' && el.getClientRects().length && el.scrollWidth > el.clientWidth + 1)
+      problems.push(`a ${el.className} box hides ${el.scrollWidth - el.clientWidth} px of its content in print`);
+  });
+  return problems;
+}"""
+
+# Each interactive chart of the page: whether Plotly drew it, which of its two forms shows, its
+# menu's options, the traces it shows (by their data and by what is drawn).
+CHARTS_JS = r"""Array.from(document.querySelectorAll('.ci-dual'), (box) => {
+  const plot = box.querySelector('.ci-plotly'), drawn = !!(plot && plot._fullData);
+  const shown = drawn ? plot._fullData.filter((t) => t.visible === true) : [];
+  return {id: box.id, drawn: drawn,
+          interactive_shown: getComputedStyle(box.querySelector('.ci-interactive')).display !== 'none',
+          static_shown: getComputedStyle(box.querySelector('.ci-static')).display !== 'none',
+          options: drawn ? plot._fullLayout.updatemenus[0].buttons.map((b) => b.label) : [],
+          shown: shown.map((t) => t.name), data: shown.map((t) => Array.from(t.y, (v) => v === null ? null : +v)),
+          lines_drawn: drawn ? plot.querySelectorAll('.scatterlayer .trace').length : 0,
+          buttons: Array.from(box.querySelectorAll('.modebar-btn'), (e) => e.getAttribute('data-title'))};
+})"""
+
+# Where to click: the centre of the menu's header (``option`` null) or of its option number
+# ``option``; null when that is not what a click there would hit.
+MENU_POINT_JS = r"""(id, option) => {
+  const box = document.getElementById(id);
+  if (option === null) box.scrollIntoView({block: 'center'});
+  const target = option === null ? box.querySelector('.updatemenu-header')
+                                 : box.querySelectorAll('.updatemenu-dropdown-button')[option];
+  if (!target) return null;
+  const r = target.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+  return target.contains(document.elementFromPoint(x, y)) ? {x: x, y: y} : null;  // null: not there, or hidden
+}"""
+SETTLE_JS = "new Promise(r => requestAnimationFrame(() => setTimeout(r, 300)))"
+
+
+def chart_script_requests(folder: Path, requests: list[str]) -> list[str]:
+    """The requests of a page for Plotly's script in the report folder."""
+    script = (folder / "assets" / "plotly.min.js").resolve().as_uri()
+    return [u for u in requests if u == script]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("page", PAGES)
+def test_no_table_is_wider_than_its_page_and_print_shows_the_static_charts(page, layout, report, browser):
+    folder, _ = report
+    width, media = LAYOUTS[layout]
+    with browser.tab(folder / page, width, media) as (visit, session):
+        problems = [] if visit.errors else browser.evaluate(f"({TABLES_FIT_JS})({json.dumps(media == 'print')})",
+                                                            session)
+        charts = [] if visit.errors else browser.evaluate(CHARTS_JS, session)
+    problems += [f"error: {e}" for e in visit.errors]
+    problems += [f"request leaves the machine: {u}" for u in visit.requests if urlsplit(u).scheme not in LOCAL_SCHEMES]
+    for chart in charts:
+        if media == "print":  # paper gets the PNG, never the drawn chart
+            if chart["interactive_shown"] or not chart["static_shown"]:
+                problems.append(f"chart {chart['id']} prints its interactive form, not its static one")
+        elif not (chart["drawn"] and chart["interactive_shown"] and not chart["static_shown"]):
+            problems.append(f"chart {chart['id']} does not show its interactive form on screen: {chart}")
+        elif any(re.search(r"share|cloud|edit in", title, re.I) for title in chart["buttons"]):
+            problems.append(f"chart {chart['id']} has a button that sends it away: {chart['buttons']}")
+    if charts:
+        requested = chart_script_requests(folder, visit.requests)
+        if len(requested) != 1:
+            problems.append(f"Plotly's script from the report folder requested {len(requested)} times: {visit.requests}")
+    assert not problems, f"{page} at {layout} ({visit.url}):\n  " + "\n  ".join(problems)
+
+
+def test_choosing_an_option_in_a_charts_menu_changes_what_it_shows(report, browser):
+    folder, _ = report
+    with_charts, problems = set(), []
+    for page in PAGES:
+        with browser.tab(folder / page, SCREEN_WIDTH) as (visit, session):
+            if visit.errors:
+                problems.append(f"{page}: {visit.errors}")
+                continue
+            for before in browser.evaluate(CHARTS_JS, session):
+                with_charts.add(page)
+                where = f"{page}, chart {before['id']}"
+                if not before["drawn"] or len(before["options"]) < 3 or before["options"][0] != "All":
+                    problems.append(f"{where}: not drawn, or its menu is not All and two groups or more: {before}")
+                    continue
+                if before["shown"] != before["options"][1:] or before["lines_drawn"] != len(before["shown"]):
+                    problems.append(f"{where}: 'All' does not show every group: {before['shown']}")
+                for option in (1, len(before["options"]) - 1, 0):  # the first group, the last, All again
+                    header = browser.evaluate(f"({MENU_POINT_JS})({json.dumps(before['id'])}, null)", session)
+                    browser.click(session, header["x"], header["y"])  # opens the menu
+                    browser.evaluate(SETTLE_JS, session)
+                    point = browser.evaluate(f"({MENU_POINT_JS})({json.dumps(before['id'])}, {option})", session)
+                    if point is None:
+                        problems.append(f"{where}: the menu did not open, or its option {option} is out of sight")
+                        break
+                    browser.click(session, point["x"], point["y"])
+                    browser.evaluate(SETTLE_JS, session)
+                    (after,) = [c for c in browser.evaluate(CHARTS_JS, session) if c["id"] == before["id"]]
+                    label = before["options"][option]
+                    wanted = before["shown"] if option == 0 else [label]
+                    if after["shown"] != wanted or after["lines_drawn"] != len(wanted):
+                        problems.append(f"{where}: choosing {label!r} shows {after['shown']} "
+                                        f"({after['lines_drawn']} lines drawn), not {wanted}")
+                    elif option and after["data"] == before["data"]:
+                        problems.append(f"{where}: choosing {label!r} left the chart's data as it was")
+                    elif option and after["data"] != [before["data"][before["shown"].index(label)]]:
+                        problems.append(f"{where}: choosing {label!r} shows other values than its line under 'All'")
+        problems += [f"{page}: error: {e}" for e in visit.errors]
+        problems += [f"{page}: request leaves the machine: {u}" for u in visit.requests
+                     if urlsplit(u).scheme not in LOCAL_SCHEMES]
+    assert {"01_overview.html", "02_needs.html", "03_behaviour.html"} <= with_charts, \
+        f"interactive charts only on {sorted(with_charts)}"
+    assert not problems, "\n  ".join(problems)

@@ -245,7 +245,7 @@ def _code_cells(chapter: str) -> list[str]:
 
 
 # Literal numbers a chapter may pass: how many rows a table shows.
-DISPLAY_SIZES = {"head", "nlargest", "max_rows"}
+DISPLAY_SIZES = {"head", "nlargest", "max_rows", "decimals", "fmt_pct", "fmt_num", "fmt_money", "fmt_pp", "fmt_change"}
 
 
 @pytest.mark.parametrize("chapter", CHAPTER_NOTEBOOKS)

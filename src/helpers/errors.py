@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.report.i18n import t
+
 
 class DataError(ValueError):
     """Input data that cannot be used as it is. Raised before any chapter runs."""
@@ -51,4 +53,7 @@ class NotAvailable(Exception):
         super().__init__(self.line())
 
     def line(self) -> str:
-        return f"Not available: {self.missing}" + (f"; {self.enable}" if self.enable else "") + "."
+        """The section's line in the report's language: "Not available: <missing>; <enable>."."""
+        if self.enable:
+            return t("Not available: {missing}; {enable}.", missing=self.missing, enable=self.enable)
+        return t("Not available: {missing}.", missing=self.missing)

@@ -154,7 +154,9 @@ def test_win_back_is_empty_when_nobody_has_lapsed():
     orders = make_orders([("a1", "a", "2026-09-01", 10), ("b1", "b", "2026-08-15", 20)])
     table = actions.win_back(facts_as_of(orders), orders, churn_days=90)
     assert table.empty and list(table.columns)[:3] == ["customer_id", "last_purchase_date", "days_since_last_purchase"]
-    assert actions.win_back_finding(table, "¥") == "No customer lapsed within the last year."
+    assert actions.win_back_finding(table, "¥", churn_days=90) == (
+        "No customer is on the win-back list: none made a last purchase between 90 and 454 days ago (churned, with "
+        "no purchase for 90 days or more, and churned for less than 365 days).")
 
 
 def test_follow_up_plan_flags_triggers_this_quarter_already_breaches():

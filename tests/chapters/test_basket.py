@@ -68,8 +68,10 @@ def test_association_rules_from_orders():
     assert category.loc[("bread", "butter"), "lift"] == pytest.approx(5 / 3)
     # rules with lift > 1: bread <-> milk and bread <-> butter at both levels = 8; the first by
     # lift, support and name is bread -> butter (confidence 2/3, lift 5/3, butter in 2/5 baskets)
+    # as pairs: bread / milk and bread / butter at each level, 2 + 2 pairs making the 8 rules
     assert basket.rules_finding(rules).startswith(
-        "8 pair rules lift purchases above chance; the strongest: 66.7% of orders with bread also hold butter, "
+        "Pairs bought together more often than chance (lift above 1): 2 of categories and 2 of products; they make "
+        "8 rules, A → B and B → A counted apart. The strongest rule: 66.7% of orders with bread also hold butter, "
         "1.67 times the usual 40.0%"
     )
     # max_products=2 mines the two products in the most orders, P-bread and P-milk (3 orders each;
@@ -161,7 +163,8 @@ def test_no_categories_and_300_products_still_get_product_rules():
     assert basket.rules_finding(rules, scope) == (
         "The orders name fewer than two categories, so the rules pair products. Rules were mined on the 3 products "
         "in at least 1.0% of orders (of 300; rarer ones cannot reach the minimum support) over 328 orders. "
-        "4 pair rules lift purchases above chance; the strongest: 95.2% of orders with P000 also hold P001, "
+        "Pairs of products bought together more often than chance (lift above 1): 2; they make 4 rules, A → B and "
+        "B → A counted apart. The strongest rule: 95.2% of orders with P000 also hold P001, "
         "10.77 times the usual 8.8% (support 6.1% of 328 orders).")
     # the same rules as mining every product pair without a limit
     unlimited = basket.pair_rules(orders.rename(columns={"order_id": "basket_id", "product_id": "item"}), 0.01)

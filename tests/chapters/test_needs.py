@@ -11,6 +11,7 @@ from helpers.chapters.needs import (  # noqa: E402
     collect_comments,
     detect_languages,
     discover_topics,
+    is_filler_term,
     language_name,
     load_need_themes,
     load_topic_stopwords,
@@ -20,7 +21,10 @@ from helpers.chapters.needs import (  # noqa: E402
     plot_need_theme_trend,
     plot_need_themes,
     tag_need_themes,
+    term_relevance,
     theme_pattern,
+    topic_example,
+    topic_label,
     topics_finding,
 )
 from helpers.errors import NotAvailable  # noqa: E402
@@ -242,3 +246,67 @@ def test_topics_are_labelled_with_the_language_they_are_in():
     assert mixed.attrs["note"] == (
         "Topic discovery covers 50.0% of the 2026Q3 comments (English 50.0%); left out: comments in Portuguese "
         "(50.0%) (add a stop-word list for Portuguese (pt) under topic_stopwords in params/need_themes.yaml).")
+
+
+# --- topic labels ---------------------------------------------------------------------------
+def test_term_relevance_prefers_terms_exclusive_to_the_topic():
+    # two topics of equal weight sharing term 1: phi = [0.5, 0.5, 0] and [0, 0.5, 0.5], p(term) =
+    # [0.25, 0.5, 0.25]; topic 0, term 0: 0.6 ln 0.5 + 0.4 ln 2 = -0.1386; term 1: 0.6 ln 0.5 + 0 = -0.4159
+    relevance = term_relevance(np.array([[2.0, 2.0, 0.0], [0.0, 2.0, 2.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert relevance[0, :2] == pytest.approx([0.2 * np.log(0.5), 0.6 * np.log(0.5)])
+    assert relevance[0, 2] == -np.inf and relevance[1, 2] == pytest.approx(0.2 * np.log(0.5))
+    with pytest.raises(ValueError, match="non-negative"):
+        term_relevance(np.array([[-1.0, 1.0]]), np.array([[1.0]]))
+
+
+def test_fillers_numbers_and_unclear_topics():
+    assert [is_filler_term(w) for w in ["两个", "第三次", "2062", "关于", "thanks", "twenty", "物流", "courier", "一般般"]] \
+        == [True, True, True, True, True, True, False, False, False]
+    assert is_filler_term("entrega", {"entrega"})
+    # the label is the most relevant non-filler terms; "thanks" is passed over
+    assert topic_label(["thanks", "courier", "parcel", "late"], [3.0, 2.0, 1.0, 0.5],
+                       ["courier", "thanks", "parcel", "late"]) == "courier / parcel / late"
+    # 3 of 4 top terms are fillers or numbers (> half): unclear
+    assert topic_label(["两个", "谢谢", "关于", "物流"], [1.0, 0.9, 0.8, 0.7], ["两个", "谢谢", "关于", "物流"]) == ""
+    # exactly half is still named
+    assert topic_label(["两个", "谢谢", "物流", "快递"], [1.0, 0.9, 0.8, 0.7], ["两个", "谢谢", "物流", "快递"]) == "物流 / 快递"
+
+
+def test_topic_example_is_the_most_typical_comment_without_personal_data():
+    comments = pd.Series(["The courier lost my parcel, call me on 13800138000.",
+                          "This is [name], the parcel is late.",
+                          "The courier was late with my parcel again, as it was the last time and the time before "
+                          "that, every single week.",
+                          "Courier late."])
+    # weights on the topic: the first two are the most typical but hold (or held) personal data
+    example = topic_example(comments, np.array([0.9, 0.9, 0.8, 0.8]))
+    assert example == "Courier late."  # of the two at 0.8 the shorter comes first
+    long = topic_example(comments.iloc[2:3], np.array([1.0]))
+    # 80 characters at most with the "…": the first 79 end with "time", a whole word
+    assert topic_example(pd.Series(["The parcel came late and the courier would not wait at the door so I went "
+                                    "downstairs again"]), np.array([1.0])) == (
+        "The parcel came late and the courier would not wait at the door so I went…")  # "downstairs" cut in two
+    assert long == "The courier was late with my parcel again, as it was the last time and the time…"
+    assert topic_example(comments.iloc[:2], np.array([0.9, 0.9])) == ""
+
+
+def test_two_obvious_topics_get_readable_labels_and_a_filler_topic_is_unclear():
+    english = ["The courier delivered the parcel late.", "My parcel came late, the courier was slow.",
+               "The price is too expensive, no discount at all.", "Expensive price and no discount for members."]
+    chinese = ["物流太慢，快递包裹破损", "快递物流慢，包裹晚到", "问了两个三次，谢谢", "关于两个，三次，谢谢"]
+    comments = pd.DataFrame({"comment": english * 5 + chinese * 5})
+    topics = discover_topics(comments, n_topics=2, n_top_terms=4, seed=1, min_documents_per_topic=5)
+    labels = dict(zip(topics["topic"], topics["label"]))
+    english_labels = {frozenset(labels[k].split(" / ")) for k in ("EN-1", "EN-2")}
+    assert english_labels == {frozenset({"price", "expensive", "discount"}), frozenset({"parcel", "courier", "late"})}
+    # Chinese: one topic of logistics words, one of numbers and fillers (两个, 三次, 谢谢, 关于)
+    chinese_topics = topics.loc[topics["language"] == "Chinese"].set_index("topic")
+    unclear = topics.attrs["unclear"]
+    assert len(unclear) == 1 and chinese_topics.loc[unclear[0], "label"] == "Unclear (mostly common words or numbers)"
+    clear = [k for k in chinese_topics.index if k not in unclear][0]
+    assert set(chinese_topics.loc[clear, "label"].split(" / ")) == {"物流", "快递", "包裹"}
+    assert chinese_topics.loc[clear, "example"] in chinese[:2]
+    assert topics.loc[topics["language"] == "English", "example"].isin(english).all()
+    text = topics_finding(topics)
+    assert "Topics too unclear to name (mostly common words or numbers): 1." in text
+    assert "finds 4 topics; the largest named one (50.0% of English comments) is about" in text

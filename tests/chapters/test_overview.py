@@ -132,28 +132,38 @@ def test_customers_on_record_at_the_quarter_end():
 
 
 def test_cross_table_suppresses_small_cells():
-    # North/Individual: 5 customers (c0..c4), South/Individual: 2 customers (c5, c6)
-    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(7)],
-                              "region": ["North"] * 5 + ["South"] * 2, "segment": "Individual"})
-    orders = _orders([10, 20, 30, 40, 50, 60, 70])
+    # North/Individual: 5 customers (c0..c4), South/Individual: 2 customers (c5, c6),
+    # East/Individual: 5 customers (c7..c11, 10 each)
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(12)],
+                              "region": ["North"] * 5 + ["South"] * 2 + ["East"] * 5, "segment": "Individual"})
+    orders = _orders([10, 20, 30, 40, 50, 60, 70] + [10] * 5)
     # c0 buys a second order of 50: North orders 6, purchase amount 200, repeat 1/5
-    orders.loc[len(orders)] = ["o9", "c0", pd.Timestamp("2026-09-01"), 50.0, True, 50.0]
+    orders.loc[len(orders)] = ["o99", "c0", pd.Timestamp("2026-09-01"), 50.0, True, 50.0]
     surveys = pd.DataFrame({"customer_id": ["c0", "c1", "c2", "c3", "c4", "c5"],
                             "response_date": pd.Timestamp("2026-08-15"),
                             "nps_score": [10, 9, 8, 0, np.nan, 10], "csat_score": [5, 4, 4, 1, 3, 5]})
     table = cross_table(orders, customers, surveys, Q, ["region", "segment"], min_group_size=5)
-    north = table.iloc[0]
+    assert table["region"].tolist() == ["East", "North", "South"]
+    north = table.iloc[1]
     assert (north["region"], north["customers"], north["orders"]) == ("North", 5, 6)
     assert north["average_order_value"] == pytest.approx(200 / 6)
     assert north["repeat_purchase_rate"] == pytest.approx(0.2)
-    assert north["share_of_customers"] == pytest.approx(5 / 7)
+    assert north["share_of_customers"] == pytest.approx(5 / 12)
     # NPS over 4 answers [10, 9, 8, 0]: (2 - 1) / 4 = 25 points; CSAT mean (5+4+4+1+3)/5 = 3.4
     assert north["nps"] == pytest.approx(25.0) and north["mean_csat_score"] == pytest.approx(3.4)
-    assert not north["suppressed"]
-    south = table.iloc[1]
-    assert south["suppressed"]
+    assert not north["suppressed"] and north["suppression"] == ""
+    south = table.iloc[2]
+    assert south["suppressed"] and south["suppression"] == "primary"
     assert south[["customers", "average_order_value", "nps", "share_of_customers"]].isna().all()
-    assert "1 small cell(s) are suppressed" in cross_table_finding(table)
+    # South alone hidden in the Individual column would be 12 - 5 - 5 = 2: the smallest other cell
+    # is hidden too, East and North both 5, the tie going to East (first in order)
+    east = table.iloc[0]
+    assert east["suppressed"] and east["suppression"] == "secondary" and np.isnan(east["customers"])
+    assert cross_table_finding(table, min_group_size=5) == (
+        "Among the cells shown, each of at least 5 customers, the largest group is North / Individual with 5 active "
+        "customers (41.7%) and the highest average order value is in North / Individual (¥33). 2 cells are "
+        "suppressed: 1 with fewer than 5 customers, and 1 more so that no hidden count can be worked out from the "
+        "row and column totals.")
 
 
 def test_cross_table_without_surveys_and_bad_dimensions():

@@ -69,3 +69,56 @@ def test_no_previous_quarter_in_the_data_is_not_available():
     log = {"available": ["orders"], "coverage": {"orders": {"first_day": "2026-07-01", "last_day": "2026-09-30"}}}
     with pytest.raises(NotAvailable, match="the orders start on 2026-07-01, after the end of 2026Q2"):
         quality.drift_baseline(None, prepared_tables().get, log, Q3)
+
+
+def _raw_orders(rows) -> pd.DataFrame:
+    from helpers.data.schema import SOURCES
+
+    frame = pd.DataFrame(rows, columns=["order_id", "customer_id", "order_date", "amount"])
+    for column in SOURCES["orders"].names:
+        if column not in frame:
+            frame[column] = pd.NA
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    frame["status"], frame["is_return"] = "completed", False
+    return frame[SOURCES["orders"].names]
+
+
+def test_inventory_dates_are_those_of_the_rows_kept_and_the_2062_row_is_noted():
+    from helpers.data import cleaning
+    from helpers.data.prepare import coverage
+
+    # a hand-made raw export: the year 2026 of o3 typed as 2062
+    raw = _raw_orders([("o1", "a", "2026-07-01", 10.0), ("o2", "a", "2026-09-28", 20.0),
+                       ("o3", "b", "2062-08-15", 30.0), ("o4", "b", "2026-08-02", 40.0)])
+    q = cleaning.Quarantine()
+    kept = cleaning.check_domains(raw, "orders", q, earliest=pd.Timestamp("2000-01-01"),
+                                  as_of=pd.Timestamp("2026-09-30"), max_share=0.5)
+    log = {"as_of": "2026-09-30", "available": ["orders"], "absent": ["tickets"], "cleaning": q.log,
+           "coverage": coverage({"orders": kept}),
+           "inventory": [{"source": "orders", "status": "read",
+                          "files": [{"file": "data/orders.csv", "sha256": "ab" * 32}], "rows": 4, "columns_mapped": 4, "date_from": "2026-07-01", "date_to": "2062-08-15"},
+                         {"source": "tickets", "status": "absent", "files": [], "rows": 0}]}
+    table = quality.inventory_table(log).set_index("source")
+    # kept: o1, o2, o4 -> 2026-07-01 to 2026-09-28 (the raw range ran to 2062-08-15)
+    assert table.loc["orders", ["first date kept", "last date kept"]].tolist() == ["2026-07-01", "2026-09-28"]
+    assert table.loc["orders", "dates set aside"] == "1 row dated after the data cut-off (2026-09-30) was set aside"
+    assert table.loc["tickets", ["first date kept", "last date kept", "dates set aside"]].tolist() == ["–"] * 3
+    assert quality.inventory_finding(log) == (
+        "Sources used (1): orders. Absent: tickets. The date ranges are those of the rows kept; rows dated after the "
+        "data cut-off (2026-09-30) were set aside: orders 1.")
+
+
+def test_dates_set_aside_count_each_rule_and_action():
+    log = {"as_of": "2026-09-30", "cleaning": [
+        {"source": "tickets", "rule": "future_date", "action": "removed", "rows": 12},
+        {"source": "tickets", "rule": "future_date:resolved_at", "action": "removed", "rows": 2},
+        {"source": "tickets", "rule": "date_before_earliest", "action": "removed", "rows": 1},
+        {"source": "customers", "rule": "future_date:signup_date", "action": "changed", "rows": 3},
+        {"source": "tickets", "rule": "exact_duplicate", "action": "removed", "rows": 5}]}
+    # tickets: 12 + 2 after the cut-off, 1 before the earliest date; the duplicates are not dates
+    assert quality._dates_note(quality._dates_set_aside(log, "tickets"), log["as_of"]) == (
+        "14 rows dated after the data cut-off (2026-09-30) were set aside; "
+        "1 row dated before the earliest date was set aside")
+    assert quality._dates_note(quality._dates_set_aside(log, "customers"), log["as_of"]) == (
+        "3 dates after the data cut-off (2026-09-30) were cleared")
+    assert quality._dates_note(quality._dates_set_aside(log, "orders"), log["as_of"]) == ""

@@ -86,7 +86,12 @@ def test_satisfaction_by_region_with_previous_quarter_and_suppression():
     assert table.loc["South", "detractors_change"] == pytest.approx(-0.5)
     suppressed = satisfaction_by(_surveys(), customers, Q, "region", min_group_size=3)
     assert suppressed["suppressed"].all() and suppressed["nps"].isna().all()
-    assert "highest for North (100" in satisfaction_by_finding(table.reset_index())
+    # 2 NPS answers in each region: both shown with a minimum of 1, neither with a minimum of 5
+    text = satisfaction_by_finding(table.reset_index(), min_answers=30, min_group_size=1)
+    assert text.startswith("By region, among the groups with at least 1 NPS answers (the table blanks the NPS of "
+                           "smaller ones), NPS is highest for North (100, 2 answers) and lowest for South (-50, 2 answers).")
+    assert satisfaction_by_finding(table.reset_index(), 30, 5) == (
+        "Fewer than two region groups have at least 5 NPS answers, so NPS cannot be compared across them.")
     ax = plot_nps_mix(table.reset_index())
     assert ax.get_xlabel() == "Share of NPS answers (%)"
     plt.close("all")

@@ -18,6 +18,7 @@ from helpers.chapters.sentiment import (  # noqa: E402
     sentiment_coverage,
     sentiment_finding,
     sentiment_trend,
+    ticket_tone_finding,
     vader_scores,
 )
 from helpers.errors import NotAvailable  # noqa: E402
@@ -184,3 +185,55 @@ def test_bad_lexicon_is_reported(tmp_path):
     path.write_text("es: {positive: [bueno], negative: [malo], negators: [no]}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="quote words"):
         load_sentiment_lexicon(path)
+
+
+# Hand-written ticket comments whose tone is not the one their ticket type suggests.
+APPRECIATIVE_COMPLAINT = ("The first unit was faulty, but the replacement arrived quickly and works perfectly. "
+                          "Thank you.")
+ANNOYED_CONSULTATION = "I have asked three times when my order ships and nobody replies, really annoying."
+FACTUAL_COMPLAINT = "The invoice shows a different unit price from the quote, please correct it."
+APPRECIATIVE_COMPLAINT_ZH = "产品坏了，售后很快就给换了，服务很好，谢谢。"
+ANNOYED_CONSULTATION_ZH = "问了三次什么时候发货，一直没人理，很生气。"
+
+
+def _tickets_against_type() -> pd.DataFrame:
+    rows = [(APPRECIATIVE_COMPLAINT, "complaint"), (FACTUAL_COMPLAINT, "complaint"),
+            (APPRECIATIVE_COMPLAINT_ZH, "complaint"), (ANNOYED_CONSULTATION, "consultation"),
+            (ANNOYED_CONSULTATION_ZH, "consultation"),
+            # the same two texts under the other ticket type
+            (APPRECIATIVE_COMPLAINT, "consultation"), (ANNOYED_CONSULTATION, "complaint")]
+    return pd.DataFrame(rows, columns=["comment", "source"]).assign(quarter="2026Q3")
+
+
+def test_tone_comes_from_the_text_not_the_ticket_type():
+    scored = score_sentiment(_tickets_against_type(), LEXICON)
+    # an appreciative complaint is positive (VADER weights the clause after "but" more), a
+    # factual one neutral (no rated word: "please" is taken out), an annoyed question negative
+    assert scored["sentiment"].tolist() == ["positive", "neutral", "positive", "negative", "negative",
+                                            "positive", "negative"]
+    assert scored["sentiment_score"].iloc[0] > 0.5 and scored["sentiment_score"].iloc[1] == 0.0
+    assert scored["sentiment_score"].iloc[3] < -0.05
+    # Chinese by hand: 坏了 -1, 很快 +1, 很好 +1, 谢谢 +1 -> +2; 没人理 -1, 生气 -1 -> -2
+    assert scored.loc[2, ["positive_hits", "negative_hits", "sentiment_score"]].tolist() == [3, 1, 2.0]
+    assert scored.loc[4, ["positive_hits", "negative_hits", "sentiment_score"]].tolist() == [0, 2, -2.0]
+    # the same text scores the same whatever its ticket type
+    assert scored.loc[5, "sentiment_score"] == scored.loc[0, "sentiment_score"]
+    assert scored.loc[6, "sentiment_score"] == scored.loc[3, "sentiment_score"]
+
+
+def test_tone_within_each_ticket_type_is_shown():
+    scored = score_sentiment(_tickets_against_type(), LEXICON)
+    by_source = sentiment_by(scored, "2026Q3")
+    rows = by_source.set_index("source")
+    # complaints: positive, neutral, positive, negative -> 2/4 positive, 1/4 neutral, 1/4 negative;
+    # consultations: negative, negative, positive -> 1/3 positive, 2/3 negative
+    assert rows.loc["complaint", ["comments", "positive", "neutral", "negative"]].tolist() == [4, 0.5, 0.25, 0.25]
+    assert rows.loc["consultation", ["comments", "positive", "negative"]].tolist() == pytest.approx([3, 1 / 3, 2 / 3])
+    assert ticket_tone_finding(by_source) == (
+        "Tone varies within each ticket type: 50.0% of complaint comments are positive and 25.0% negative; "
+        "33.3% of consultation comments are positive and 66.7% negative.")
+    text = sentiment_finding(sentiment_trend(scored, "2026Q3", n_quarters=1), by_source)
+    assert text == ("Of 7 comments in 2026Q3, 42.9% are positive, 14.3% neutral and 42.9% negative. Consultation "
+                    "comments are the most negative (66.7%). " + ticket_tone_finding(by_source))
+    # without both ticket types there is nothing to compare
+    assert ticket_tone_finding(by_source.loc[by_source["source"] != "consultation"]) == ""

@@ -133,6 +133,76 @@ def test_customer_profitability_by_hand():
     assert no_costs.loc["A", "profit"] == 100.0 and not no_costs.attrs["product_cost_known"]
 
 
+def profit_frames():
+    """Four customers in the prepared-orders shape, their profit worked out by hand below."""
+    from conftest import make_orders
+
+    orders = make_orders([
+        ("o1", "A", "2026-09-01", 180.0),                      # 2 x p1 (list 100): 20 discount
+        ("o2", "A", "2026-09-10", -90.0, "completed", True),   # 1 x p1 returned
+        ("o3", "B", "2026-05-01", 150.0),                      # 3 x p2 (list 50): no discount
+        ("o4", "B", "2026-05-02", 100.0, "cancelled"),         # 1 x p1, cancelled: no revenue, no cost
+        ("o5", "C", "2026-08-01", 100.0),                      # 1 x p1 at list price
+        ("o6", "C", "2025-01-01", 999.0),                      # before the window
+    ])
+    orders["product_id"] = ["p1", "p1", "p2", "p1", "p1", "p1"]
+    orders["quantity"] = [2.0, -1.0, 3.0, 1.0, 1.0, 1.0]
+    products = pd.DataFrame({"product_id": ["p1", "p2"], "unit_price": [100.0, 50.0], "unit_cost": [60.0, 20.0]})
+    tickets = pd.DataFrame({"customer_id": ["A", "B", "B", "D"],
+                            "created_at": pd.to_datetime(["2026-09-05", "2026-06-01", "2026-07-01", "2026-08-01"])})
+    customers = pd.DataFrame({"customer_id": ["A", "B", "C", "D"], "segment": ["Individual"] * 3 + ["Small enterprise"]})
+    return orders, products, tickets, customers
+
+
+def test_profit_per_customer_distribution_extremes_and_drivers_by_hand():
+    orders, products, tickets, customers = profit_frames()
+    profit = value.customer_profitability(orders, "2026-09-30", 365, tickets, 25.0, products)
+    by_id = profit.set_index("customer_id")
+    # A: revenue 180 - 90 = 90, purchase value 180, returns 90, discount 2 x 100 - 180 = 20,
+    #    product cost 2 x 60 - 1 x 60 = 60, 1 ticket = 25 -> profit 90 - 60 - 25 = 5
+    # B: revenue 150 (the cancelled line counts 0), returns 0, discount 3 x 50 - 150 = 0, cost 3 x 20 = 60,
+    #    2 tickets = 50 -> profit 40
+    # C: revenue 100 (the 2025 line is outside), cost 60, no ticket -> profit 40
+    # D: a ticket only -> profit -25
+    columns = ["revenue", "purchase_value", "returns", "discounts", "product_cost", "service_cost", "profit"]
+    assert by_id.loc["A", columns].tolist() == [90.0, 180.0, 90.0, 20.0, 60.0, 25.0, 5.0]
+    assert by_id.loc["B", columns].tolist() == [150.0, 150.0, 0.0, 0.0, 60.0, 50.0, 40.0]
+    assert by_id["profit"].to_dict() == {"A": 5.0, "B": 40.0, "C": 40.0, "D": -25.0}
+
+    # Profits sorted: -25, 5, 40, 40. Linear percentiles: P10 at position 0.3 -> -25 + 0.3 x 30 = -16;
+    # P25 at 0.75 -> -2.5; median at 1.5 -> 22.5; P75 at 2.25 -> 40; P90 40. Mean 60 / 4 = 15; 1 of 4 below zero.
+    distribution = value.profit_distribution(profit).iloc[0]
+    assert distribution[["customers", "unprofitable_customers", "share_unprofitable", "mean_profit"]].tolist() == [4, 1, 0.25, 15.0]
+    assert distribution[["p10", "p25", "median_profit", "p75", "p90"]].tolist() == pytest.approx([-16.0, -2.5, 22.5, 40.0, 40.0])
+
+    # Two each way: most B (40, the smaller id of the tie) then C; least D (-25) then A (5). Ids only.
+    extremes = value.profit_extremes(profit, customers, n=2)
+    assert extremes["customer_id"].tolist() == ["B", "C", "D", "A"]
+    assert extremes["position"].tolist() == ["Most profitable"] * 2 + ["Least profitable"] * 2
+    assert extremes["rank"].tolist() == [1, 2, 1, 2]
+    assert extremes.loc[2, ["segment", "profit"]].tolist() == ["Small enterprise", -25.0]
+    assert "name" not in extremes.columns
+
+    # Drivers over purchase value 180 + 150 + 100 = 430: returns 90 (A only), discounts 20 (A),
+    # product cost 180 (A, B, C: 60 each), service tickets 4 x 25 = 100 (A, B, D: 33.33 each).
+    drivers = value.cost_by_driver(profit).set_index("driver")
+    assert drivers.index.tolist() == ["Returns and credits", "Discounts off list price", "Product cost", "Service tickets"]
+    assert drivers["customers"].tolist() == [1, 1, 3, 3]
+    assert drivers["amount"].tolist() == [90.0, 20.0, 180.0, 100.0]
+    assert drivers["per_customer"].tolist() == pytest.approx([90.0, 20.0, 60.0, 100 / 3])
+    assert drivers["share_of_purchase_value"].tolist() == pytest.approx([90 / 430, 20 / 430, 180 / 430, 100 / 430])
+    assert value.cost_driver_finding(drivers.reset_index()) == (
+        "The largest driver is product cost: ¥180 in the last 365 days (41.9% of purchase value), ¥60 per customer "
+        "it touches.")
+    assert value.profit_distribution_finding(value.profit_distribution(profit), extremes) == (
+        "The median customer earns ¥22 after cost to serve; the middle half lies between -¥2 and ¥40, and 1 customer "
+        "(25.0%) cost more than they brought in. The most profitable customer, B, earned ¥40; the least profitable, "
+        "D, -¥25.")
+    # Without product costs, list prices or tickets, only the drivers the data hold are listed.
+    bare = value.customer_profitability(orders, "2026-09-30")
+    assert value.cost_by_driver(bare)["driver"].tolist() == ["Returns and credits"]
+
+
 def test_plots_have_titles_and_labels():
     import matplotlib
 
@@ -146,10 +216,14 @@ def test_plots_have_titles_and_labels():
     cac_ax = value.plot_cac_crv(crv)
     by_segment = pd.DataFrame({"segment": ["Individual", "Large enterprise"], "profit_per_customer": [-5.0, 100.0]})
     profit_ax = value.plot_profitability(by_segment)
+    orders, products, tickets, _ = profit_frames()
+    histogram_ax = value.plot_profit_distribution(value.customer_profitability(orders, "2026-09-30", 365, tickets, 25.0, products))
+    assert histogram_ax.get_xlabel() == "Profit per customer (¥)" and histogram_ax.get_ylabel() == "Customers"
+    assert len(histogram_ax.patches) == 40
     history = pd.DataFrame({"quarter": ["2026Q1", "2026Q2", "2026Q3"], "revenue": [1.0e6, 1.2e6, 1.1e6]})
     history = history.assign(new_customers=[3, 4, 5], active_customers=[10, 12, 11], coverage=["partial", "full", "full"])
     forecast_ax = value.plot_growth_forecast(growth_forecast(history, horizon=2, min_quarters=2), "revenue")
-    for ax in (tier_ax, cac_ax, profit_ax, forecast_ax):
+    for ax in (tier_ax, cac_ax, profit_ax, histogram_ax, forecast_ax):
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     assert forecast_ax.get_ylabel() == "Revenue (¥)"
     plt.close("all")

@@ -312,3 +312,66 @@ def test_some_comments_carry_the_writers_own_contact_details():
             person = people.loc[row.customer_id]
             assert person["name"] in row.comment
             assert person["phone"] in row.comment or person["email"] in row.comment
+
+
+# --- the tone of ticket comments --------------------------------------------------------------
+def test_ticket_tone_follows_the_handling_through_its_own_weights():
+    rng = np.random.default_rng(0)
+    complaint = np.array([True, True, False, False])
+    handled_well = np.array([True, False, True, False])
+    # one-hot weights: each of the four rows (complaint well / badly handled, consultation
+    # answered fast / slowly) always gets one tone
+    weights = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    original = demo_data.TICKET_TONE_WEIGHTS
+    try:
+        demo_data.TICKET_TONE_WEIGHTS = weights
+        assert demo_data._ticket_tones(rng, complaint, handled_well).tolist() == [2, 0, 1, 0]
+    finally:
+        demo_data.TICKET_TONE_WEIGHTS = original
+    # every row of the shipped weights is a distribution
+    assert np.allclose(original.sum(axis=1), 1.0)
+
+
+def test_vary_tone_keeps_the_usual_tone_and_replaces_the_others():
+    rng = np.random.default_rng(0)
+    usual = np.array(["usual complaint", "usual complaint", "usual question", "usual question"], dtype=object)
+    complaint = np.array([True, True, False, False])
+    tone = np.array([0, 2, 1, 0])  # complaint negative (usual), complaint positive, question neutral (usual), annoyed
+    theme = np.array([1, 1, 2, 2])  # quality, quality, delivery speed, delivery speed
+    chinese = np.array([False, True, False, False])
+    out = demo_data._vary_tone(rng, usual, complaint, tone, theme, chinese)
+    assert out[0] == "usual complaint" and out[2] == "usual question"
+    assert out[1] in demo_data.TICKET_TEXTS[0][2][1][1]  # appreciative complaint, Chinese, quality
+    assert out[3] in demo_data.TICKET_TEXTS[1][0][0][2]  # annoyed consultation, English, delivery speed
+
+
+def test_comment_tone_comes_from_its_own_stream(monkeypatch):
+    before = demo_data.generate(300, 4, END)
+    # other tone weights: only the comments of tickets may change, nothing else of any source
+    monkeypatch.setattr(demo_data, "TICKET_TONE_WEIGHTS", np.array([[0.0, 0.0, 1.0]] * 4))
+    after = demo_data.generate(300, 4, END)
+    for name, frame in before.items():
+        columns = [c for c in frame.columns if not (name == "tickets" and c == "comment")]
+        pd.testing.assert_frame_equal(frame[columns], after[name][columns], obj=name)
+    assert (before["tickets"]["comment"] != after["tickets"]["comment"]).mean() > 0.3
+
+
+def test_tone_varies_within_each_ticket_type(large):
+    from helpers.chapters.needs import collect_comments
+    from helpers.chapters.sentiment import score_sentiment
+
+    scored = score_sentiment(collect_comments(tickets=large["tickets"]))
+    shares = pd.crosstab(scored["source"], scored["sentiment"], normalize="index")
+    # measured at 3,000 customers, seed 5: complaints 50% negative, 29% neutral, 21% positive;
+    # consultations 11% negative, 69% neutral, 21% positive (type-only text: 97% / 0% / 3% and
+    # 0% / 98% / 2%)
+    assert 0.08 < shares.loc["complaint", "positive"] < 0.35 and shares.loc["complaint", "negative"] < 0.75
+    assert 0.05 < shares.loc["consultation", "negative"] < 0.25 and shares.loc["consultation", "positive"] > 0.1
+    # slowly handled complaints are more negative than those resolved within two days (66% against 31%)
+    tickets = large["tickets"].assign(sentiment=scored.set_index("record_id")["sentiment"]
+                                      .reindex(large["tickets"]["ticket_id"]).to_numpy())
+    complaints = tickets.loc[tickets["ticket_type"] == "complaint"]
+    hours = (complaints["resolved_at"] - complaints["created_at"]).dt.total_seconds() / 3600
+    fast = (hours <= 48) & ~complaints["reopened"]
+    negative = complaints["sentiment"].eq("negative")
+    assert negative[~fast].mean() > negative[fast].mean() + 0.2

@@ -85,12 +85,79 @@ def test_tree_rules_explain_membership():
     data = three_groups()
     features = data.drop(columns="group")
     result = clusters.fit_clusters(features, k_range=(3, 3), seed=1, n_init=4)
-    rules, accuracy = clusters.explain_clusters(features, result, seed=1)
-    assert accuracy >= 0.95
+    explanation = clusters.explain_clusters(features, result, seed=1)
+    rules = explanation.rules
+    # Three groups well apart on every feature: the rules reproduce every cluster exactly.
+    assert explanation.accuracy == 1.0 and explanation.customers == 120
+    assert explanation.per_cluster["share_reproduced"].tolist() == [1.0, 1.0, 1.0]
+    assert explanation.per_cluster["precision"].tolist() == [1.0, 1.0, 1.0]
     assert set(rules["cluster"]) == {1, 2, 3}
     assert rules["share_of_customers"].sum() == pytest.approx(1.0)
     assert rules["rule"].str.contains("12-month CLV|revenue in last 365 days|days since last purchase|orders in last 365 days").all()
-    assert "decision tree assigns" in clusters.tree_finding(rules, accuracy)
+    assert clusters.tree_finding(explanation).endswith("They reproduce every cluster exactly.")
+
+
+def hand_clusters(extra_in_top: int = 0, mixed_into_middle: int = 0):
+    """100 customers on two features with the clusters given by hand.
+
+    Cluster 1 "big spenders": 5 customers at revenue 10,000 / 20 orders (the small, most valuable one);
+    cluster 2 "regulars": 45 at 1,000 / 5, of whom ``extra_in_top`` sit at 10,000 / 20 instead;
+    cluster 3 "occasional": 50 at 100 / 1, of whom ``mixed_into_middle`` sit at 1,000 / 5 instead.
+    Customers with the same features but another cluster cannot be told apart by any rule.
+    """
+    points = ([(1, 10_000.0, 20)] * 5
+              + [(2, 10_000.0, 20)] * extra_in_top + [(2, 1_000.0, 5)] * (45 - extra_in_top)
+              + [(3, 1_000.0, 5)] * mixed_into_middle + [(3, 100.0, 1)] * (50 - mixed_into_middle))
+    cluster, revenue, orders = zip(*points)
+    ids = [f"c{i:03d}" for i in range(len(points))]
+    features = pd.DataFrame({"customer_id": ids, "revenue_in_window": revenue, "orders_in_window": orders})
+    names = {1: "big spenders", 2: "regulars", 3: "occasional"}
+    assignments = pd.DataFrame({"customer_id": ids, "cluster": cluster})
+    assignments["cluster_name"] = assignments["cluster"].map(names)
+    profiles = pd.DataFrame({"cluster": [1, 2, 3], "cluster_name": list(names.values()), "customers": [5, 45, 50]})
+    silhouette = pd.DataFrame({"k": [3], "silhouette": [0.9], "chosen": [True]})
+    return features, clusters.ClusterResult(assignments, profiles, silhouette, 3, ["revenue_in_window", "orders_in_window"])
+
+
+def test_the_small_valuable_cluster_gets_a_rule_and_per_cluster_accuracy_by_hand():
+    features, result = hand_clusters(mixed_into_middle=3)
+    # Asked for one question, the tree goes to two: one question has two answers, and there are three clusters.
+    explanation = clusters.explain_clusters(features, result, seed=3, max_depth=1)
+    assert explanation.depth == 2
+    table = explanation.per_cluster.set_index("cluster")
+    # Leaves: {10,000 / 20}: 5 big spenders; {1,000 / 5}: 45 regulars + 3 occasional -> regulars;
+    # {100 / 1}: 47 occasional. Big spenders 5 / 5 reproduced, precision 5 / 5; regulars 45 / 45,
+    # precision 45 / 48 = 93.75%; occasional 47 / 50 = 94%, precision 47 / 47. Accuracy 97 / 100.
+    assert table["customers"].tolist() == [5, 45, 50]
+    assert table["share_reproduced"].tolist() == pytest.approx([1.0, 1.0, 0.94])
+    assert table["precision"].tolist() == pytest.approx([1.0, 45 / 48, 1.0])
+    assert table["rules"].tolist() == [1, 1, 1]
+    assert explanation.accuracy == pytest.approx(0.97)
+    rules = explanation.rules.set_index("cluster")
+    assert rules["share_of_customers"].tolist() == pytest.approx([0.05, 0.48, 0.47])
+    assert rules["purity"].tolist() == pytest.approx([1.0, 45 / 48, 1.0])
+    assert clusters.tree_finding(explanation) == (
+        'Rules 2 questions deep put 97.0% of customers in their own cluster; they reproduce 100.0% of the most '
+        'valuable cluster "big spenders" (5 customers), and 100.0% of the customers they put there belong to it. '
+        'The least well reproduced is "occasional": 94.0% of its 50 customers.')
+    assert clusters.tree_caption(explanation) == (
+        "Decision tree rules, 2 questions deep: they put 97.0% of 100 customers in their own cluster")
+
+
+def test_class_weights_keep_a_small_cluster_from_being_outvoted():
+    # 6 regulars look exactly like the 5 big spenders. Unweighted, that leaf would go to the regulars
+    # (6 > 5) and no rule would assign the big spenders. Balanced weights are 100 / (3 x size):
+    # 5 x 100 / 15 = 33.3 for the big spenders against 6 x 100 / 135 = 4.4 for the regulars.
+    features, result = hand_clusters(extra_in_top=6)
+    explanation = clusters.explain_clusters(features, result, seed=3)
+    table = explanation.per_cluster.set_index("cluster")
+    # Big spenders: 5 / 5 reproduced, precision 5 / 11; regulars 39 / 45, precision 39 / 39; occasional exact.
+    assert table["share_reproduced"].tolist() == pytest.approx([1.0, 39 / 45, 1.0])
+    assert table["precision"].tolist() == pytest.approx([5 / 11, 1.0, 1.0])
+    assert explanation.accuracy == pytest.approx(0.94)
+    assert 1 in set(explanation.rules["cluster"])
+    with pytest.raises(ValueError, match="max_depth"):
+        clusters.explain_clusters(features, result, max_depth=0)
 
 
 def test_threshold_wording():

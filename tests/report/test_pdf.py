@@ -315,7 +315,8 @@ def test_outside_analyst_only_pages_the_pdf_and_tables_and_no_customer_table_but
 
     customer_ids = set(pd.read_parquet(layout.prepared / "customers.parquet", columns=["customer_id"])["customer_id"])
     shared = [p for p in folder.rglob("*") if p.is_file() and layout.analyst not in p.parents]
-    assert {p.suffix for p in shared} <= {".html", ".pdf", ".csv", ".json"}, sorted({p.suffix for p in shared})
+    assert {p.suffix for p in shared} <= {".html", ".pdf", ".csv", ".json", ".js"}, sorted({p.suffix for p in shared})
+    assert [p for p in shared if p.suffix == ".js"] == [folder / "assets" / "plotly.min.js"]  # the charts' one script
     tables = [p for p in shared if p.suffix == ".csv"]
     assert len(tables) > 20
     by_customer = {p.name: customer_level_columns(p, customer_ids) for p in tables}

@@ -3,6 +3,8 @@ checks last quarter's lists against this quarter's outcomes.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,13 +13,15 @@ import pandas as pd
 
 from helpers import facts
 from helpers.chapters import basket
+from helpers.chapters.rfm import segment_name
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.facts.kpis import KPIS, compute_kpis, format_kpi_target, format_kpi_value
 from helpers.params import BehaviourOptions
 from helpers.quarters import Quarter
 from helpers.report import export
-from helpers.report.fmt import fmt_int, fmt_money, fmt_pct
+from helpers.report.fmt import fmt_date, fmt_int, fmt_money, fmt_pct, fmt_quarter
+from helpers.report.i18n import t
 
 # KPIs checked monthly between reports; the rest quarterly.
 MONTHLY_KPIS = {"active_customers", "churn_rate", "nps", "csat", "new_customers"}
@@ -75,13 +79,14 @@ def risk_groups(scores: pd.DataFrame, segments: pd.DataFrame, clv: pd.DataFrame,
     model = set(scores.loc[facts.is_at_risk(scores["churn_probability"], threshold), "customer_id"])
     rfm = set(segments.loc[segments["segment"] == rfm_at_risk, "customer_id"])
     high = set(clv.loc[clv["value_tier"] == "high", "customer_id"])
+    segment = segment_name(rfm_at_risk)
     rows = [
-        ("Churn model: probability of churn at or above the threshold (chapter 03)", model),
-        (f"RFM segment '{rfm_at_risk}' (chapter 04)", rfm),
-        ("High CLV tier (chapter 04)", high),
-        ("Churn model and high CLV tier: the at-risk high-value list", model & high),
-        (f"Churn model and RFM '{rfm_at_risk}'", model & rfm),
-        (f"RFM '{rfm_at_risk}' and high CLV tier", rfm & high),
+        (t("Churn model: probability of churn at or above the threshold (chapter 03)"), model),
+        (t("RFM segment '{segment}' (chapter 04)", segment=segment), rfm),
+        (t("High CLV tier (chapter 04)"), high),
+        (t("Churn model and high CLV tier: the at-risk high-value list"), model & high),
+        (t("Churn model and RFM '{segment}'", segment=segment), model & rfm),
+        (t("RFM '{segment}' and high CLV tier", segment=segment), rfm & high),
     ]
     return pd.DataFrame({"group": [name for name, _ in rows], "customers": [len(ids) for _, ids in rows]})
 
@@ -89,11 +94,12 @@ def risk_groups(scores: pd.DataFrame, segments: pd.DataFrame, clv: pd.DataFrame,
 def risk_groups_finding(groups: pd.DataFrame, threshold: float) -> str:
     counts = groups.set_index("group")["customers"].tolist()
     model, rfm, high, listed, model_rfm = counts[:5]
-    return (f"{fmt_int(model)} customers are at risk by the churn model (probability {fmt_pct(threshold, 0)} or more) "
-            f"and {fmt_int(rfm)} are in the RFM segment 'At risk'; {fmt_int(model_rfm)} are in both, because the model "
-            f"scores only customers not yet churned while RFM 'At risk' are mostly lapsed already. The at-risk "
-            f"high-value list is the {fmt_int(listed)} of the model's at-risk who are also among the "
-            f"{fmt_int(high)} customers of the high CLV tier.")
+    return t("{model} customers are at risk by the churn model (probability {threshold} or more) and {rfm} are in the "
+             "RFM segment '{segment}'; {both} are in both, because the model scores only customers not yet churned while "
+             "RFM '{segment}' are mostly lapsed already. The at-risk high-value list is the {listed} of the model's "
+             "at-risk who are also among the {high} customers of the high CLV tier.", model=fmt_int(model),
+             threshold=fmt_pct(threshold, 0), rfm=fmt_int(rfm), segment=segment_name("At risk"),
+             both=fmt_int(model_rfm), listed=fmt_int(listed), high=fmt_int(high))
 
 
 def win_back(customer_facts: pd.DataFrame, orders: pd.DataFrame, churn_days: int, lookback_days: int = 365,
@@ -143,7 +149,13 @@ def cross_sell_list(candidates: pd.DataFrame, per_customer: int = 1) -> pd.DataF
 
 
 PLAN_COLUMNS = ["metric", "kpi", "frequency", "current", "target", "re-analyse when", "trigger", "breached",
-                "in an action this quarter"]
+                "in an action this quarter"]  # in English; the headers with spaces are read in the report's language
+
+
+def plan_columns() -> list[str]:
+    """``PLAN_COLUMNS`` as the plan names them: its headers with spaces in the report's language."""
+    return ["metric", "kpi", "frequency", "current", "target", t("re-analyse when"), "trigger", "breached",
+            t("in an action this quarter")]
 
 
 def follow_up_plan(kpis: pd.DataFrame, actions: pd.DataFrame, currency: str) -> pd.DataFrame:
@@ -155,10 +167,14 @@ def follow_up_plan(kpis: pd.DataFrame, actions: pd.DataFrame, currency: str) -> 
     quarter's value is already past it (strictly below, or above for a KPI where lower is better);
     a KPI without a target triggers on a move of more than 10% from this quarter's value, which
     this quarter's value cannot breach. Breached triggers first, then KPIs in an action, monthly
-    checks before quarterly ones. ``trigger`` is the condition alone (``"below 1,900"``).
+    checks before quarterly ones. ``trigger`` is the condition alone (``"below 1,900"``). Words and
+    the headers with spaces are in the report's language (:func:`plan_columns`).
     """
     rows = []
     flagged = set(actions["tracking_kpi"]) if len(actions) else set()
+    columns = plan_columns()
+    when_column, action_column = columns[5], columns[8]
+    yes, no = t("yes"), t("no")
     for _, row in kpis.iterrows():
         kpi = KPIS[row["metric"]]
         target, value = row["target"], row["value"]
@@ -166,39 +182,59 @@ def follow_up_plan(kpis: pd.DataFrame, actions: pd.DataFrame, currency: str) -> 
         if pd.notna(target):
             margin = 0.02 if kpi.unit == "share" else (5.0 if kpi.unit == "points" else 0.05 * abs(target))
             trigger_value = target - margin if kpi.higher_is_better else target + margin
-            word = "below" if kpi.higher_is_better else "above"
-            trigger = f"{word} {format_kpi_value(trigger_value, kpi.unit, currency)}"
+            limit = format_kpi_value(trigger_value, kpi.unit, currency)
+            trigger = t("below {value}", value=limit) if kpi.higher_is_better else t("above {value}", value=limit)
             if pd.notna(value):
                 breached = bool(value < trigger_value) if kpi.higher_is_better else bool(value > trigger_value)
-            when = f"{trigger} at a check"
+            when = t("{trigger} at a check", trigger=trigger)
         else:
-            trigger = when = "moves more than 10% from this quarter's value"
+            trigger = when = t("moves more than 10% from this quarter's value")
+        monthly, in_action = row["metric"] in MONTHLY_KPIS, kpi.label in flagged
         rows.append({"metric": row["metric"], "kpi": kpi.label,
-                     "frequency": "monthly" if row["metric"] in MONTHLY_KPIS else "quarterly",
+                     "frequency": t("monthly") if monthly else t("quarterly"),
                      "current": format_kpi_value(value, kpi.unit, currency),
                      "target": format_kpi_target(target, kpi.unit, currency),
-                     "re-analyse when": when, "trigger": trigger, "breached": "yes" if breached else "no",
-                     "in an action this quarter": "yes" if kpi.label in flagged else "no"})
-    plan = pd.DataFrame(rows, columns=PLAN_COLUMNS)
-    return plan.sort_values(["breached", "in an action this quarter", "frequency"], ascending=[False, False, True],
-                            kind="stable").reset_index(drop=True)
+                     when_column: when, "trigger": trigger, "breached": yes if breached else no,
+                     action_column: yes if in_action else no,
+                     # the order, whatever the language of the words: breached, in an action, monthly first
+                     "_order": (not breached, not in_action, not monthly)})
+    plan = pd.DataFrame(rows, columns=[*columns, "_order"])
+    return plan.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def breached_finding(plan: pd.DataFrame) -> str:
     """One sentence naming the triggers this quarter's values already breach, in the plan's order."""
-    breached = plan.loc[plan["breached"] == "yes"]
+    breached = plan.loc[plan["breached"] == t("yes")]
     if breached.empty:
-        return "No re-analysis trigger is breached by this quarter's values."
-    named = "; ".join(f"{row['kpi']} {row['current']} against {row['trigger']}" for _, row in breached.iterrows())
-    return f"Already breached: {named}."
+        return t("No re-analysis trigger is breached by this quarter's values.")
+    named = t("; ").join(t("{kpi} {current} against {trigger}", kpi=row["kpi"], current=row["current"],
+                           trigger=row["trigger"]) for _, row in breached.iterrows())
+    return t("Already breached: {triggers}.", triggers=named)
 
 
-LIST_OUTCOMES = {
-    "at_risk_high_value.csv": "retained (bought this quarter)",
-    "win_back.csv": "won back (bought this quarter)",
-    "onboarding.csv": "placed a further order this quarter",
-    "cross_sell.csv": "bought the suggested category this quarter",
-}
+class ListOutcomes(Mapping):
+    """Action list (file name) -> the outcome checked for its customers, in the report's language
+    when read (a mapping made at import would keep the language of that moment)."""
+
+    def _items(self) -> dict[str, str]:
+        return {
+            "at_risk_high_value.csv": t("retained (bought this quarter)"),
+            "win_back.csv": t("won back (bought this quarter)"),
+            "onboarding.csv": t("placed a further order this quarter"),
+            "cross_sell.csv": t("bought the suggested category this quarter"),
+        }
+
+    def __getitem__(self, name: str) -> str:
+        return self._items()[name]
+
+    def __iter__(self):
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+
+LIST_OUTCOMES = ListOutcomes()
 
 
 def read_action_lists(artifacts: Path) -> dict[str, pd.DataFrame]:
@@ -247,15 +283,15 @@ def recomputed_lists(customer_facts: pd.DataFrame, orders: pd.DataFrame, period:
     day = period.last_day
     lists = {"win_back.csv": win_back(customer_facts, orders, churn_days),
              "onboarding.csv": onboarding(customer_facts, period)}
-    notes = [f"The at-risk high-value list is left out: it needs the churn scores and CLV tiers as of "
-             f"{day:%Y-%m-%d}, which only the {period} report computes."]
+    notes = [t("The at-risk high-value list is left out: it needs the churn scores and CLV tiers as of {day}, which "
+               "only the {quarter} report computes.", day=fmt_date(day), quarter=fmt_quarter(period))]
     days = customer_facts["days_since_last_purchase"]
     not_churned = customer_facts.loc[days.notna() & ~facts.is_churned(days, churn_days), ["customer_id"]]
     try:
         rules = basket.association_rules(orders, period, behaviour.basket_quarters, behaviour.min_support,
                                          behaviour.min_confidence, behaviour.max_products)
     except NotAvailable as exc:
-        notes.append(f"The cross-sell list is left out: {exc.missing}.")
+        notes.append(t("The cross-sell list is left out: {reason}.", reason=exc.missing))
         return lists, notes
     candidates = basket.cross_sell_candidates(orders, rules, not_churned.assign(churn_probability=0.0), period.end,
                                               max_rules=behaviour.cross_sell_max_rules)
@@ -292,21 +328,30 @@ class LastQuarter:
 
         report = ch.previous_report()
         if report is not None:
-            source = f"the {previous} report of {report.name}"
+            source = t("the {quarter} report of {day}", quarter=fmt_quarter(previous), day=_report_day(report.name))
             if (report / "artifacts" / "kpi_overview.csv").exists():
                 return cls(previous, read_action_lists(report / "artifacts"), previous_kpis(report), source)
             # a report run without the overview chapter: its lists, and the KPIs from the data
             return cls(previous, read_action_lists(report / "artifacts"), kpis_then(), source,
-                       ["That report holds no KPI table; last quarter's KPIs are recomputed from the data."])
+                       [t("That report holds no KPI table; last quarter's KPIs are recomputed from the data.")])
         first = ch.log.get("coverage", {}).get("orders", {}).get("first_day")
         if first is None or pd.Timestamp(first) > previous.last_day:
-            raise NotAvailable(f"no report for {previous} was found and the orders start on {first or 'no day'}, "
-                               f"after its end ({previous.last_day:%Y-%m-%d})", "an orders export that starts earlier")
+            raise NotAvailable(t("no report for {quarter} was found and the orders start on {first}, after its end "
+                                 "({end})", quarter=fmt_quarter(previous), first=fmt_date(first) if first else t("no day"),
+                                 end=fmt_date(previous.last_day)),
+                               t("an orders export that starts earlier"))
         lists, notes = recomputed_lists(ch.customer_facts(previous.last_day), orders, previous,
                                         params.churn_inactivity_days, params.chapter_options.behaviour)
         return cls(previous, lists, kpis_then(),
-                   f"{previous} (recomputed from the data as of {previous.last_day:%Y-%m-%d}; no earlier report found)",
+                   t("{quarter} (recomputed from the data as of {day}; no earlier report found)",
+                     quarter=fmt_quarter(previous), day=fmt_date(previous.last_day)),
                    notes)
+
+
+def _report_day(folder: str) -> str:
+    """The day of a report folder (``2026-07-03``) for readers; a folder of a second run that day
+    (``2026-07-03-1``) as it is named."""
+    return fmt_date(folder) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder) else folder
 
 
 def previous_kpis(previous_report: Path) -> pd.DataFrame:
@@ -326,45 +371,67 @@ def closed_loop_kpis(previous_kpis: pd.DataFrame, current_kpis: pd.DataFrame, cu
         moved = (row["value_now"] - row["value_then"]) * direction
         target = row["target_now"]
         met = None if pd.isna(target) else (row["value_now"] - target) * direction >= 0
-        rows.append({"kpi": kpi.label, "last quarter": format_kpi_value(row["value_then"], kpi.unit, currency),
-                     "this quarter": format_kpi_value(row["value_now"], kpi.unit, currency),
+        rows.append({"kpi": kpi.label, t("last quarter"): format_kpi_value(row["value_then"], kpi.unit, currency),
+                     t("this quarter"): format_kpi_value(row["value_now"], kpi.unit, currency),
                      "target": format_kpi_target(target, kpi.unit, currency),
-                     "moved the right way": "–" if pd.isna(moved) else ("yes" if moved > 0 else "no"),
-                     "target met now": "no target" if met is None else ("yes" if met else "no")})
+                     t("moved the right way"): "–" if pd.isna(moved) else (t("yes") if moved > 0 else t("no")),
+                     t("target met now"): t("no target") if met is None else (t("yes") if met else t("no"))})
     return pd.DataFrame(rows)
 
 
 def closed_loop_finding(lists: pd.DataFrame, kpi_moves: pd.DataFrame, against: str) -> str:
     """The retention of last quarter's at-risk high-value list (when it is at hand) and how many
     KPIs moved the right way, against ``against`` (``LastQuarter.source``)."""
-    text = f"Against {against}: "
     at_risk = lists.loc[lists["list"] == "at_risk_high_value.csv"]
+    moves = {"source": against, "improved": fmt_int((kpi_moves[t("moved the right way")] == t("yes")).sum()),
+             "kpis": fmt_int(len(kpi_moves))}
     if len(at_risk):
         row = at_risk.iloc[0]
-        text += (f"{fmt_pct(row['share'])} of the {fmt_int(row['customers on it'])} at-risk high-value customers "
-                 f"were retained; ")
-    improved = int((kpi_moves["moved the right way"] == "yes").sum())
-    return text + f"{improved} of {len(kpi_moves)} KPIs moved the right way."
+        return t("Against {source}: {share} of the {customers} at-risk high-value customers were retained; {improved} of "
+                 "{kpis} KPIs moved the right way.", share=fmt_pct(row["share"]),
+                 customers=fmt_int(row["customers on it"]), **moves)
+    return t("Against {source}: {improved} of {kpis} KPIs moved the right way.", **moves)
 
 
 def at_risk_finding(at_risk: pd.DataFrame, currency: str) -> str:
     if at_risk.empty:
-        return "No high-value customer has a churn probability of 50% or more this quarter."
+        return t("No high-value customer has a churn probability of 50% or more this quarter.")
     codes = at_risk["reason_codes"].str.split(";").explode()
     codes = codes.loc[codes.astype(bool)].value_counts()
-    common = f"; the most common reason is {codes.index[0]} ({fmt_int(codes.iloc[0])} customers)" if len(codes) else ""
-    return (f"{fmt_int(len(at_risk))} high-value customers are at risk, carrying {fmt_money(at_risk['clv'].sum(), currency)}"
-            f" of 12-month CLV{common}.")
+    values = {"customers": fmt_int(len(at_risk)), "clv": fmt_money(at_risk["clv"].sum(), currency)}
+    if len(codes):  # the code as the list has it; the page shows it in words (helpers.report.labels)
+        return t("{customers} high-value customers are at risk, carrying {clv} of 12-month CLV; the most common reason "
+                 "is {reason} ({with_reason} customers).", reason=codes.index[0], with_reason=fmt_int(codes.iloc[0]),
+                 **values)
+    return t("{customers} high-value customers are at risk, carrying {clv} of 12-month CLV.", **values)
 
 
-def win_back_finding(win_back_list: pd.DataFrame, currency: str, top: int = 100) -> str:
+def win_back_finding(win_back_list: pd.DataFrame, currency: str, churn_days: int, lookback_days: int = 365,
+                     top: int = 100) -> str:
+    """The win-back list (:func:`win_back` with the same ``churn_days`` and ``lookback_days``) in
+    words, with its rule: churned, and for fewer than ``lookback_days`` days, so a last purchase
+    from ``churn_days`` to ``churn_days + lookback_days - 1`` days ago (90 to 454 with the defaults:
+    a customer whose last purchase was 400 days ago is on it)."""
+    if churn_days < 1 or lookback_days < 1:
+        raise ValueError(f"churn_days and lookback_days must be at least 1, got {churn_days} and {lookback_days}")
+    window = {"first_day": fmt_int(churn_days), "last_day": fmt_int(churn_days + lookback_days - 1),
+              "churn_days": fmt_int(churn_days), "lookback_days": fmt_int(lookback_days)}
     if win_back_list.empty:
-        return "No customer lapsed within the last year."
+        return t("No customer is on the win-back list: none made a last purchase between {first_day} and {last_day} "
+                 "days ago (churned, with no purchase for {churn_days} days or more, and churned for less than "
+                 "{lookback_days} days).", **window)
+    shown = min(top, len(win_back_list))
     spent = win_back_list["revenue_year_before_lapse"].head(top).sum()
-    return (f"{fmt_int(len(win_back_list))} customers lapsed within the last year; the top {min(top, len(win_back_list))} "
-            f"spent {fmt_money(spent, currency)} in the year before they stopped buying.")
+    return t("{customers} customers made their last purchase between {first_day} and {last_day} days ago: they are "
+             "churned (no purchase for {churn_days} days or more) and have been churned for less than {lookback_days} "
+             "days. The top {top} spent {spent} in the year before their last purchase.",
+             customers=fmt_int(len(win_back_list)),
+             top=fmt_int(shown), spent=fmt_money(spent, currency), **window)
 
 
 def onboarding_finding(onboard: pd.DataFrame, new_customers: float) -> str:
-    share = f" ({fmt_pct(len(onboard) / new_customers)} of them)" if new_customers else ""
-    return f"{fmt_int(len(onboard))} of this quarter's new customers have not ordered a second time yet{share}."
+    if new_customers:
+        return t("{customers} of this quarter's new customers have not ordered a second time yet ({share} of them).",
+                 customers=fmt_int(len(onboard)), share=fmt_pct(len(onboard) / new_customers))
+    return t("{customers} of this quarter's new customers have not ordered a second time yet.",
+             customers=fmt_int(len(onboard)))

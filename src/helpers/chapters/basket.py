@@ -20,6 +20,7 @@ from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_int, fmt_money, fmt_num, fmt_pct
+from helpers.report.i18n import t
 from helpers.validation import require_columns
 
 RULE_COLUMNS = [
@@ -144,10 +145,10 @@ def _basket_levels(orders: pd.DataFrame, period: Quarter | str, quarters: int,
         levels["product"] = (pd.DataFrame({"basket_id": lines["order_id"].to_numpy(),
                                            "item": lines["product_id"].to_numpy()}), max_products)
     if not levels:
-        raise NotAvailable("the orders name fewer than two categories and product rules are switched off "
-                           "(max_products is 0)",
-                           "set chapter_options.03_behaviour.max_products above 0, or add a products source "
-                           "with a category per product")
+        raise NotAvailable(t("the orders name fewer than two categories and product rules are switched off "
+                             "(max_products is 0)"),
+                           t("set chapter_options.03_behaviour.max_products above 0, or add a products source "
+                             "with a category per product"))
     return levels
 
 
@@ -214,48 +215,82 @@ def strong_rules(rules: pd.DataFrame, max_rows: int | None = None) -> pd.DataFra
 def _scope_words(row) -> str:
     """One level of :func:`basket_scope` in words, e.g. "all 8 categories", "the 592 products in at
     least 1.0% of orders (of 3,502; ...)" or "the 200 products in the most orders (of 592 ...)"."""
-    noun = "categories" if row["level"] == "category" else "products"
-    mined, frequent, items = fmt_int(row["items_mined"]), fmt_int(row["frequent_items"]), fmt_int(row["items"])
-    share = fmt_pct(row["min_support"])
+    values = {"mined": fmt_int(row["items_mined"]), "frequent": fmt_int(row["frequent_items"]),
+              "items": fmt_int(row["items"]), "share": fmt_pct(row["min_support"])}
+    categories = row["level"] == "category"
     if row["items_mined"] < row["frequent_items"]:
-        return f"the {mined} {noun} in the most orders (of {frequent} in at least {share} of orders, {items} in all)"
+        if categories:
+            return t("the {mined} categories in the most orders (of {frequent} in at least {share} of orders, {items} "
+                     "in all)", **values)
+        return t("the {mined} products in the most orders (of {frequent} in at least {share} of orders, {items} in "
+                 "all)", **values)
     if row["items_mined"] == row["items"]:
-        return f"all {mined} {noun}"
-    return f"the {mined} {noun} in at least {share} of orders (of {items}; rarer ones cannot reach the minimum support)"
+        return t("all {mined} categories", **values) if categories else t("all {mined} products", **values)
+    if categories:
+        return t("the {mined} categories in at least {share} of orders (of {items}; rarer ones cannot reach the "
+                 "minimum support)", **values)
+    return t("the {mined} products in at least {share} of orders (of {items}; rarer ones cannot reach the minimum "
+             "support)", **values)
+
+
+def _pair_key(rules: pd.DataFrame) -> pd.Series:
+    """The unordered pair of a rule, the same for A -> B and B -> A: "A|B" with the names in order."""
+    first, second = rules["antecedent"].astype(str), rules["consequent"].astype(str)
+    return first.where(first < second, second) + "|" + second.where(first < second, first)
 
 
 def rules_finding(rules: pd.DataFrame, scope: pd.DataFrame | None = None) -> str:
-    """What the rules were mined on (from :func:`basket_scope`), and the strongest rule with
-    lift above 1 in words, or that none is above chance."""
-    text = ""
+    """What the rules were mined on (from :func:`basket_scope`), how many pairs of items (and how
+    many rules: A -> B and B -> A are two rules of one pair) have a lift above 1, and the
+    strongest of those rules in words, or that none is above chance."""
+    sentences = []
     if scope is not None and len(scope):
         if "category" not in set(scope["level"]):
-            text = "The orders name fewer than two categories, so the rules pair products. "
-        text += "Rules were mined on " + " and ".join(_scope_words(row) for _, row in scope.iterrows())
-        text += f" over {fmt_int(scope['baskets'].iloc[0])} orders. "
+            sentences.append(t("The orders name fewer than two categories, so the rules pair products."))
+        mined = [_scope_words(row) for _, row in scope.iterrows()]
+        levels = mined[0]
+        for level in mined[1:]:  # "all 8 categories and the 200 products in the most orders (...)"
+            levels = t("{first} and {second}", first=levels, second=level)
+        sentences.append(t("Rules were mined on {levels} over {orders} orders.", levels=levels,
+                           orders=fmt_int(scope["baskets"].iloc[0])))
     useful = strong_rules(rules)
     if useful.empty:
         if rules.empty:
-            return text + "No pair of items is in enough orders to reach the minimum support."
-        return (text + f"None of the {fmt_int(len(rules))} rules that reach the minimum support has a lift above 1: "
-                "no pair of categories or products is bought together more often than chance.")
+            sentences.append(t("No pair of items is in enough orders to reach the minimum support."))
+        else:
+            sentences.append(t("None of the {rules} rules that reach the minimum support has a lift above 1: no pair of "
+                               "categories or products is bought together more often than chance.",
+                               rules=fmt_int(len(rules))))
+        return " ".join(sentences)
+    pairs = useful.assign(pair=_pair_key(useful)).groupby("level")["pair"].nunique()
+    counts = {"rules": fmt_int(len(useful)), "category_pairs": fmt_int(pairs.get("category", 0)),
+              "product_pairs": fmt_int(pairs.get("product", 0))}
+    if set(pairs.index) == {"category", "product"}:
+        sentences.append(t("Pairs bought together more often than chance (lift above 1): {category_pairs} of categories "
+                           "and {product_pairs} of products; they make {rules} rules, A → B and B → A counted apart.",
+                           **counts))
+    elif "category" in pairs.index:
+        sentences.append(t("Pairs of categories bought together more often than chance (lift above 1): "
+                           "{category_pairs}; they make {rules} rules, A → B and B → A counted apart.", **counts))
+    else:
+        sentences.append(t("Pairs of products bought together more often than chance (lift above 1): {product_pairs}; "
+                           "they make {rules} rules, A → B and B → A counted apart.", **counts))
     # Strongest across levels; the rounded key keeps each level's own order for lifts equal on paper.
     top = useful.loc[useful["lift"].round(9).sort_values(ascending=False, kind="stable").index[0]]
-    return text + (
-        f"{fmt_int(len(useful))} pair rules lift purchases above chance; the strongest: {fmt_pct(top['confidence'])} of orders "
-        f"with {top['antecedent']} also hold {top['consequent']}, {fmt_num(top['lift'], 2)} times the usual "
-        f"{fmt_pct(top['consequent_support'])} (support {fmt_pct(top['support'])} of {fmt_int(top['baskets'])} orders)."
-    )
+    sentences.append(t(
+        "The strongest rule: {confidence} of orders with {antecedent} also hold {consequent}, {lift} times the usual "
+        "{base} (support {support} of {baskets} orders).", confidence=fmt_pct(top["confidence"]),
+        antecedent=top["antecedent"], consequent=top["consequent"], lift=fmt_num(top["lift"], 2),
+        base=fmt_pct(top["consequent_support"]), support=fmt_pct(top["support"]), baskets=fmt_int(top["baskets"])))
+    return " ".join(sentences)
 
 
 def plot_rules(rules: pd.DataFrame, top: int = 15, ax=None):
     """Horizontal bars of the ``top`` pairs by lift (lift > 1; of A -> B and B -> A, the direction
     with the higher confidence)."""
     useful = strong_rules(rules)
-    first, second = useful["antecedent"].astype(str), useful["consequent"].astype(str)
-    pair = first.where(first < second, second) + "|" + second.where(first < second, first)
     table = (
-        useful.assign(pair=pair)
+        useful.assign(pair=_pair_key(useful))
         .sort_values(["lift", "confidence"], ascending=False)
         .drop_duplicates(["level", "pair"])
         .head(top)
@@ -265,10 +300,10 @@ def plot_rules(rules: pd.DataFrame, top: int = 15, ax=None):
     ax.barh(table["antecedent"].astype(str) + " → " + table["consequent"].astype(str), table["lift"], color="#8172B2")
     ax.axvline(1, color="black", linewidth=0.8, linestyle="--")
     if table.empty:
-        ax.text(0.5, 0.5, "No pair bought together more often than chance", ha="center", transform=ax.transAxes)
-    ax.set_title("Strongest purchase associations")
-    ax.set_xlabel("Lift (x, 1 = chance)")
-    ax.set_ylabel("Rule (antecedent → consequent)")
+        ax.text(0.5, 0.5, t("No pair bought together more often than chance"), ha="center", transform=ax.transAxes)
+    ax.set_title(t("Strongest purchase associations"))
+    ax.set_xlabel(t("Lift (x, 1 = chance)"))
+    ax.set_ylabel(t("Rule (antecedent → consequent)"))
     return ax
 
 
@@ -353,10 +388,10 @@ def cross_sell_candidates(
 def cross_sell_finding(candidates: pd.DataFrame, currency: str = "¥") -> str:
     """How many candidates, their combined churn-adjusted value and the most frequent suggestion."""
     if candidates.empty:
-        return "No active customer matches a cross-sell rule."
+        return t("No active customer matches a cross-sell rule.")
     common = (candidates["antecedent"] + " → " + candidates["consequent"]).value_counts()
-    return (
-        f"{fmt_int(candidates['customer_id'].nunique())} active customers are cross-sell candidates with a churn-adjusted "
-        f"trailing-year value of {fmt_money(candidates['expected_value'].sum(), currency)}; the most frequent suggestion is "
-        f"{common.index[0]} ({fmt_int(common.iloc[0])} customers)."
-    )
+    return t("{customers} active customers are cross-sell candidates with a churn-adjusted trailing-year value of "
+             "{value}; the most frequent suggestion is {suggestion} ({suggested} customers).",
+             customers=fmt_int(candidates["customer_id"].nunique()),
+             value=fmt_money(candidates["expected_value"].sum(), currency), suggestion=common.index[0],
+             suggested=fmt_int(common.iloc[0]))

@@ -15,7 +15,8 @@ import pandas as pd
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter, quarter_labels
-from helpers.report.fmt import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp
+from helpers.report.fmt import fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp, fmt_quarter
+from helpers.report.i18n import t
 from helpers.report.labels import for_readers  # noqa: F401 - the chapter's tables use the report's one label map
 from helpers.validation import require_columns
 
@@ -25,6 +26,31 @@ FREQUENCY_LABELS = ("1", "2", "3-4", "5-9", "10+")
 
 
 # ----------------------------------------------------------------------------- shared basics
+def dimension_name(by: str, capital: bool = False) -> str:
+    """A customer or ticket attribute named for readers in the report's language: ``"segment"``
+    -> "segment" (in a sentence) or "Segment" (``capital``: an axis or legend title); an attribute
+    without a translation in its words (``"complaint_type"`` -> "complaint type")."""
+    names = {
+        "segment": (t("segment"), t("Segment")), "region": (t("region"), t("Region")),
+        "country": (t("country"), t("Country")), "industry": (t("industry"), t("Industry")),
+        "customer_type": (t("customer type"), t("Customer type")),
+        "company_size": (t("company size"), t("Company size")),
+        "acquisition_channel": (t("acquisition channel"), t("Acquisition channel")),
+        "complaint_type": (t("complaint type"), t("Complaint type")), "product": (t("product"), t("Product")),
+        "category": (t("category"), t("Category")), "channel": (t("channel"), t("Channel")),
+        "department": (t("department"), t("Department")),
+    }
+    if by in names:
+        return names[by][capital]
+    words = by.replace("_", " ")
+    return words.capitalize() if capital else words
+
+
+def all_customers() -> str:
+    """The name of the group of all customers beside the groups of a table, in the report's language."""
+    return t("All customers")
+
+
 def purchase_orders(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
     """One row per valid order: ``order_id, customer_id, order_date, order_value, channel``.
 
@@ -85,13 +111,12 @@ def purchase_frequency_finding(frequency: pd.DataFrame) -> str:
     """One sentence on how many active customers bought more than once."""
     total = frequency["customers"].sum()
     if total == 0:
-        return "No customer bought in the quarter."
+        return t("No customer bought in the quarter.")
     once = frequency.loc[frequency["orders_per_customer"] == "1", "customers"].sum()
     mean = frequency["orders"].sum() / total
-    return (
-        f"{fmt_pct(1 - once / total)} of the {fmt_int(total)} active customers ordered more than once "
-        f"in the quarter; the average was {fmt_num(mean, 2)} orders per active customer."
-    )
+    return t("{share} of the {customers} active customers ordered more than once in the quarter; the average was "
+             "{mean} orders per active customer.", share=fmt_pct(1 - once / total), customers=fmt_int(total),
+             mean=fmt_num(mean, 2))
 
 
 def _nice_edges(values: pd.Series) -> np.ndarray:
@@ -116,8 +141,9 @@ def order_value_distribution(orders: pd.DataFrame, period: Quarter | str, curren
     values = _period_orders(orders, period)["order_value"]
     edges = _nice_edges(values)
     labels = [
-        f"under {fmt_money(hi, currency)}" if lo == 0 else
-        (f"{fmt_money(lo, currency)} and more" if np.isinf(hi) else f"{fmt_money(lo, currency)}–{fmt_money(hi, currency)}")
+        t("under {amount}", amount=fmt_money(hi, currency)) if lo == 0 else
+        (t("{amount} and more", amount=fmt_money(lo, currency)) if np.isinf(hi)
+         else f"{fmt_money(lo, currency)}–{fmt_money(hi, currency)}")
         for lo, hi in zip(edges[:-1], edges[1:])
     ]
     bands = pd.cut(values.clip(lower=0), edges, labels=labels, right=False, include_lowest=True)
@@ -152,21 +178,19 @@ def order_value_finding(summary: pd.DataFrame, currency: str = "¥") -> str:
     """One sentence on the typical order and how skewed order values are."""
     row = summary.iloc[0]
     if row["orders"] == 0:
-        return "There were no orders in the quarter."
-    return (
-        f"The median order was {fmt_money(row['median_order_value'], currency)} and the mean "
-        f"{fmt_money(row['mean_order_value'], currency)}; one order in ten was above "
-        f"{fmt_money(row['p90_order_value'], currency)}."
-    )
+        return t("There were no orders in the quarter.")
+    return t("The median order was {median} and the mean {mean}; one order in ten was above {p90}.",
+             median=fmt_money(row["median_order_value"], currency), mean=fmt_money(row["mean_order_value"], currency),
+             p90=fmt_money(row["p90_order_value"], currency))
 
 
 def plot_purchase_frequency(frequency: pd.DataFrame, ax=None):
     """Bar chart of active customers by orders in the quarter."""
     ax = ax or plt.subplots(figsize=(7, 4))[1]
     ax.bar(frequency["orders_per_customer"], frequency["share"] * 100, color="#4C72B0")
-    ax.set_title("Orders per active customer this quarter")
-    ax.set_xlabel("Orders in the quarter")
-    ax.set_ylabel("Active customers (%)")
+    ax.set_title(t("Orders per active customer this quarter"))
+    ax.set_xlabel(t("Orders in the quarter"))
+    ax.set_ylabel(t("Active customers (%)"))
     return ax
 
 
@@ -176,16 +200,17 @@ def plot_order_values(orders: pd.DataFrame, period: Quarter | str, currency: str
     values = values[values > 0]
     ax = ax or plt.subplots(figsize=(7, 4))[1]
     if values.empty:
-        ax.text(0.5, 0.5, "No orders in the quarter", ha="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, t("No orders in the quarter"), ha="center", transform=ax.transAxes)
     else:
         bins = np.logspace(np.log10(values.min()), np.log10(values.max()) + 1e-9, 40)
         ax.hist(values, bins=bins, color="#4C72B0")
         ax.set_xscale("log")
-        ax.axvline(values.median(), color="#C44E52", linestyle="--", label=f"median {fmt_money(values.median(), currency)}")
+        ax.axvline(values.median(), color="#C44E52", linestyle="--",
+                   label=t("median {value}", value=fmt_money(values.median(), currency)))
         ax.legend()
-    ax.set_title(f"Order values, {Quarter.parse(period)}")
-    ax.set_xlabel(f"Order value ({currency}, log scale)")
-    ax.set_ylabel("Orders")
+    ax.set_title(t("Order values, {quarter}", quarter=fmt_quarter(period)))
+    ax.set_xlabel(t("Order value ({currency}, log scale)", currency=currency))
+    ax.set_ylabel(t("Orders"))
     return ax
 
 
@@ -202,7 +227,7 @@ def category_mix(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter 
     lines["category"] = lines["category"].astype("object").fillna("Uncategorised").astype(str)
     by_group = lines.groupby([by, "category"])["net_amount"].sum()
     overall = lines.groupby("category")["net_amount"].sum()
-    overall.index = pd.MultiIndex.from_product([["All customers"], overall.index], names=[by, "category"])
+    overall.index = pd.MultiIndex.from_product([[all_customers()], overall.index], names=[by, "category"])
     mix = pd.concat([by_group, overall]).rename("revenue").reset_index()
     mix["share"] = mix["revenue"] / mix.groupby(by)["revenue"].transform("sum")
     return mix.sort_values([by, "revenue"], ascending=[True, False], ignore_index=True)
@@ -210,19 +235,20 @@ def category_mix(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter 
 
 def category_mix_finding(mix: pd.DataFrame, by: str = "segment", include_overall: bool = True) -> str:
     """The leading category overall and the group whose mix differs most from it."""
-    overall = mix[mix[by] == "All customers"].set_index("category")["share"]
+    overall = mix[mix[by] == all_customers()].set_index("category")["share"]
     if overall.empty:
-        return "No purchases in the quarter."
+        return t("No purchases in the quarter.")
     top = overall.idxmax()
-    groups = mix[mix[by] != "All customers"].copy()
+    groups = mix[mix[by] != all_customers()].copy()
     groups["gap"] = groups["share"] - groups["category"].map(overall)
-    text = f"{top} is the largest category with {fmt_pct(overall[top])} of revenue." if include_overall else ""
+    text = (t("{category} is the largest category with {share} of revenue.", category=top, share=fmt_pct(overall[top]))
+            if include_overall else "")
     if not groups.empty:
         widest = groups.loc[groups["gap"].idxmax()]
-        text += (
-            f" By {by.replace('_', ' ')}, {widest[by]} customers lean most towards {widest['category']} "
-            f"({fmt_pct(widest['share'])} of their revenue against {fmt_pct(overall[widest['category']])} for all customers)."
-        )
+        text += " " + t("By {dimension}, {group} customers lean most towards {category} ({share} of their revenue "
+                        "against {overall} for all customers).", dimension=dimension_name(by), group=widest[by],
+                        category=widest["category"], share=fmt_pct(widest["share"]),
+                        overall=fmt_pct(overall[widest["category"]]))
     return text.strip()
 
 
@@ -230,14 +256,14 @@ def plot_category_mix(mix: pd.DataFrame, by: str = "segment", max_categories: in
     """Heatmap of category revenue shares per customer group."""
     import seaborn as sns
 
-    top = mix[mix[by] == "All customers"].nlargest(max_categories, "revenue")["category"]
-    table = mix.assign(category=mix["category"].where(mix["category"].isin(top), "Other"))
+    top = mix[mix[by] == all_customers()].nlargest(max_categories, "revenue")["category"]
+    table = mix.assign(category=mix["category"].where(mix["category"].isin(top), t("Other")))
     matrix = table.pivot_table(index=by, columns="category", values="share", aggfunc="sum", fill_value=0) * 100
     ax = ax or plt.subplots(figsize=(min(2 + 0.9 * matrix.shape[1], 14), 1.5 + 0.45 * matrix.shape[0]))[1]
-    sns.heatmap(matrix, annot=True, fmt=".0f", cmap="Blues", cbar_kws={"label": "Share of revenue (%)"}, ax=ax)
-    ax.set_title(f"Category mix by {by.replace('_', ' ')} (% of revenue)")
-    ax.set_xlabel("Category")
-    ax.set_ylabel(by.replace("_", " ").capitalize())
+    sns.heatmap(matrix, annot=True, fmt=".0f", cmap="Blues", cbar_kws={"label": t("Share of revenue (%)")}, ax=ax)
+    ax.set_title(t("Category mix by {dimension} (% of revenue)", dimension=dimension_name(by)))
+    ax.set_xlabel(t("Category"))
+    ax.set_ylabel(dimension_name(by, capital=True))
     return ax
 
 
@@ -306,20 +332,20 @@ def category_trend(orders: pd.DataFrame, period: Quarter | str, quarters: int = 
 def product_distribution_finding(distribution: pd.DataFrame, trend: pd.DataFrame, by: str = "region") -> str:
     """The best-selling product and the category whose share moved most over the trend window."""
     if distribution.empty:
-        return "No products were sold in the quarter."
+        return t("No products were sold in the quarter.")
     units = distribution.groupby("product", sort=False)["units"].sum()
     best = units.idxmax()
     spread = distribution[distribution["product"] == best].set_index(by)["share_of_units"]
-    text = (
-        f"{best} sold the most units ({fmt_int(units[best])}); its share of units ranges from "
-        f"{fmt_pct(spread.min())} ({spread.idxmin()}) to {fmt_pct(spread.max())} ({spread.idxmax()})."
-    )
+    text = t("{product} sold the most units ({units}); its share of units ranges from {low} ({low_group}) to {high} "
+             "({high_group}).", product=best, units=fmt_int(units[best]), low=fmt_pct(spread.min()),
+             low_group=spread.idxmin(), high=fmt_pct(spread.max()), high_group=spread.idxmax())
     quarters = sorted(trend["quarter"].unique())
     if len(quarters) >= 2:
         wide = trend.pivot_table(index="category", columns="quarter", values="share", fill_value=0)
         change = wide[quarters[-1]] - wide[quarters[0]]
         mover = change.abs().idxmax()
-        text += f" {mover} moved most since {quarters[0]} ({fmt_pp(change[mover])} of revenue)."
+        text += " " + t("{category} moved most since {quarter} ({change} of revenue).", category=mover,
+                        quarter=fmt_quarter(quarters[0]), change=fmt_pp(change[mover]))
     return text
 
 
@@ -329,25 +355,27 @@ def plot_product_distribution(distribution: pd.DataFrame, by: str = "region", ax
 
     matrix = distribution.pivot_table(index="product", columns=by, values="share_of_units", sort=False, fill_value=0) * 100
     ax = ax or plt.subplots(figsize=(min(2.5 + 1.0 * matrix.shape[1], 14), 1.2 + 0.45 * matrix.shape[0]))[1]
-    sns.heatmap(matrix, annot=True, fmt=".1f", cmap="Greens", cbar_kws={"label": "Share of the group's units (%)"}, ax=ax)
-    ax.set_title(f"Best-selling products by {by.replace('_', ' ')} (% of units)")
-    ax.set_xlabel(by.replace("_", " ").capitalize())
-    ax.set_ylabel("Product")
+    sns.heatmap(matrix, annot=True, fmt=".1f", cmap="Greens", cbar_kws={"label": t("Share of the group's units (%)")},
+                ax=ax)
+    ax.set_title(t("Best-selling products by {dimension} (% of units)", dimension=dimension_name(by)))
+    ax.set_xlabel(dimension_name(by, capital=True))
+    ax.set_ylabel(t("Product"))
     return ax
 
 
 def plot_category_trend(trend: pd.DataFrame, max_categories: int = 8, ax=None):
     """Stacked bars of each category's share of revenue per quarter."""
     top = trend.groupby("category")["revenue"].sum().nlargest(max_categories).index
-    table = trend.assign(category=trend["category"].where(trend["category"].isin(top), "Other"))
+    table = trend.assign(category=trend["category"].where(trend["category"].isin(top), t("Other")))
     wide = table.pivot_table(index="quarter", columns="category", values="share", aggfunc="sum", fill_value=0) * 100
+    wide.index = [fmt_quarter(quarter) for quarter in wide.index]
     ax = ax or plt.subplots(figsize=(9, 4.5))[1]
     wide.plot(kind="bar", stacked=True, ax=ax, width=0.8, colormap="tab20")
     ax.tick_params(axis="x", labelrotation=0)
-    ax.set_title("Category share of revenue by quarter")
-    ax.set_xlabel("Quarter")
-    ax.set_ylabel("Share of revenue (%)")
-    ax.legend(title="Category", bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
+    ax.set_title(t("Category share of revenue by quarter"))
+    ax.set_xlabel(t("Quarter"))
+    ax.set_ylabel(t("Share of revenue (%)"))
+    ax.legend(title=t("Category"), bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
     return ax
 
 
@@ -385,28 +413,31 @@ def channel_trend(orders: pd.DataFrame, period: Quarter | str, quarters: int = 8
 def channel_finding(mix: pd.DataFrame, trend: pd.DataFrame) -> str:
     """The leading channel and how its revenue share moved over the trend window."""
     if mix.empty:
-        return "No orders in the quarter."
+        return t("No orders in the quarter.")
     lead = mix.iloc[0]
-    text = f"{str(lead['channel']).capitalize()} brought {fmt_pct(lead['revenue_share'])} of revenue ({fmt_int(lead['orders'])} orders)."
+    text = t("{channel} brought {share} of revenue ({orders} orders).", channel=str(lead["channel"]).capitalize(),
+             share=fmt_pct(lead["revenue_share"]), orders=fmt_int(lead["orders"]))
     quarters = sorted(trend["quarter"].unique())
     if len(quarters) >= 2:
         wide = trend.pivot_table(index="channel", columns="quarter", values="revenue_share", fill_value=0)
         change = wide[quarters[-1]] - wide[quarters[0]]
         mover = change.abs().idxmax()
-        text += f" Since {quarters[0]} the {mover} share moved most ({fmt_pp(change[mover])})."
+        text += " " + t("Since {quarter} the {channel} share moved most ({change}).", quarter=fmt_quarter(quarters[0]),
+                        channel=mover, change=fmt_pp(change[mover]))
     return text
 
 
 def plot_channel_trend(trend: pd.DataFrame, ax=None):
     """Stacked bars of each channel's share of revenue per quarter."""
     wide = trend.pivot_table(index="quarter", columns="channel", values="revenue_share", fill_value=0) * 100
+    wide.index = [fmt_quarter(quarter) for quarter in wide.index]
     ax = ax or plt.subplots(figsize=(8, 4))[1]
     wide.plot(kind="bar", stacked=True, ax=ax, width=0.8)
     ax.tick_params(axis="x", labelrotation=0)
-    ax.set_title("Channel share of revenue by quarter")
-    ax.set_xlabel("Quarter")
-    ax.set_ylabel("Share of revenue (%)")
-    ax.legend(title="Channel", bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.set_title(t("Channel share of revenue by quarter"))
+    ax.set_xlabel(t("Quarter"))
+    ax.set_ylabel(t("Share of revenue (%)"))
+    ax.legend(title=t("Channel"), bbox_to_anchor=(1.01, 1), loc="upper left")
     return ax
 
 
@@ -451,7 +482,7 @@ def usage_summary(usage: pd.DataFrame) -> pd.DataFrame:
     stats.columns = ["mean", "median", "p90"]
     stats.insert(0, "customers", len(usage))
     return stats.rename_axis("metric").reset_index().replace(
-        {"metric": {"active_days": "Active days", "sessions": "Sessions", "feature_uses": "Feature uses"}}
+        {"metric": {"active_days": t("Active days"), "sessions": t("Sessions"), "feature_uses": t("Feature uses")}}
     )
 
 
@@ -476,15 +507,16 @@ def feature_use(events: pd.DataFrame, period: Quarter | str) -> pd.DataFrame:
 def usage_finding(summary: pd.DataFrame, features: pd.DataFrame) -> str:
     """Typical activity of a customer and the most used feature."""
     if summary.empty or summary["customers"].iloc[0] == 0:
-        return "No web or app activity in the quarter."
+        return t("No web or app activity in the quarter.")
     stats = summary.set_index("metric")
-    text = (
-        f"{fmt_int(stats['customers'].iloc[0])} customers were active online; the median customer was active on "
-        f"{fmt_num(stats.loc['Active days', 'median'], 0)} days with {fmt_num(stats.loc['Sessions', 'median'], 0)} sessions."
-    )
+    text = t("{customers} customers were active online; the median customer was active on {days} days with "
+             "{sessions} sessions.", customers=fmt_int(stats["customers"].iloc[0]),
+             days=fmt_num(stats.loc[t("Active days"), "median"], 0),
+             sessions=fmt_num(stats.loc[t("Sessions"), "median"], 0))
     if not features.empty:
         top = features.iloc[0]
-        text += f" The most used feature is {top['feature']} ({fmt_pct(top['user_share'])} of online customers)."
+        text += " " + t("The most used feature is {feature} ({share} of online customers).", feature=top["feature"],
+                        share=fmt_pct(top["user_share"]))
     return text
 
 
@@ -493,9 +525,9 @@ def plot_feature_use(features: pd.DataFrame, ax=None):
     table = features.sort_values("user_share")
     ax = ax or plt.subplots(figsize=(7, 0.8 + 0.4 * max(len(table), 1)))[1]
     ax.barh(table["feature"], table["user_share"] * 100, color="#55A868")
-    ax.set_title("Feature use this quarter")
-    ax.set_xlabel("Online customers using the feature (%)")
-    ax.set_ylabel("Feature")
+    ax.set_title(t("Feature use this quarter"))
+    ax.set_xlabel(t("Online customers using the feature (%)"))
+    ax.set_ylabel(t("Feature"))
     return ax
 
 
@@ -513,10 +545,12 @@ def funnel(events: pd.DataFrame, period: Quarter | str, unit: str = "session") -
     frame = frame[frame["event_type"].isin(FUNNEL_STEPS)]
     present = [step for step in FUNNEL_STEPS if (frame["event_type"] == step).any()]
     if len(present) < 2 or present[0] != FUNNEL_STEPS[0]:
-        have = ", ".join(present) or "none of them"
-        raise NotAvailable(f"the events of {Quarter.parse(period)} hold {have} of the funnel's steps",
-                           f"events with a visit and at least one later step ({', '.join(FUNNEL_STEPS[1:])}) in "
-                           "events.event_type")
+        quarter = fmt_quarter(period)
+        missing = (t("the events of {quarter} hold {steps} of the funnel's steps", quarter=quarter,
+                     steps=", ".join(present)) if present else
+                   t("the events of {quarter} hold none of them of the funnel's steps", quarter=quarter))
+        raise NotAvailable(missing, t("events with a visit and at least one later step ({steps}) in events.event_type",
+                                      steps=", ".join(FUNNEL_STEPS[1:])))
     key = _session_key(frame) if unit == "session" else frame["customer_id"].astype(str)
     channel = frame["channel"].astype("object").fillna("Unknown").astype(str) if "channel" in frame.columns else "Unknown"
     frame = pd.DataFrame({"key": key, "time": frame["event_time"], "type": frame["event_type"].astype(str), "channel": channel})
@@ -531,7 +565,7 @@ def funnel(events: pd.DataFrame, period: Quarter | str, unit: str = "session") -
             previous = candidates["key"].map(reached_at)
             reached_at = candidates[candidates["time"] >= previous].groupby("key")["time"].min()
         counts = unit_channel.reindex(reached_at.index).value_counts()
-        counts["All"] = len(reached_at)
+        counts[t("All")] = len(reached_at)
         rows.append(counts.rename(step))
     wide = pd.concat(rows, axis=1).fillna(0).astype(int)
     table = wide.rename_axis("channel").reset_index().melt(id_vars="channel", var_name="step", value_name="reached")
@@ -547,21 +581,27 @@ def funnel(events: pd.DataFrame, period: Quarter | str, unit: str = "session") -
 
 def funnel_finding(funnel_table: pd.DataFrame) -> str:
     """Overall visit-to-purchase conversion and the step that loses the most."""
-    overall = funnel_table[funnel_table["channel"] == "All"].set_index("step")
+    overall = funnel_table[funnel_table["channel"] == t("All")].set_index("step")
     if overall.empty or overall["reached"].iloc[0] == 0:
-        return "No visits in the quarter."
+        return t("No visits in the quarter.")
     steps = overall.iloc[1:]
     weakest = steps["conversion"].idxmin()
-    text = (
-        f"{fmt_pct(overall.loc['purchase', 'conversion_from_visit'])} of {fmt_int(overall['reached'].iloc[0])} visits "
-        f"ended in a purchase; the weakest step is {weakest.replace('_', ' ')} ({fmt_pct(steps.loc[weakest, 'conversion'])} "
-        f"of the previous step)."
-    )
-    by_channel = funnel_table[(funnel_table["channel"] != "All") & (funnel_table["step"] == "purchase")]
+    text = t("{share} of {visits} visits ended in a purchase; the weakest step is {step} ({conversion} of the "
+             "previous step).", share=fmt_pct(overall.loc["purchase", "conversion_from_visit"]),
+             visits=fmt_int(overall["reached"].iloc[0]), step=funnel_step_name(weakest),
+             conversion=fmt_pct(steps.loc[weakest, "conversion"]))
+    by_channel = funnel_table[(funnel_table["channel"] != t("All")) & (funnel_table["step"] == "purchase")]
     if len(by_channel) >= 2:
         best = by_channel.loc[by_channel["conversion_from_visit"].idxmax()]
-        text += f" {str(best['channel']).capitalize()} converts best ({fmt_pct(best['conversion_from_visit'])})."
+        text += " " + t("{channel} converts best ({share}).", channel=str(best["channel"]).capitalize(),
+                        share=fmt_pct(best["conversion_from_visit"]))
     return text
+
+
+def funnel_step_name(step: str) -> str:
+    """A funnel step (``FUNNEL_STEPS``) in the report's language: ``"add_to_cart"`` -> "add to cart"."""
+    return {"visit": t("visit"), "product_view": t("product view"), "add_to_cart": t("add to cart"),
+            "purchase": t("purchase")}.get(step, step.replace("_", " "))
 
 
 def plot_funnel(funnel_table: pd.DataFrame, ax=None):
@@ -570,9 +610,9 @@ def plot_funnel(funnel_table: pd.DataFrame, ax=None):
     wide = wide.reindex([s for s in FUNNEL_STEPS if s in wide.index])
     ax = ax or plt.subplots(figsize=(8, 4))[1]
     wide.plot(kind="bar", ax=ax, width=0.8)
-    ax.set_title("Funnel: share of visits reaching each step")
-    ax.set_xlabel("Step")
-    ax.set_ylabel("Visits reaching the step (%)")
-    ax.set_xticklabels([s.replace("_", " ") for s in wide.index], rotation=0)
-    ax.legend(title="Channel")
+    ax.set_title(t("Funnel: share of visits reaching each step"))
+    ax.set_xlabel(t("Step"))
+    ax.set_ylabel(t("Visits reaching the step (%)"))
+    ax.set_xticklabels([funnel_step_name(s) for s in wide.index], rotation=0)
+    ax.legend(title=t("Channel"))
     return ax

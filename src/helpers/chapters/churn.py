@@ -17,15 +17,16 @@ import pandas as pd
 import yaml
 
 from helpers import facts, paths
-from helpers.chapters.behaviour import attach_customers
+from helpers.chapters.behaviour import all_customers, attach_customers, dimension_name
 from helpers.chapters.needs import NEED_THEMES_FILE, theme_keywords, theme_pattern
 from helpers.facts import purchase_lines
 from helpers.facts.kpis import churn_base
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_int, fmt_num, fmt_pct
+from helpers.report.i18n import t
 from helpers.validation import require_columns
 
-ALL = "All customers"
+ALL = "All customers"  # the row of all customers in English; ``behaviour.all_customers()`` in the report's language
 
 def load_churn_reason_themes(path: str | Path | None = None) -> pd.DataFrame:
     """The comment themes of churn reasons: the ``churn_reasons`` section of the need-theme
@@ -96,7 +97,8 @@ def churn_rate(
     """
     frame = attach_customers(quarter_churn(orders, period, inactivity_days), customers, by)
     table = frame.groupby(by).agg(active_at_start=("churned", "size"), churned=("churned", "sum")).reset_index()
-    total = pd.DataFrame({by: [ALL], "active_at_start": [len(frame)], "churned": [int(frame["churned"].sum())]})
+    total = pd.DataFrame({by: [all_customers()], "active_at_start": [len(frame)],
+                          "churned": [int(frame["churned"].sum())]})
     table = pd.concat([table.sort_values("active_at_start", ascending=False), total], ignore_index=True)
     table["churned"] = table["churned"].astype(int)
     table["churn_rate"] = table["churned"] / table["active_at_start"].replace(0, np.nan)
@@ -108,32 +110,32 @@ def churn_rate(
 
 def plot_churn_rates(rates: pd.DataFrame, by: str = "segment", ax=None):
     """Horizontal bars of the churn rate per group with the overall rate as a line."""
-    groups = rates[(rates[by] != ALL) & rates["churn_rate"].notna()].sort_values("churn_rate")
+    groups = rates[(rates[by] != all_customers()) & rates["churn_rate"].notna()].sort_values("churn_rate")
     ax = ax or plt.subplots(figsize=(7, 0.8 + 0.4 * max(len(groups), 1)))[1]
     ax.barh(groups[by].astype(str), groups["churn_rate"] * 100, color="#C44E52")
-    overall = rates.loc[rates[by] == ALL, "churn_rate"]
+    overall = rates.loc[rates[by] == all_customers(), "churn_rate"]
     if not overall.empty and pd.notna(overall.iloc[0]):
-        ax.axvline(overall.iloc[0] * 100, color="black", linestyle="--", linewidth=0.8, label="All customers")
+        ax.axvline(overall.iloc[0] * 100, color="black", linestyle="--", linewidth=0.8, label=all_customers())
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_title(f"Churn rate this quarter by {by.replace('_', ' ')}")
-    ax.set_xlabel("Customers active at the start who churned (%)")
-    ax.set_ylabel(by.replace("_", " ").capitalize())
+    ax.set_title(t("Churn rate this quarter by {dimension}", dimension=dimension_name(by)))
+    ax.set_xlabel(t("Customers active at the start who churned (%)"))
+    ax.set_ylabel(dimension_name(by, capital=True))
     return ax
 
 
 def churn_rate_finding(rates: pd.DataFrame, by: str = "segment", inactivity_days: int = 90) -> str:
     """The overall churn rate and the group that churns most."""
-    overall = rates[rates[by] == ALL].iloc[0]
+    overall = rates[rates[by] == all_customers()].iloc[0]
     if overall["active_at_start"] == 0:
-        return "No customer was active at the start of the quarter."
-    text = (
-        f"{fmt_pct(overall['churn_rate'])} of the {fmt_int(overall['active_at_start'])} customers active at the start "
-        f"of the quarter made no purchase in its last {inactivity_days} days."
-    )
-    groups = rates[(rates[by] != ALL) & rates["churn_rate"].notna()]
+        return t("No customer was active at the start of the quarter.")
+    text = t("{share} of the {customers} customers active at the start of the quarter made no purchase in its last "
+             "{days} days.", share=fmt_pct(overall["churn_rate"]), customers=fmt_int(overall["active_at_start"]),
+             days=inactivity_days)
+    groups = rates[(rates[by] != all_customers()) & rates["churn_rate"].notna()]
     if len(groups) >= 2:
         worst, best = groups.loc[groups["churn_rate"].idxmax()], groups.loc[groups["churn_rate"].idxmin()]
-        text += f" {worst[by]} churns most ({fmt_pct(worst['churn_rate'])}), {best[by]} least ({fmt_pct(best['churn_rate'])})."
+        text += " " + t("{worst} churns most ({worst_rate}), {best} least ({best_rate}).", worst=worst[by],
+                        worst_rate=fmt_pct(worst["churn_rate"]), best=best[by], best_rate=fmt_pct(best["churn_rate"]))
     return text
 
 
@@ -248,20 +250,23 @@ def logrank_test(durations: pd.DataFrame, by: str = "segment", min_customers: in
 def survival_finding(summary: pd.DataFrame, test: pd.DataFrame, by: str = "segment", alpha: float = 0.05) -> str:
     """Median time to churn per group and whether the groups differ (log-rank)."""
     if summary.empty:
-        return "Too few customers to estimate time to churn."
+        return t("Too few customers to estimate time to churn.")
     horizon = [c for c in summary.columns if c.startswith("not_churned_after_")][0]
     days = horizon.split("_")[-2]
     best, worst = summary.loc[summary[horizon].idxmax()], summary.loc[summary[horizon].idxmin()]
-    text = (
-        f"After {days} days {fmt_pct(best[horizon])} of {best[by]} customers are still buying against "
-        f"{fmt_pct(worst[horizon])} of {worst[by]} customers"
-    )
+    values = {"days": days, "best_share": fmt_pct(best[horizon]), "best": best[by],
+              "worst_share": fmt_pct(worst[horizon]), "worst": worst[by]}
     median = worst["median_days_to_churn"]
-    text += f" (median time to churn {fmt_num(median, 0)} days)." if pd.notna(median) else "."
+    if pd.notna(median):
+        text = t("After {days} days {best_share} of {best} customers are still buying against {worst_share} of {worst} "
+                 "customers (median time to churn {median} days).", median=fmt_num(median, 0), **values)
+    else:
+        text = t("After {days} days {best_share} of {best} customers are still buying against {worst_share} of {worst} "
+                 "customers.", **values)
     p_value = test["p_value"].iloc[0]
     if pd.notna(p_value):
-        verdict = "differ significantly" if p_value < alpha else "do not differ significantly"
-        text += f" The curves {verdict} (log-rank p = {p_value:.3g})."
+        text += " " + (t("The curves differ significantly (log-rank p = {p}).", p=f"{p_value:.3g}") if p_value < alpha
+                       else t("The curves do not differ significantly (log-rank p = {p}).", p=f"{p_value:.3g}"))
     return text
 
 
@@ -271,11 +276,11 @@ def plot_survival(curves: pd.DataFrame, by: str = "segment", ax=None):
     for group, part in curves.groupby(by):
         line = ax.step(part["days"], part["survival"] * 100, where="post", label=str(group))[0]
         ax.fill_between(part["days"], part["lower"] * 100, part["upper"] * 100, step="post", alpha=0.15, color=line.get_color())
-    ax.set_title(f"Time to churn by {by.replace('_', ' ')} (Kaplan-Meier)")
-    ax.set_xlabel("Days since first purchase")
-    ax.set_ylabel("Customers not churned (%)")
+    ax.set_title(t("Time to churn by {dimension} (Kaplan-Meier)", dimension=dimension_name(by)))
+    ax.set_xlabel(t("Days since first purchase"))
+    ax.set_ylabel(t("Customers not churned (%)"))
     ax.set_ylim(0, 102)
-    ax.legend(title=by.replace("_", " ").capitalize())
+    ax.legend(title=dimension_name(by, capital=True))
     return ax
 
 
@@ -345,30 +350,35 @@ def churn_feedback_summary(
         people = pd.concat(contacted).drop_duplicates("customer_id")
         table["feedback_share"] = people.groupby("churned").size() / table["customers"]
     table = table.reindex([True, False]).fillna({"customers": 0, "orders": 0})
-    table.index = ["Churned this quarter", "Stayed"]
+    table.index = [t("Churned this quarter"), t("Stayed")]
     return table.rename_axis("group").reset_index()
 
 
 def churn_feedback_finding(summary: pd.DataFrame, lookback_days: int = 180) -> str:
     """Complaint rates and feedback of churners against stayers."""
     rows = summary.set_index("group")
-    if rows.loc["Churned this quarter", "customers"] == 0:
-        return "Nobody churned this quarter."
-    churned, stayed = rows.loc["Churned this quarter"], rows.loc["Stayed"]
-    parts = []
-    if "complaints_per_100_orders" in rows.columns and pd.notna(churned["complaints_per_100_orders"]):
-        parts.append(
-            f"churners filed {fmt_num(churned['complaints_per_100_orders'], 1)} complaints per 100 orders in the "
-            f"{lookback_days} days before churning against {fmt_num(stayed['complaints_per_100_orders'], 1)} for customers who stayed"
-        )
-    if "detractor_share" in rows.columns and pd.notna(churned["detractor_share"]):
-        parts.append(
-            f"{fmt_pct(churned['detractor_share'])} of their NPS answers were detractors (0-6) against {fmt_pct(stayed['detractor_share'])}"
-        )
-    if not parts:
-        return "No ticket or survey in the look-back window to compare."
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "."
+    if rows.loc[t("Churned this quarter"), "customers"] == 0:
+        return t("Nobody churned this quarter.")
+    churned, stayed = rows.loc[t("Churned this quarter")], rows.loc[t("Stayed")]
+    complaints = "complaints_per_100_orders" in rows.columns and pd.notna(churned["complaints_per_100_orders"])
+    detractors = "detractor_share" in rows.columns and pd.notna(churned["detractor_share"])
+    values = {}
+    if complaints:
+        values.update(churners=fmt_num(churned["complaints_per_100_orders"], 1), days=lookback_days,
+                      stayers=fmt_num(stayed["complaints_per_100_orders"], 1))
+    if detractors:
+        values.update(churner_share=fmt_pct(churned["detractor_share"]),
+                      stayer_share=fmt_pct(stayed["detractor_share"]))
+    if complaints and detractors:
+        return t("Churners filed {churners} complaints per 100 orders in the {days} days before churning against "
+                 "{stayers} for customers who stayed; {churner_share} of their NPS answers were detractors (0-6) "
+                 "against {stayer_share}.", **values)
+    if complaints:
+        return t("Churners filed {churners} complaints per 100 orders in the {days} days before churning against "
+                 "{stayers} for customers who stayed.", **values)
+    if detractors:
+        return t("{churner_share} of their NPS answers were detractors (0-6) against {stayer_share}.", **values)
+    return t("No ticket or survey in the look-back window to compare.")
 
 
 def churn_reasons(
@@ -413,8 +423,9 @@ def churn_reasons(
         else:
             kind = pd.Series("unspecified", index=complaints.index)
         who = complaints["customer_id"]
-        flags.append(pd.DataFrame({"customer_id": who, "reason": "complaint: " + kind, "source": "tickets"}))
-        flags.append(pd.DataFrame({"customer_id": who, "reason": "any complaint", "source": "tickets"}))
+        flags.append(pd.DataFrame({"customer_id": who, "reason": kind.map(lambda k: t("complaint: {kind}", kind=k)),
+                                   "source": t("tickets")}))
+        flags.append(pd.DataFrame({"customer_id": who, "reason": t("any complaint"), "source": t("tickets")}))
         if "comment" in window.columns:
             texts.append(window[["customer_id", "comment"]])
     if surveys is not None:
@@ -423,10 +434,12 @@ def churn_reasons(
         contacted.append(window["customer_id"])
         if "nps_score" in window.columns:
             low = window[window["nps_score"] <= 6]
-            flags.append(pd.DataFrame({"customer_id": low["customer_id"], "reason": "NPS detractor (0-6)", "source": "surveys"}))
+            flags.append(pd.DataFrame({"customer_id": low["customer_id"], "reason": t("NPS detractor (0-6)"),
+                                       "source": t("surveys")}))
         if "csat_score" in window.columns:
             low = window[window["csat_score"] <= 2]
-            flags.append(pd.DataFrame({"customer_id": low["customer_id"], "reason": "CSAT 1-2", "source": "surveys"}))
+            flags.append(pd.DataFrame({"customer_id": low["customer_id"], "reason": t("CSAT 1-2"),
+                                       "source": t("surveys")}))
         if "comment" in window.columns:
             texts.append(window[["customer_id", "comment"]])
     if texts:
@@ -438,8 +451,9 @@ def churn_reasons(
             pd.DataFrame(
                 {
                     "customer_id": text["customer_id"].to_numpy()[hits.index.get_level_values(0)],
-                    "reason": "theme: " + hits.index.get_level_values(1).astype(str),
-                    "source": "comments",
+                    "reason": [t("theme: {theme}", theme=theme)
+                               for theme in hits.index.get_level_values(1).astype(str)],
+                    "source": t("comments"),
                 }
             )
         )
@@ -465,18 +479,16 @@ def churn_reasons(
 def churn_reasons_finding(reasons: pd.DataFrame, min_churners: int = 5, lookback_days: int = 180) -> str:
     """How often churners gave feedback and the reason most over-represented among them."""
     if reasons.empty:
-        return "No churner or stayer left a ticket or survey answer to compare."
+        return t("No churner or stayer left a ticket or survey answer to compare.")
     first = reasons.iloc[0]
-    text = (
-        f"{fmt_pct(first['churners_with_feedback'] / max(first['churners'], 1))} of churners left a ticket or survey answer in "
-        f"the {lookback_days} days before churning against {fmt_pct(first['stayers_with_feedback'] / max(first['stayers'], 1))} "
-        f"of customers who stayed."
-    )
+    text = t("{churners} of churners left a ticket or survey answer in the {days} days before churning against "
+             "{stayers} of customers who stayed.",
+             churners=fmt_pct(first["churners_with_feedback"] / max(first["churners"], 1)), days=lookback_days,
+             stayers=fmt_pct(first["stayers_with_feedback"] / max(first["stayers"], 1)))
     usable = reasons[(reasons["churners_with_reason"] >= min_churners) & (reasons["ratio"] >= 1.2)]
     if usable.empty:
-        return text + " No complaint type or theme is clearly more common among churners who did."
+        return text + " " + t("No complaint type or theme is clearly more common among churners who did.")
     top = usable.iloc[0]
-    return text + (
-        f" Among those, '{top['reason']}' is {fmt_num(top['ratio'], 1)} times as common for churners "
-        f"({fmt_pct(top['churner_share'])} against {fmt_pct(top['stayer_share'])})."
-    )
+    return text + " " + t("Among those, '{reason}' is {ratio} times as common for churners ({churner_share} against "
+                          "{stayer_share}).", reason=top["reason"], ratio=fmt_num(top["ratio"], 1),
+                          churner_share=fmt_pct(top["churner_share"]), stayer_share=fmt_pct(top["stayer_share"]))

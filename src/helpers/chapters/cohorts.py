@@ -14,7 +14,8 @@ import pandas as pd
 
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
-from helpers.report.fmt import fmt_int, fmt_pct, fmt_pp
+from helpers.report.fmt import fmt_date, fmt_int, fmt_pct, fmt_pp
+from helpers.report.i18n import t
 
 
 def _month_index(dates: pd.Series) -> pd.Series:
@@ -65,15 +66,18 @@ def cohort_retention(orders: pd.DataFrame, as_of, months: int = 12, min_customer
     table["retention"] = table["customers"] / size.replace(0, np.nan)
     table = table[size > 0]
     if table.empty:
-        raise NotAvailable(f"no customer made a first purchase in the {months} month{'' if months == 1 else 's'} up to "
-                           f"{as_of.date()}",
-                           "new customers in that span, or more months (cohort_months in "
-                           "chapter_options.03_behaviour)")
+        day = fmt_date(as_of.date())
+        raise NotAvailable(t("no customer made a first purchase in the 1 month up to {day}", day=day) if months == 1
+                           else t("no customer made a first purchase in the {months} months up to {day}", months=months,
+                                  day=day),
+                           t("new customers in that span, or more months (cohort_months in "
+                             "chapter_options.03_behaviour)"))
     members = int(table.loc[table["months_since"] == 0, "customers"].sum())
     if members < min_customers:
-        raise NotAvailable(f"the cohorts of the {months} months up to {as_of.date()} hold {members} customers, fewer "
-                           f"than the {min_customers} any reported group needs", "more new customers, or more months "
-                           "(cohort_months in chapter_options.03_behaviour)")
+        raise NotAvailable(t("the cohorts of the {months} months up to {day} hold {members} customers, fewer than the "
+                             "{needed} any reported group needs", months=months, day=fmt_date(as_of.date()),
+                             members=members, needed=min_customers),
+                           t("more new customers, or more months (cohort_months in chapter_options.03_behaviour)"))
     table["cohort"] = _month_label(table["cohort"].to_numpy()).to_numpy()
     return table.reset_index(drop=True)[["cohort", "months_since", "customers", "retention"]]
 
@@ -92,12 +96,12 @@ def plot_cohort_heatmap(retention: pd.DataFrame, ax=None):
     ax = ax or plt.subplots(figsize=(1.5 + 0.75 * matrix.shape[1], 1 + 0.45 * matrix.shape[0]))[1]
     sns.heatmap(
         matrix.drop(columns=0, errors="ignore"), annot=True, fmt=".0f", cmap="YlGnBu", vmin=0,
-        cbar_kws={"label": "Customers buying again (%)"}, ax=ax,
+        cbar_kws={"label": t("Customers buying again (%)")}, ax=ax,
     )
     ax.set_yticklabels([f"{c} (n={fmt_int(n)})" for c, n in zip(matrix.index, sizes)], rotation=0)
-    ax.set_title("Monthly acquisition cohorts: share buying again")
-    ax.set_xlabel("Months since first purchase")
-    ax.set_ylabel("Cohort (month of first purchase)")
+    ax.set_title(t("Monthly acquisition cohorts: share buying again"))
+    ax.set_xlabel(t("Months since first purchase"))
+    ax.set_ylabel(t("Cohort (month of first purchase)"))
     return ax
 
 
@@ -105,16 +109,19 @@ def cohort_finding(retention: pd.DataFrame) -> str:
     """Average month-1 and month-3 retention and how the newest measurable cohort compares."""
     matrix = retention_matrix(retention)
     if 1 not in matrix.columns or matrix[1].dropna().empty:
-        return "No cohort is old enough yet to measure retention."
+        return t("No cohort is old enough yet to measure retention.")
     weights = retention[retention["months_since"] == 0].set_index("cohort")["customers"]
     month1 = matrix[1].dropna()
     average1 = np.average(month1, weights=weights.reindex(month1.index))
-    text = f"On average {fmt_pct(average1)} of a cohort bought again in the month after their first purchase"
+    values = {"month1": fmt_pct(average1), "cohort": month1.index[-1], "latest": fmt_pct(month1.iloc[-1]),
+              "gap": fmt_pp(month1.iloc[-1] - average1)}
     if 3 in matrix.columns and matrix[3].notna().any():
         month3 = matrix[3].dropna()
-        text += f" and {fmt_pct(np.average(month3, weights=weights.reindex(month3.index)))} in month 3"
-    latest = month1.index[-1]
-    return text + f"; the newest measurable cohort ({latest}) reached {fmt_pct(month1.iloc[-1])} ({fmt_pp(month1.iloc[-1] - average1)})."
+        return t("On average {month1} of a cohort bought again in the month after their first purchase and {month3} in "
+                 "month 3; the newest measurable cohort ({cohort}) reached {latest} ({gap}).",
+                 month3=fmt_pct(np.average(month3, weights=weights.reindex(month3.index))), **values)
+    return t("On average {month1} of a cohort bought again in the month after their first purchase; the newest "
+             "measurable cohort ({cohort}) reached {latest} ({gap}).", **values)
 
 
 def _first_and_second_purchase(orders: pd.DataFrame, until: pd.Timestamp) -> pd.DataFrame:
@@ -173,10 +180,10 @@ def plot_early_retention(early_by_cohort: pd.DataFrame, ax=None):
     """Early retention of each monthly cohort, one line per window."""
     ax = ax or plt.subplots(figsize=(8, 4))[1]
     for window, part in early_by_cohort.groupby("window_days"):
-        ax.plot(part["cohort"], part["retention"] * 100, marker="o", label=f"within {window} days")
-    ax.set_title("Second purchase within 30 / 90 days of the first, by cohort")
-    ax.set_xlabel("Cohort (month of first purchase)")
-    ax.set_ylabel("New customers buying again (%)")
+        ax.plot(part["cohort"], part["retention"] * 100, marker="o", label=t("within {days} days", days=window))
+    ax.set_title(t("Second purchase within 30 / 90 days of the first, by cohort"))
+    ax.set_xlabel(t("Cohort (month of first purchase)"))
+    ax.set_ylabel(t("New customers buying again (%)"))
     ax.tick_params(axis="x", labelrotation=45)
     ax.legend()
     return ax
@@ -187,12 +194,18 @@ def early_retention_finding(early: pd.DataFrame, acquired_since=None) -> str:
     acquired since ``acquired_since`` whose window has closed, which is not the population of
     the quarter's 30-day retention KPI (only the quarter's new customers)."""
     parts = [
-        f"{fmt_pct(row.retention)} within {row.window_days} days (of {fmt_int(row.new_customers)} customers)"
+        t("{share} within {days} days (of {customers} customers)", share=fmt_pct(row.retention), days=row.window_days,
+          customers=fmt_int(row.new_customers))
         for row in early.itertuples()
         if row.new_customers > 0
     ]
     if not parts:
-        return "No new customer's retention window has closed yet."
-    since = f" acquired since {pd.Timestamp(acquired_since):%Y-%m-%d}" if acquired_since is not None else ""
-    return (f"New customers{since} who came back for a second purchase, once their window had closed: "
-            + "; ".join(parts) + ". The 30-day retention KPI of the overview counts only this quarter's new customers.")
+        return t("No new customer's retention window has closed yet.")
+    windows = t("; ").join(parts)
+    if acquired_since is not None:
+        text = t("New customers acquired since {day} who came back for a second purchase, once their window had "
+                 "closed: {windows}.", day=fmt_date(pd.Timestamp(acquired_since).date()), windows=windows)
+    else:
+        text = t("New customers who came back for a second purchase, once their window had closed: {windows}.",
+                 windows=windows)
+    return text + " " + t("The 30-day retention KPI of the overview counts only this quarter's new customers.")

@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.chapters.behaviour import dimension_name
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
-from helpers.report.fmt import fmt_change, fmt_int, fmt_num, fmt_pct
+from helpers.report.fmt import fmt_change, fmt_int, fmt_num, fmt_pct, fmt_quarter
+from helpers.report.i18n import t
 from helpers.report.plotting import label, new_axes
 from helpers.validation import require_columns
 
@@ -58,13 +60,13 @@ def unmapped_note(tickets: pd.DataFrame, about: str = "complaints") -> str:
     if about == "consultations":
         if has_values(tickets, "first_response_hours"):
             return ""
-        return ("Answered rate and time to first answer are not shown: no ticket has a first response time "
-                "(map a column to tickets.first_response_at).")
+        return t("Answered rate and time to first answer are not shown: no ticket has a first response time "
+                 "(map a column to tickets.first_response_at).")
     if not has_values(tickets, "resolution_hours"):
-        return ("Resolution rate, time to resolve and reopened rate are not shown: no ticket has a resolution "
-                "time (map a column to tickets.resolved_at).")
+        return t("Resolution rate, time to resolve and reopened rate are not shown: no ticket has a resolution "
+                 "time (map a column to tickets.resolved_at).")
     if not has_values(tickets, "reopened"):
-        return "Reopened rate is not shown: the tickets have no reopened column (map a column to tickets.reopened)."
+        return t("Reopened rate is not shown: the tickets have no reopened column (map a column to tickets.reopened).")
     return ""
 
 
@@ -367,58 +369,89 @@ def complaints_finding(summary: pd.DataFrame, by_type: pd.DataFrame | None = Non
     """Complaint rate and its change, handling times, and the main complaint type."""
     now = summary.iloc[-1]
     if now["complaints"] == 0:
-        return f"No complaints were opened in {now['quarter']}."
-    text = (f"{fmt_int(now['complaints'])} complaints were opened in {now['quarter']}, "
-            f"{fmt_num(now['complaints_per_1000_orders'], 1)} per 1,000 orders")
+        return t("No complaints were opened in {quarter}.", quarter=fmt_quarter(now["quarter"]))
+    values = {"complaints": fmt_int(now["complaints"]), "quarter": fmt_quarter(now["quarter"]),
+              "rate": fmt_num(now["complaints_per_1000_orders"], 1)}
     if len(summary) > 1 and summary.iloc[0]["complaints_per_1000_orders"] > 0:
         change = now["complaints_per_1000_orders"] / summary.iloc[0]["complaints_per_1000_orders"] - 1
-        text += f" ({fmt_change(change)} on the previous quarter)"
+        values["change"] = fmt_change(change)
     if "resolution_rate" in summary:  # only when resolution times were mapped
-        text += (f"; {fmt_pct(now['resolution_rate'])} are resolved, in a median of "
-                 f"{fmt_num(now['median_resolution_hours'], 0)} "
-                 f"hours (90% within {fmt_num(now['p90_resolution_hours'], 0)} hours)")
+        values.update(resolved=fmt_pct(now["resolution_rate"]), median=fmt_num(now["median_resolution_hours"], 0),
+                      p90=fmt_num(now["p90_resolution_hours"], 0))
         if "reopened_rate" in summary:
-            text += f", and {fmt_pct(now['reopened_rate'])} of resolved complaints were reopened"
-    text += "."
+            values["reopened"] = fmt_pct(now["reopened_rate"])
+    text = _complaints_sentence(values)
     if by_type is not None and len(by_type):
         top = by_type.iloc[0]
-        text += f" The most common type is {top.iloc[0]} ({fmt_pct(top['share'])})."
+        text += " " + t("The most common type is {kind} ({share}).", kind=top.iloc[0], share=fmt_pct(top["share"]))
     return text
+
+
+def _complaints_sentence(values: dict[str, str]) -> str:
+    """The sentence on the quarter's complaints: with the change on the previous quarter when
+    there is one, the handling when resolution times were mapped, the reopened rate when mapped."""
+    change, handling, reopened = "change" in values, "resolved" in values, "reopened" in values
+    if change and reopened:
+        return t("{complaints} complaints were opened in {quarter}, {rate} per 1,000 orders ({change} on the previous "
+                 "quarter); {resolved} are resolved, in a median of {median} hours (90% within {p90} hours), and "
+                 "{reopened} of resolved complaints were reopened.", **values)
+    if change and handling:
+        return t("{complaints} complaints were opened in {quarter}, {rate} per 1,000 orders ({change} on the previous "
+                 "quarter); {resolved} are resolved, in a median of {median} hours (90% within {p90} hours).", **values)
+    if change:
+        return t("{complaints} complaints were opened in {quarter}, {rate} per 1,000 orders ({change} on the previous "
+                 "quarter).", **values)
+    if reopened:
+        return t("{complaints} complaints were opened in {quarter}, {rate} per 1,000 orders; {resolved} are resolved, "
+                 "in a median of {median} hours (90% within {p90} hours), and {reopened} of resolved complaints were "
+                 "reopened.", **values)
+    if handling:
+        return t("{complaints} complaints were opened in {quarter}, {rate} per 1,000 orders; {resolved} are resolved, "
+                 "in a median of {median} hours (90% within {p90} hours).", **values)
+    return t("{complaints} complaints were opened in {quarter}, {rate} per 1,000 orders.", **values)
 
 
 def persistence_finding(persistent: pd.DataFrame, consecutive_months: int = 2) -> str:
     if persistent.empty:
-        return (f"No product's complaint rate stayed above the product benchmark for {consecutive_months} "
-                "months in a row.")
-    names = ", ".join(persistent["product_name"].astype(str).head(3))
-    ongoing = int(persistent["above_in_last_month"].sum())
-    text = (f"{len(persistent)} product(s) had a complaint rate above the benchmark for {consecutive_months}+ months "
-            f"in a row ({names}{', ...' if len(persistent) > 3 else ''}); {ongoing} of them are still above it in the "
-            "latest month.")
+        return t("No product's complaint rate stayed above the product benchmark for {months} months in a row.",
+                 months=consecutive_months)
+    separator = t(", ")  # between the names of a list
+    names = separator.join(persistent["product_name"].astype(str).head(3))
+    values = {"count": len(persistent), "months": consecutive_months, "names": names,
+              "ongoing": int(persistent["above_in_last_month"].sum())}
+    if len(persistent) > 3:
+        text = t("{count} product(s) had a complaint rate above the benchmark for {months}+ months in a row ({names}, "
+                 "...); {ongoing} of them are still above it in the latest month.", **values)
+    else:
+        text = t("{count} product(s) had a complaint rate above the benchmark for {months}+ months in a row ({names}); "
+                 "{ongoing} of them are still above it in the latest month.", **values)
     if "significant" in persistent:
         clear = persistent.loc[persistent["significant"].astype(bool)]
         if len(clear):
-            text += (f" The excess is beyond chance for {len(clear)}: "
-                     + ", ".join(f"{name} ({fmt_int(c)} complaints against {fmt_num(e, 1)} expected)"
-                                 for name, c, e in zip(clear["product_name"].head(3), clear["complaints"],
-                                                       clear["expected_complaints"])) + ".")
+            products = separator.join(
+                t("{product} ({complaints} complaints against {expected} expected)", product=name,
+                  complaints=fmt_int(c), expected=fmt_num(e, 1))
+                for name, c, e in zip(clear["product_name"].head(3), clear["complaints"], clear["expected_complaints"]))
+            text += " " + t("The excess is beyond chance for {count}: {products}.", count=len(clear), products=products)
         else:
-            text += " None of these excesses is beyond chance (Poisson test), so watch rather than act."
+            text += " " + t("None of these excesses is beyond chance (Poisson test), so watch rather than act.")
     return text
 
 
 def consultations_finding(summary: pd.DataFrame, by_department: pd.DataFrame | None = None) -> str:
     now = summary.iloc[-1]
     if now["consultations"] == 0:
-        return f"No consultations were opened in {now['quarter']}."
-    text = f"{fmt_int(now['consultations'])} consultations in {now['quarter']}"
+        return t("No consultations were opened in {quarter}.", quarter=fmt_quarter(now["quarter"]))
+    values = {"consultations": fmt_int(now["consultations"]), "quarter": fmt_quarter(now["quarter"])}
     if "median_first_response_hours" in summary:  # only when first response times were mapped
-        text += (f"; the first answer came in a median of {fmt_num(now['median_first_response_hours'], 1)} hours "
-                 f"(90% within {fmt_num(now['p90_first_response_hours'], 1)} hours)")
-    text += "."
+        text = t("{consultations} consultations in {quarter}; the first answer came in a median of {median} hours (90% "
+                 "within {p90} hours).", median=fmt_num(now["median_first_response_hours"], 1),
+                 p90=fmt_num(now["p90_first_response_hours"], 1), **values)
+    else:
+        text = t("{consultations} consultations in {quarter}.", **values)
     if by_department is not None and len(by_department):
         top = by_department.iloc[0]
-        text += f" {top.iloc[0]} handles the most ({fmt_pct(top['share'])})."
+        text += " " + t("{department} handles the most ({share}).", department=top.iloc[0], share=fmt_pct(top["share"]))
     return text
 
 
@@ -429,18 +462,18 @@ def plot_complaints_by(table: pd.DataFrame, max_groups: int = 12, ax=None):
     shown = table.head(max_groups)
     ax = new_axes(ax)
     x = np.arange(len(shown))
-    ax.bar(x, shown["complaints"], color="C0", label="Complaints")
+    ax.bar(x, shown["complaints"], color="C0", label=t("Complaints"))
     ax.set_xticks(x, shown[by].astype(str), rotation=30, ha="right")
     handles = ax.get_legend_handles_labels()[0]
     if "median_resolution_hours" in shown:
         right = ax.twinx()
-        right.plot(x, shown["median_resolution_hours"], color="C3", marker="o", label="Median hours to resolve")
-        right.set_ylabel("Median time to resolve (hours)")
+        right.plot(x, shown["median_resolution_hours"], color="C3", marker="o", label=t("Median hours to resolve"))
+        right.set_ylabel(t("Median time to resolve (hours)"))
         right.grid(False)
         handles += right.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=9)
-    return label(ax, f"Complaints by {by.replace('_', ' ')} this quarter", by.replace("_", " ").capitalize(),
-                 "Complaints (count)")
+    return label(ax, t("Complaints by {dimension} this quarter", dimension=dimension_name(by)),
+                 dimension_name(by, capital=True), t("Complaints (count)"))
 
 
 def plot_monthly_product_rates(rates: pd.DataFrame, persistent: pd.DataFrame, max_products: int = 6, ax=None):
@@ -450,10 +483,11 @@ def plot_monthly_product_rates(rates: pd.DataFrame, persistent: pd.DataFrame, ma
     require_columns(persistent, ["product_id"], "persistent")
     ax = new_axes(ax)
     benchmark = rates.drop_duplicates("month").sort_values("month")
-    ax.plot(benchmark["month"], benchmark["benchmark"], color="black", linestyle="--", label="All products (benchmark)")
+    ax.plot(benchmark["month"], benchmark["benchmark"], color="black", linestyle="--",
+            label=t("All products (benchmark)"))
     names = persistent["product_name"] if "product_name" in persistent else persistent["product_id"]
     for product_id, name in list(zip(persistent["product_id"], names))[:max_products]:
         rows = rates.loc[rates["product_id"] == product_id].sort_values("month")
         ax.plot(rows["month"], rows["rate"], marker="o", label=str(name))
     ax.legend(loc="upper left", fontsize=8, bbox_to_anchor=(1.0, 1.0))
-    return label(ax, "Monthly complaint rate of persistent products", "Month", "Complaints per 1,000 orders")
+    return label(ax, t("Monthly complaint rate of persistent products"), t("Month"), t("Complaints per 1,000 orders"))

@@ -17,11 +17,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from helpers import paths
+from helpers.chapters.behaviour import dimension_name
 from helpers.facts import at_risk_high_value
 from helpers.facts.kpis import KPIS, compute_kpis, format_kpi_change, format_kpi_target, format_kpi_value, kpi_units
 from helpers.models.attribution import attribute_change, main_contributor
 from helpers.quarters import Quarter
-from helpers.report.fmt import fmt_int, fmt_money, fmt_num
+from helpers.report.fmt import fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct
+from helpers.report.i18n import t
 
 RULES_FILE = paths.PARAMS_DIR / "diagnosis_rules.yaml"
 EVIDENCE_ARTIFACTS = ("clv.csv", "churn_scores.csv", "rfm_segments.csv", "cac_crv.csv", "complaint_products.csv",
@@ -123,20 +125,23 @@ def _kpi_facts(evidence: Evidence, book: RuleBook, metrics: list[str]) -> list[d
     for metric in metrics:
         row, kpi = table.loc[metric], KPIS[metric]
         adverse = -1 if kpi.higher_is_better else 1
-        cause, cause_group = "no single group stands out", "every region and segment"
+        cause, cause_group = t("no single group stands out"), t("every region and segment")
         if dimensions:
             attribution = attribute_change(units_now[metric], units_prev[metric], evidence.customers, metric, dimensions)
             top = main_contributor(attribution, adverse)
             if top is not None:
                 cause_group = str(top["group"])
-                cause = (f"{top['group']} ({top['dimension'].replace('_', ' ')}) accounts for "
-                         f"{_signed(top['contribution'], kpi.unit, evidence.currency)} of the change")
+                cause = t("{group} ({dimension}) accounts for {contribution} of the change", group=top["group"],
+                          dimension=dimension_name(top["dimension"]),
+                          contribution=_signed(top["contribution"], kpi.unit, evidence.currency))
         facts.append({
             "metric": metric, "kpi": kpi.label, "value": format_kpi_value(row["value"], kpi.unit, evidence.currency),
             "target": format_kpi_target(row["target"], kpi.unit, evidence.currency),
             "previous": format_kpi_value(row["previous"], kpi.unit, evidence.currency),
             "change": format_kpi_change(row["qoq_change"], kpi.unit),
-            "cause": cause, "cause_group": cause_group, "kpi_owner": book.owners.get(metric, "Management"),
+            "cause": cause, "cause_group": cause_group,
+            # the owner in the report's language (an analyst's own owners stay as written)
+            "kpi_owner": t(book.owners[metric]) if metric in book.owners else t("Management"),
         })
     return facts
 
@@ -163,7 +168,7 @@ def check_kpi_below_target(evidence: Evidence, rule: Rule, book: RuleBook) -> li
         unit = KPIS[row["metric"]].unit
         gap = row["value"] - row["target"]
         fact["gap"] = (format_kpi_change(gap, unit) if unit in ("share", "points")
-                       else f"{_relative_gap(row):.1%}")
+                       else fmt_pct(_relative_gap(row)))
         fact["severity"] = _relative_gap(row)
     return facts
 
@@ -200,12 +205,29 @@ def check_high_value_at_risk(evidence: Evidence, rule: Rule, book: RuleBook) -> 
         return []
     top_region = ""
     if "region" in evidence.customers:
-        regions = at_risk["customer_id"].map(evidence.customers.set_index("customer_id")["region"]).value_counts()
-        if len(regions):
-            top_region = f"most are in {regions.index[0]} ({regions.iloc[0]:,} of {len(at_risk):,})"
-    return [{"count": fmt_int(len(at_risk)), "threshold": f"{evidence.risk_threshold:.0%}",
+        regions = at_risk["customer_id"].map(evidence.customers.set_index("customer_id")["region"])
+        top_region = largest_share_words(regions, len(at_risk))
+    return [{"count": fmt_int(len(at_risk)), "threshold": fmt_pct(evidence.risk_threshold, 0),
              "clv": fmt_money(at_risk["clv_12m"].sum(), evidence.currency),
-             "cause": top_region or "spread across regions", "severity": float(at_risk["clv_12m"].sum())}]
+             "cause": top_region or t("spread across regions"), "severity": float(at_risk["clv_12m"].sum())}]
+
+
+def largest_share_words(groups: pd.Series, total: int) -> str:
+    """Where most of ``total`` items are, by their group (``groups``, one per item; missing ones
+    count in ``total`` only): "most are in South China (6 of 10)" for a strict majority (more than
+    half), else "the largest share is in South China (3 of 10)", or with a tie at the top "the
+    largest shares are in East China and South China (3 of 10 each)"; "" when no group is known."""
+    counts = groups.dropna().astype(str).value_counts()
+    if counts.empty or total < 1:
+        return ""
+    top = counts.loc[counts == counts.max()].sort_index()
+    count, of = fmt_int(top.iloc[0]), fmt_int(total)
+    if len(top) > 1:
+        regions = t("{first} and {second}", first=t(", ").join(top.index[:-1]), second=top.index[-1])
+        return t("the largest shares are in {regions} ({count} of {total} each)", regions=regions, count=count, total=of)
+    if 2 * top.iloc[0] > total:
+        return t("most are in {region} ({count} of {total})", region=top.index[0], count=count, total=of)
+    return t("the largest share is in {region} ({count} of {total})", region=top.index[0], count=count, total=of)
 
 
 def check_persistent_complaint_product(evidence: Evidence, rule: Rule, book: RuleBook) -> list[dict]:
@@ -221,7 +243,7 @@ def check_persistent_complaint_product(evidence: Evidence, rule: Rule, book: Rul
         name = str(row.get("product_name", row["product_id"]))
         facts.append({"product": f"{name} ({row['product_id']})", "months": fmt_int(row["longest_run_months"]),
                       "complaints": fmt_int(row["complaints"]), "orders": fmt_int(row["orders"]),
-                      "cause": f"complaints concentrate on {name}",
+                      "cause": t("complaints concentrate on {product}", product=name),
                       "severity": float(row["complaints"]) / max(float(row["orders"]), 1.0)})
     return facts
 
@@ -234,7 +256,8 @@ def check_channel_clv_below_cac(evidence: Evidence, rule: Rule, book: RuleBook) 
                          & (table["new_customers"] >= rule.min_count)]
     return [{"channel": row["group"], "clv": fmt_money(row["clv_12m"], evidence.currency),
              "cac": fmt_money(row["cac"], evidence.currency), "ratio": fmt_num(row["clv_cac_ratio"], 2),
-             "cause": f"acquisition cost of {row['group']} is above the value of the customers it brings",
+             "cause": t("acquisition cost of {channel} is above the value of the customers it brings",
+                        channel=row["group"]),
              "severity": float(row["cac"] - row["clv_12m"]) * float(row["new_customers"])}
             for _, row in channels.iterrows()]
 
@@ -259,11 +282,13 @@ def check_nps_trailing_group(evidence: Evidence, rule: Rule, book: RuleBook) -> 
             continue
         trailing = table.loc[(overall - table["nps"] >= rule.threshold) & (table["nps_responses"] >= rule.min_count)]
         for _, row in trailing.iterrows():
-            facts.append({"group": row[dimension], "dimension_name": dimension, "group_nps": fmt_num(row["nps"], 1),
+            facts.append({"group": row[dimension], "dimension_name": dimension_name(dimension),
+                          "group_nps": fmt_num(row["nps"], 1),
                           "responses": fmt_int(row["nps_responses"]), "overall_nps": fmt_num(overall, 1),
                           "gap": fmt_num(overall - row["nps"], 1),
-                          "cause": f"NPS in {row[dimension]} moved {fmt_num(row['nps_change'], 1)} points on the previous quarter"
-                          if pd.notna(row.get("nps_change")) else f"lowest NPS is in {row[dimension]}",
+                          "cause": t("NPS in {group} moved {change} points on the previous quarter", group=row[dimension],
+                                     change=fmt_num(row["nps_change"], 1))
+                          if pd.notna(row.get("nps_change")) else t("lowest NPS is in {group}", group=row[dimension]),
                           "severity": float(overall - row["nps"]) / 100})
     return facts
 
@@ -288,7 +313,9 @@ class _Fields(dict):
 
 
 def _fill(template: str, fields: dict) -> str:
-    return template.format_map(_Fields(fields))
+    """A text of the rules filled with ``fields``: the bundled texts in the report's language
+    (the catalog holds them, ``helpers.report.catalog.PARAM_TEXTS``), an analyst's own as written."""
+    return t(template).format_map(_Fields(fields))
 
 
 def diagnose(evidence: Evidence, book: RuleBook) -> pd.DataFrame:
@@ -300,8 +327,12 @@ def diagnose(evidence: Evidence, book: RuleBook) -> pd.DataFrame:
         for fact in CHECKS[rule.check](evidence, rule, book):
             fields = dict(fact)
             metric = fact.get("metric")
-            fields["kpi_action"] = _fill(book.kpi_actions.get(metric, "Investigate {kpi} with its owner."), fields) \
-                if metric else ""
+            if not metric:
+                fields["kpi_action"] = ""
+            elif metric in book.kpi_actions:
+                fields["kpi_action"] = _fill(book.kpi_actions[metric], fields)
+            else:
+                fields["kpi_action"] = t("Investigate {kpi} with its owner.").format_map(_Fields(fields))
             days = rule.deadline_days or book.deadline_days_default
             rows.append({
                 "rule": rule.id, "problem": _fill(rule.dimension, fields), "description": _fill(rule.description, fields),
@@ -318,15 +349,27 @@ def diagnose(evidence: Evidence, book: RuleBook) -> pd.DataFrame:
     table["_rank"] = table.groupby("_order").cumcount()
     table = table.sort_values(["_rank", "_order"], kind="stable").drop(columns=["_order", "_rank"])
     table.insert(0, "priority", np.arange(1, len(table) + 1))
-    table["summary"] = table["problem"] + ": " + table["action"] + " (" + table["owner"] + ", by " + table["deadline"] + ")"
+    table["summary"] = pd.Series([t("{problem}: {action} ({owner}, by {deadline})", problem=problem, action=action,
+                                    owner=owner, deadline=fmt_date(deadline))
+                                  for problem, action, owner, deadline in zip(table["problem"], table["action"],
+                                                                              table["owner"], table["deadline"])],
+                                 index=table.index)
     return table.reset_index(drop=True)
 
 
 def diagnosis_finding(actions: pd.DataFrame) -> str:
     if actions.empty:
-        return "No rule found a problem this quarter: no KPI missed a target set for it and no risk crossed its threshold."
+        return t("No rule found a problem this quarter: no KPI missed a target set for it and no risk crossed its "
+                 "threshold.")
     owners = actions["owner"].value_counts()
     rules = actions["rule"].nunique()
-    many = len(actions) != 1
-    return (f"{len(actions)} problem{'s were' if many else ' was'} found by {rules} rule{'s' if rules != 1 else ''}; "
-            f"{owners.index[0]} owns the most ({owners.iloc[0]}). First priority: {actions.iloc[0]['problem']}.")
+    values = {"problems": fmt_int(len(actions)), "rules": fmt_int(rules), "owner": owners.index[0],
+              "owned": fmt_int(owners.iloc[0]), "first": actions.iloc[0]["problem"]}
+    if len(actions) == 1:
+        return t("{problems} problem was found by {rules} rule; {owner} owns the most ({owned}). "
+                 "First priority: {first}.", **values)
+    if rules == 1:
+        return t("{problems} problems were found by {rules} rule; {owner} owns the most ({owned}). "
+                 "First priority: {first}.", **values)
+    return t("{problems} problems were found by {rules} rules; {owner} owns the most ({owned}). "
+             "First priority: {first}.", **values)

@@ -17,6 +17,10 @@ customers write.
    seeded), per language that has a stop-word list (English, Chinese, and those under
    ``topic_stopwords`` in the lexicon file). Each discovered topic lists its top terms and the
    lexicon theme most common among its comments, so an analyst sees what the lexicon misses.
+   A reader gets a short label per topic, its two or three most distinctive terms ("courier /
+   parcel / late", ranked by the relevance of Sievert and Shirley 2014) and an excerpt of its most
+   typical comment holding no personal data; a topic whose top terms are mostly common words or
+   numbers is marked unclear instead of named.
 """
 from __future__ import annotations
 
@@ -31,9 +35,11 @@ import pandas as pd
 import yaml
 
 from helpers import paths
+from helpers.data import privacy
 from helpers.errors import NotAvailable
 from helpers.quarters import Quarter, quarter_labels
-from helpers.report.fmt import fmt_int, fmt_pct, fmt_pp
+from helpers.report.fmt import fmt_int, fmt_pct, fmt_pp, fmt_quarter
+from helpers.report.i18n import t
 from helpers.report.plotting import label, new_axes
 from helpers.validation import require_columns
 
@@ -68,9 +74,14 @@ def is_language_code(code) -> bool:
 
 
 def language_name(code: str) -> str:
-    """``"pt"`` -> ``"Portuguese"`` (lingua's English name); ``"undetermined"`` stays as it is."""
+    """``"pt"`` -> ``"Portuguese"`` (lingua's English name; the default languages in the report's
+    language); ``"undetermined"`` stays as it is (in the report's language)."""
     if code == UNDETERMINED:
-        return UNDETERMINED
+        return t("undetermined")
+    names = {"en": t("English"), "zh": t("Chinese"), "pt": t("Portuguese"), "es": t("Spanish"), "fr": t("French"),
+             "de": t("German")}
+    if code in names:
+        return names[code]
     try:
         return _lingua_language(code).name.capitalize()
     except ValueError:
@@ -168,44 +179,61 @@ def language_coverage(frame: pd.DataFrame, covered: Iterable[str], period: Quart
     return table
 
 
-def _left_out(coverage: pd.DataFrame) -> tuple[list[str], list[str]]:
+def _left_out_part(code: str, name: str, share: float, of_all: bool = False, period: str | None = None) -> str:
+    """"in Portuguese (92.0%)" or "of undetermined language (8.0%)"; with ``of_all`` the share
+    says what it is of ("in Portuguese (92.0% of the comments of 2026Q3)")."""
+    values = dict(language=name, share=fmt_pct(share), quarter=fmt_quarter(period) if period else "")
+    if code == UNDETERMINED:
+        if not of_all:
+            return t("of undetermined language ({share})", **values)
+        if period:
+            return t("of undetermined language ({share} of the comments of {quarter})", **values)
+        return t("of undetermined language ({share} of the comments)", **values)
+    if not of_all:
+        return t("in {language} ({share})", **values)
+    if period:
+        return t("in {language} ({share} of the comments of {quarter})", **values)
+    return t("in {language} ({share} of the comments)", **values)
+
+
+def _left_out(coverage: pd.DataFrame, of_all: bool = False) -> tuple[list[str], list[str]]:
     """("in Portuguese (92.0%)", "of undetermined language (8.0%)") for the uncovered comments,
-    and the names of their languages ("Portuguese (pt)")."""
+    and the names of their languages ("Portuguese (pt)"); ``of_all``: the first share says what
+    it is of (:func:`_left_out_part`)."""
     out = coverage.loc[~coverage["covered"]]
+    period = coverage.attrs.get("period")
     parts, names = [], []
     for code, name, share in zip(out["language"], out["language_name"], out["share"]):
-        if code == UNDETERMINED:
-            parts.append(f"of undetermined language ({fmt_pct(share)})")
-        else:
-            parts.append(f"in {name} ({fmt_pct(share)})")
-            names.append(f"{name} ({code})")
+        parts.append(_left_out_part(code, name, share, of_all and not parts, period))
+        if code != UNDETERMINED:
+            names.append(t("{language} ({code})", language=name, code=code))
     return parts, names
 
 
 def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    """``["a", "b", "c"]`` -> ``"a, b and c"`` in the report's language."""
+    return items[0] if len(items) == 1 else t("{items} and {last}", items=t(", ").join(items[:-1]), last=items[-1])
 
 
 def _enable(names: list[str], enable: str, undetermined: bool) -> str:
     parts = [enable.format(languages=_and(names))] if names else []
     if undetermined:
-        parts.append("comments of undetermined language are too short, ambiguous or in a language not listed in "
-                     "chapter_options.02_needs.comment_languages")
-    return "; ".join(parts)
+        parts.append(t("comments of undetermined language are too short, ambiguous or in a language not listed in "
+                       "chapter_options.02_needs.comment_languages"))
+    return t("; ").join(parts)
 
 
 def require_coverage(coverage: pd.DataFrame, what: str, enable: str) -> None:
     """Raise ``NotAvailable`` when the comments exist but none is covered.
 
     ``what`` names the result ("sentiment"), ``enable`` what would cover a language, with
-    ``{languages}`` standing for their names ("add a lexicon for {languages} in ...").
+    ``{languages}`` standing for their names ("add a lexicon for {languages} in ..."); both in
+    the report's language.
     """
     if coverage["comments"].sum() == 0 or coverage["covered"].any():
         return
-    parts, names = _left_out(coverage)
-    when = f" of {coverage.attrs['period']}" if coverage.attrs.get("period") else ""
-    parts[0] = parts[0].replace(")", f" of the comments{when})", 1)
-    raise NotAvailable(f"{what} for comments {_and(parts)}",
+    parts, names = _left_out(coverage, of_all=True)
+    raise NotAvailable(t("{what} for comments {left_out}", what=what, left_out=_and(parts)),
                        _enable(names, enable, (coverage["language"] == UNDETERMINED).any()))
 
 
@@ -217,14 +245,23 @@ def coverage_note(coverage: pd.DataFrame, what: str, enable: str) -> str:
     if coverage["comments"].sum() == 0 or coverage["covered"].all():
         return ""
     inside = coverage.loc[coverage["covered"]]
-    when = f" the {coverage.attrs['period']}" if coverage.attrs.get("period") else " the"
+    period = coverage.attrs.get("period")
     parts, names = _left_out(coverage)
-    text = (f"{what.capitalize()} covers {fmt_pct(inside['share'].sum())} of{when} comments"
-            + (" (" + ", ".join(f"{n} {fmt_pct(s)}" for n, s in zip(inside["language_name"], inside["share"])) + ")"
-               if len(inside) else "")
-            + f"; left out: comments {_and(parts)}")
-    advice = _enable(names, enable, (coverage["language"] == UNDETERMINED).any())
-    return text + (f" ({advice})." if advice else ".")
+    # Something is left out, so there is advice: a language to add, or the undetermined comments explained.
+    values = dict(what=what.capitalize(), share=fmt_pct(inside["share"].sum()), left_out=_and(parts),
+                  quarter=fmt_quarter(period) if period else "",
+                  languages=t(", ").join(t("{language} {share}", language=n, share=fmt_pct(s))
+                                         for n, s in zip(inside["language_name"], inside["share"])),
+                  advice=_enable(names, enable, (coverage["language"] == UNDETERMINED).any()))
+    if len(inside) and period:
+        return t("{what} covers {share} of the {quarter} comments ({languages}); left out: comments {left_out} "
+                 "({advice}).", **values)
+    if len(inside):
+        return t("{what} covers {share} of the comments ({languages}); left out: comments {left_out} ({advice}).",
+                 **values)
+    if period:
+        return t("{what} covers {share} of the {quarter} comments; left out: comments {left_out} ({advice}).", **values)
+    return t("{what} covers {share} of the comments; left out: comments {left_out} ({advice}).", **values)
 
 
 # ----------------------------------------------------------------------------- lexicon
@@ -381,7 +418,9 @@ def need_theme_coverage(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quar
     return language_coverage(tagged, {lang for words in themes["keywords"] for lang in words}, period)
 
 
-NEED_THEMES_ENABLE = "add keywords in {languages} to the themes of params/need_themes.yaml"
+def _need_themes_enable() -> str:
+    """What would cover a language with need themes (``{languages}``: the languages left out)."""
+    return t("add keywords in {languages} to the themes of params/need_themes.yaml")
 
 
 def need_theme_summary(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quarter | str) -> pd.DataFrame:
@@ -396,7 +435,7 @@ def need_theme_summary(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quart
     require_columns(tagged, ["quarter", "themes_scored", *themes["theme"]], "tagged")
     period = Quarter.parse(period)
     coverage = need_theme_coverage(tagged, themes, period)
-    require_coverage(coverage, "need themes", NEED_THEMES_ENABLE)
+    require_coverage(coverage, t("need themes"), _need_themes_enable())
     scored = tagged.loc[tagged["themes_scored"]]
     rows = []
     for when, quarter in (("", period), ("previous_", period.previous())):
@@ -405,6 +444,7 @@ def need_theme_summary(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quart
         rows.append(pd.DataFrame({f"{when}comments": counts.astype("int64"),
                                   f"{when}share": counts / len(in_quarter) if len(in_quarter) else np.nan}))
     table = themes[["group", "theme", "label"]].set_index("theme").join(pd.concat(rows, axis=1))
+    table["label"] = [t(label) for label in table["label"]]  # the bundled themes' labels are in the catalogs
     table["share_change"] = table["share"] - table["previous_share"]
     table["group"] = pd.Categorical(table["group"], NEED_GROUPS, ordered=True)
     table = table.reset_index().sort_values(["group", "comments", "theme"], ascending=[True, False, True])
@@ -413,7 +453,7 @@ def need_theme_summary(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quart
                    "share_change"]].reset_index(drop=True)
     table.attrs["comments"] = int((scored["quarter"] == str(period)).sum())
     table.attrs["all_comments"] = int((tagged["quarter"] == str(period)).sum())
-    table.attrs["note"] = coverage_note(coverage, "the need-theme lexicon", NEED_THEMES_ENABLE)
+    table.attrs["note"] = coverage_note(coverage, t("the need-theme lexicon"), _need_themes_enable())
     return table
 
 
@@ -439,6 +479,7 @@ def need_theme_trend(tagged: pd.DataFrame, themes: pd.DataFrame, period: Quarter
     long["comments"] = long["comments"].astype("int64")
     long["share"] = long["comments"] / long["scored_comments"].where(long["scored_comments"] > 0)
     long = long.merge(themes[["theme", "group", "label"]], on="theme", how="left")
+    long["label"] = [t(label) for label in long["label"]]
     return long[["quarter", "group", "theme", "label", "comments", "share", "scored_comments", "all_comments"]]
 
 
@@ -446,22 +487,31 @@ def need_themes_finding(summary: pd.DataFrame) -> str:
     """The most mentioned theme and the theme whose share rose most."""
     total = summary.attrs.get("comments")
     if summary["comments"].sum() == 0:
-        return "No comment of the quarter mentions a need theme of the lexicon."
+        return t("No comment of the quarter mentions a need theme of the lexicon.")
     top = summary.loc[summary["comments"].idxmax()]
     everything = summary.attrs.get("all_comments")
-    of = f"{fmt_int(total)} comments" if total else "all comments"
+    group_words = {"functional": t("functional"), "experience": t("experience"), "emotional": t("emotional")}
+    values = dict(need=top["label"].lower(), group=group_words.get(top["group"], top["group"]),
+                  comments=fmt_int(top["comments"]), share=fmt_pct(top["share"]), total=fmt_int(total))
     if total and everything and everything > total:
-        of = f"{fmt_int(total)} comments in the lexicon's languages"
-    text = (f"The most mentioned need is {top['label'].lower()} ({top['group']}): {fmt_int(top['comments'])} comments, "
-            f"{fmt_pct(top['share'])} of {of} this quarter.")
+        sentences = [t("The most mentioned need is {need} ({group}): {comments} comments, {share} of {total} comments "
+                       "in the lexicon's languages this quarter.", **values)]
+    elif total:
+        sentences = [t("The most mentioned need is {need} ({group}): {comments} comments, {share} of {total} comments "
+                       "this quarter.", **values)]
+    else:
+        sentences = [t("The most mentioned need is {need} ({group}): {comments} comments, {share} of all comments "
+                       "this quarter.", **values)]
     changes = summary.dropna(subset=["share_change"])
     if len(changes):
         riser = changes.loc[changes["share_change"].idxmax()]
         if riser["share_change"] > 0:
-            text += f" {riser['label']} rose most on the previous quarter ({fmt_pp(riser['share_change'])})."
+            sentences.append(t("{need} rose most on the previous quarter ({change}).", need=riser["label"],
+                               change=fmt_pp(riser["share_change"])))
     by_group = summary.groupby("group")["comments"].sum()
-    text += " Mentions by need group: " + ", ".join(f"{g} {fmt_int(by_group.get(g, 0))}" for g in NEED_GROUPS) + "."
-    return text
+    sentences.append(t("Mentions by need group: functional {functional}, experience {experience}, emotional "
+                       "{emotional}.", **{g: fmt_int(by_group.get(g, 0)) for g in NEED_GROUPS}))
+    return " ".join(sentences)
 
 
 def plot_need_themes(summary: pd.DataFrame, ax=None):
@@ -474,9 +524,10 @@ def plot_need_themes(summary: pd.DataFrame, ax=None):
     ax.set_yticks(np.arange(len(shown)), shown["label"])
     from matplotlib.patches import Patch
 
-    ax.legend([Patch(color=f"C{i}") for i in range(len(NEED_GROUPS))], [g.capitalize() for g in NEED_GROUPS],
+    group_names = {"functional": t("Functional"), "experience": t("Experience"), "emotional": t("Emotional")}
+    ax.legend([Patch(color=f"C{i}") for i in range(len(NEED_GROUPS))], [group_names[g] for g in NEED_GROUPS],
               loc="lower right", fontsize=9)
-    return label(ax, "Needs mentioned in comments this quarter", "Share of comments (%)", "Need theme")
+    return label(ax, t("Needs mentioned in comments this quarter"), t("Share of comments (%)"), t("Need theme"))
 
 
 def plot_need_theme_trend(trend: pd.DataFrame, max_themes: int = 6, ax=None):
@@ -485,15 +536,18 @@ def plot_need_theme_trend(trend: pd.DataFrame, max_themes: int = 6, ax=None):
     top = trend.groupby("label")["comments"].sum().sort_values(ascending=False).head(max_themes).index
     wide = trend.loc[trend["label"].isin(top)].pivot(index="quarter", columns="label", values="share")
     ax = new_axes(ax)
+    quarters = [fmt_quarter(q) for q in wide.index]
     for name in top:
-        ax.plot(wide.index, 100 * wide[name], marker="o", label=name)
+        ax.plot(quarters, 100 * wide[name], marker="o", label=name)
     ax.tick_params(axis="x", rotation=45)
     ax.legend(loc="best", fontsize=8)
-    return label(ax, "Need themes by quarter", "Quarter", "Share of comments (%)")
+    return label(ax, t("Need themes by quarter"), t("Quarter"), t("Share of comments (%)"))
 
 
 # ----------------------------------------------------------------------------- topic discovery
-TOPICS_ENABLE = "add a stop-word list for {languages} under topic_stopwords in params/need_themes.yaml"
+def _topics_enable() -> str:
+    """What would let topic discovery model a language (``{languages}``: the languages left out)."""
+    return t("add a stop-word list for {languages} under topic_stopwords in params/need_themes.yaml")
 
 
 def _stopword_lists(extra: dict[str, Iterable[str]] | None) -> dict[str, frozenset[str]]:
@@ -527,6 +581,105 @@ def _tokeniser(stopwords: frozenset[str]):
     return tokenise
 
 
+# Words that name no topic though they pass the stop-word lists: fillers, politeness and time
+# words that jieba splits off, and English number words (Chinese numbers are matched by pattern).
+LABEL_FILLER_WORDS = frozenset(
+    "关于 一点 一下 时候 现在 这次 那次 还没 有点 然后 其实 之前 之后 以后 今天 昨天 明天 一些 这样 那样 多少 "
+    "大家 自己 东西 事情 情况 谢谢 感谢 您好 你好 麻烦 请问 一般 能否 是否 请 "
+    "does did doing got get gets just really thing things lot bit yes hello dear regards thanks thank okay "
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand "
+    "first second third fourth fifth times time".split()
+)
+_NUMBER_TERM = re.compile(r"[\d.,%]+|第?[零〇一二两三四五六七八九十百千万几半]+[个次天台周月年件遍位号条种分点倍多]*")
+LABEL_TERMS = 3
+LABEL_RELEVANCE_WEIGHT = 0.6  # lambda of Sievert and Shirley (2014): their users' preferred value
+UNCLEAR_SHARE = 0.5  # a topic is unclear when more than half of its top terms are fillers or numbers
+EXCERPT_CHARACTERS = 80
+
+
+def is_filler_term(term: str, stopwords: Iterable[str] = ()) -> bool:
+    """True for a term that names no topic: a number ("2062", "两个", "第三次"), a stop word of
+    ``stopwords`` or the built-in lists, or a filler of :data:`LABEL_FILLER_WORDS`."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    word = str(term).strip().lower()
+    stopwords = stopwords if isinstance(stopwords, (set, frozenset)) else set(stopwords)
+    return (not word or bool(_NUMBER_TERM.fullmatch(word)) or word in LABEL_FILLER_WORDS
+            or word in CHINESE_STOPWORDS or word in ENGLISH_STOP_WORDS or word in stopwords)
+
+
+def term_relevance(components: np.ndarray, weights: np.ndarray,
+                   weight: float = LABEL_RELEVANCE_WEIGHT) -> np.ndarray:
+    """Relevance of each term to each topic (Sievert and Shirley 2014, "LDAvis"):
+    ``weight * log p(term | topic) + (1 - weight) * log(p(term | topic) / p(term))``, with the
+    NMF topic-term matrix ``components`` (topics x terms) normalised per topic and ``p(term)``
+    the mix of the topics by their total document weight in ``weights`` (documents x topics).
+    A term of weight 0 in a topic gets ``-inf``. High values: frequent in the topic and rare in
+    the others, the terms that tell the topic apart."""
+    components = np.asarray(components, dtype=float)
+    if components.ndim != 2 or np.any(components < 0):
+        raise ValueError("components must be a non-negative topics x terms matrix")
+    if not 0 <= weight <= 1:
+        raise ValueError(f"weight must be in [0, 1], got {weight}")
+    totals = components.sum(axis=1, keepdims=True)
+    phi = np.divide(components, totals, out=np.zeros_like(components), where=totals > 0)
+    topic_mass = np.asarray(weights, dtype=float).sum(axis=0)
+    prior = topic_mass / topic_mass.sum() if topic_mass.sum() > 0 else np.full(len(phi), 1 / len(phi))
+    marginal = prior @ phi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relevance = weight * np.log(phi) + (1 - weight) * np.log(phi / marginal)
+    return np.where(phi > 0, relevance, -np.inf)
+
+
+def topic_label(terms: Iterable[str], relevance: Iterable[float], top_terms: Iterable[str],
+                stopwords: Iterable[str] = (), n_terms: int = LABEL_TERMS) -> str:
+    """A reader's label of one topic: its ``n_terms`` most relevant terms that are not fillers,
+    joined as "courier / parcel / late"; "" when more than half of ``top_terms`` (the topic's
+    heaviest terms) are fillers or numbers (:func:`is_filler_term`), the topic being unclear."""
+    stopwords = frozenset(stopwords)
+    top_terms = list(top_terms)
+    fillers = sum(is_filler_term(term, stopwords) for term in top_terms)
+    if not top_terms or fillers > UNCLEAR_SHARE * len(top_terms):
+        return ""
+    terms = list(terms)
+    ranked = sorted((-r, i) for i, r in enumerate(relevance) if np.isfinite(r))  # most relevant first
+    chosen = [terms[i] for _, i in ranked if not is_filler_term(terms[i], stopwords)][:n_terms]
+    return " / ".join(chosen)
+
+
+def _excerpt(text: str, limit: int = EXCERPT_CHARACTERS) -> str:
+    """``text`` cut to ``limit`` characters at a word boundary where it has spaces, with "…"."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if " " in cut and text[limit - 1] != " " and not re.search(_HAN_RE, cut):  # a word cut in two: drop it
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:，、；：") + "…"
+
+
+def topic_example(comments: pd.Series, topic_weight: np.ndarray, limit: int = EXCERPT_CHARACTERS,
+                  candidates: int = 20) -> str:
+    """An excerpt of the comment most typical of a topic (the highest ``topic_weight``, its NMF
+    weight on the topic, of TF-IDF rows of unit length; the shorter of equals) that holds no personal
+    data: the candidates are scrubbed again (:func:`helpers.data.privacy.scrub_text`) and any
+    comment with a masked value (a phone number, an e-mail address, a name, ...) is passed over.
+    "" when none is left."""
+    if len(comments) != len(topic_weight):
+        raise ValueError("give one topic weight per comment")
+    frame = pd.DataFrame({"comment": comments.astype("object").fillna("").astype(str).to_numpy(),
+                          "weight": np.asarray(topic_weight, dtype=float)})
+    frame = frame.loc[frame["comment"].str.strip() != ""]
+    frame = frame.assign(length=frame["comment"].str.len()).sort_values(["weight", "length"], ascending=[False, True],
+                                                                         kind="stable").head(candidates)
+    if frame.empty:
+        return ""
+    scrubbed, _ = privacy.scrub_text(frame["comment"])
+    masked = "|".join(re.escape(token) for token in privacy.TOKENS.values())
+    clean = scrubbed.loc[~scrubbed.astype(str).str.contains(masked, regex=True)]
+    return _excerpt(clean.iloc[0], limit) if len(clean) else ""
+
+
 def _topics_of(documents: pd.DataFrame, themes: pd.DataFrame | None, n_topics: int, n_top_terms: int,
                seed: int, stopwords: frozenset[str]) -> pd.DataFrame | None:
     """TF-IDF + NMF topics of one set of comments; None when the vocabulary is too small."""
@@ -544,16 +697,29 @@ def _topics_of(documents: pd.DataFrame, themes: pd.DataFrame | None, n_topics: i
     model = NMF(n_components=n_topics, init="nndsvda", random_state=seed, max_iter=500)
     weights = model.fit_transform(matrix)
     terms = np.asarray(vectoriser.get_feature_names_out())
-    top_terms = [", ".join(terms[np.argsort(component)[::-1][:n_top_terms]]) for component in model.components_]
+    heaviest = [terms[np.argsort(component, kind="stable")[::-1][:n_top_terms]] for component in model.components_]
+    top_terms = [", ".join(words) for words in heaviest]
     dominant = np.where(weights.max(axis=1) > 0, weights.argmax(axis=1), -1)
-    table = pd.DataFrame({"component": np.arange(n_topics), "top_terms": top_terms})
+    relevance = term_relevance(model.components_, weights)
+    # Label terms come from the topic's heaviest terms (at least 10), so that a rare term
+    # exclusive to the topic does not name it.
+    pool = max(n_top_terms, 10)
+    labels, examples = [], []
+    for k, component in enumerate(model.components_):
+        candidates = np.argsort(component, kind="stable")[::-1][:pool]
+        candidates = candidates[component[candidates] > 0]
+        labels.append(topic_label(terms[candidates], relevance[k, candidates], heaviest[k], stopwords))
+        members = dominant == k
+        examples.append(topic_example(documents["comment"].loc[members], weights[members, k]))
+    table = pd.DataFrame({"component": np.arange(n_topics), "label": labels, "example": examples,
+                          "top_terms": top_terms})
     table["comments"] = table["component"].map(pd.Series(dominant).value_counts()).fillna(0).astype("int64")
     table["share"] = table["comments"] / len(documents)
     table["closest_theme"], table["theme_agreement"] = "", np.nan
     if themes is not None and set(themes["theme"]) <= set(documents.columns) and documents["themes_scored"].any():
         by_topic = documents[list(themes["theme"])].astype(float).groupby(dominant).mean()
         by_topic = by_topic.loc[by_topic.index >= 0]
-        labels = dict(zip(themes["theme"], themes["label"]))
+        labels = {theme: t(label) for theme, label in zip(themes["theme"], themes["label"])}
         table["closest_theme"] = table["component"].map(by_topic.idxmax(axis=1).map(labels)).fillna("")
         table["theme_agreement"] = table["component"].map(by_topic.max(axis=1))
     return table
@@ -577,8 +743,12 @@ def discover_topics(tagged: pd.DataFrame, themes: pd.DataFrame | None = None, pe
     ``quarter`` column, as ``collect_comments`` makes). Each comment belongs to its
     highest-weight topic.
 
-    Returns ``language, topic, top_terms, comments, share, closest_theme, theme_agreement``:
-    ``language`` is the language's name, ``topic`` its code and a number ("PT-1"), ``share`` is of
+    Returns ``language, topic, label, example, top_terms, comments, share, closest_theme,
+    theme_agreement``: ``language`` is the language's name, ``topic`` its code and a number
+    ("PT-1"), ``label`` the reader's name of the topic (:func:`topic_label`; "Unclear (mostly
+    common words or numbers)" when its top terms are, and ``attrs["unclear"]`` lists those
+    topics), ``example`` an excerpt of its most typical
+    comment without personal data (:func:`topic_example`), ``share`` is of
     the language's comments, ``closest_theme`` the lexicon theme most often tagged among the
     topic's comments and ``theme_agreement`` the share of them that carry it (low values point
     at needs the lexicon misses; empty for a language without theme keywords). A language with
@@ -602,9 +772,10 @@ def discover_topics(tagged: pd.DataFrame, themes: pd.DataFrame | None = None, pe
     coverage = language_coverage(tagged, lists)
     if period is not None:
         coverage.attrs["period"] = str(Quarter.parse(period))
-    require_coverage(coverage, "topic discovery", TOPICS_ENABLE)
-    columns = ["language", "topic", "top_terms", "comments", "share", "closest_theme", "theme_agreement"]
-    parts, too_few = [], []
+    require_coverage(coverage, t("topic discovery"), _topics_enable())
+    columns = ["language", "topic", "label", "example", "top_terms", "comments", "share", "closest_theme",
+               "theme_agreement"]
+    parts, too_few, unclear = [], [], []
     for code in coverage.loc[coverage["covered"], "language"]:
         documents = tagged.loc[tagged["language"] == code]
         if len(documents) > max_documents:
@@ -617,29 +788,42 @@ def discover_topics(tagged: pd.DataFrame, themes: pd.DataFrame | None = None, pe
         table = table.sort_values(["comments", "component"], ascending=[False, True])
         table["language"] = language_name(code)
         table["topic"] = [f"{code.upper()}-{i}" for i in range(1, len(table) + 1)]
+        unclear.extend(table.loc[table["label"] == "", "topic"])
+        table["label"] = table["label"].mask(table["label"] == "", t("Unclear (mostly common words or numbers)"))
         parts.append(table[columns])
     topics = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    note = coverage_note(coverage, "topic discovery", TOPICS_ENABLE)
+    note = coverage_note(coverage, t("topic discovery"), _topics_enable())
     if too_few and parts:
-        note = (note + " " if note else "") + (f"Too few comments in {_and(too_few)} to model "
-                                               f"{n_topics} topics.")
+        note = (note + " " if note else "") + t("Too few comments in {languages} to model {count} topics.",
+                                                languages=_and(too_few), count=fmt_int(n_topics))
     topics.attrs["note"] = note
+    topics.attrs["unclear"] = unclear
     return topics
 
 
 def topics_finding(topics: pd.DataFrame, min_agreement: float = 0.4) -> str:
-    """What the statistical check adds to the lexicon."""
+    """What the statistical check adds to the lexicon: the largest named topic, the topics no
+    lexicon theme matches well (candidates for new keywords) and the unclear ones."""
     if topics.empty:
-        return "Too few comments this quarter to discover topics statistically."
-    largest = topics.loc[topics["comments"].idxmax()]
-    lead_terms = ", ".join(largest["top_terms"].split(", ")[:3])
+        return t("Too few comments this quarter to discover topics statistically.")
+    unclear = topics["topic"].isin(topics.attrs.get("unclear", []))
+    named = topics.loc[~unclear]
     languages = _and(list(topics["language"].unique()))
-    text = (f"Topic modelling of {languages} comments finds {len(topics)} topics; the largest "
-            f"({fmt_pct(largest['share'])} of {largest['language']} comments) centres on '{lead_terms}'.")
-    unmatched = topics.loc[topics["theme_agreement"].fillna(0) < min_agreement]
+    if named.empty:
+        return t("Topic modelling of {languages} comments finds {count} topics, none clear enough to name: their "
+                 "terms are mostly common words or numbers.", languages=languages, count=fmt_int(len(topics)))
+    largest = named.loc[named["comments"].idxmax()]
+    sentences = [t("Topic modelling of {languages} comments finds {count} topics; the largest named one ({share} of "
+                   "{language} comments) is about '{label}'.", languages=languages, count=fmt_int(len(topics)),
+                   share=fmt_pct(largest["share"]), language=largest["language"], label=largest["label"])]
+    unmatched = named.loc[named["theme_agreement"].fillna(0) < min_agreement]
     if len(unmatched):
-        text += (f" {len(unmatched)} topic(s) match no lexicon theme well (e.g. '{unmatched.iloc[0]['top_terms']}'): "
-                 "candidates for new keywords.")
+        sentences.append(t("Topics that match no lexicon theme well: {count} (e.g. '{label}'), candidates for new "
+                           "keywords.", count=fmt_int(len(unmatched)), label=unmatched.iloc[0]["label"]))
     else:
-        text += " Every topic lines up with a lexicon theme, so the lexicon covers what customers write about."
-    return text
+        sentences.append(t("Every named topic lines up with a lexicon theme, so the lexicon covers what customers "
+                           "write about."))
+    if unclear.any():
+        sentences.append(t("Topics too unclear to name (mostly common words or numbers): {count}.",
+                           count=fmt_int(int(unclear.sum()))))
+    return " ".join(sentences)

@@ -14,10 +14,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from helpers.chapters.behaviour import dimension_name
 from helpers.facts import end_of_day, purchase_lines
 from helpers.models.forecast import GROWTH_METRICS
 from helpers.quarters import Quarter
-from helpers.report.fmt import fmt_change, fmt_int, fmt_money, fmt_pct
+from helpers.report.fmt import fmt_change, fmt_int, fmt_money, fmt_pct, fmt_quarter
+from helpers.report.i18n import t
 from helpers.report.plotting import label, new_axes
 from helpers.validation import require_columns
 
@@ -27,7 +29,8 @@ DIMENSIONS = ("region", "country", "industry", "customer_type", "company_size", 
 
 
 def _words(name: str) -> str:
-    return name.replace("_", " ")
+    """A customer attribute named for readers in a sentence, in the report's language ("acquisition channel")."""
+    return dimension_name(name)
 
 
 def _attribute(customers: pd.DataFrame, dimension: str) -> pd.Series:
@@ -104,12 +107,13 @@ def plot_distribution(distribution: pd.DataFrame, dimension: str, max_groups: in
     top = distribution.head(max_groups).iloc[::-1]
     ax = new_axes(ax, figsize=(8, max(2.5, 0.35 * len(top) + 1.2)))
     positions = np.arange(len(top))
-    ax.barh(positions + 0.2, 100 * top["share_of_active"], height=0.4, label="Active customers this quarter")
-    ax.barh(positions - 0.2, 100 * top["share_of_customers"], height=0.4, label="Customers on record at the quarter end",
-            alpha=0.6)
+    ax.barh(positions + 0.2, 100 * top["share_of_active"], height=0.4, label=t("Active customers this quarter"))
+    ax.barh(positions - 0.2, 100 * top["share_of_customers"], height=0.4,
+            label=t("Customers on record at the quarter end"), alpha=0.6)
     ax.set_yticks(positions, top[dimension].astype(str))
     ax.legend(loc="lower right")
-    return label(ax, f"Customers by {_words(dimension)}", "Share of customers (%)", _words(dimension).capitalize())
+    return label(ax, t("Customers by {dimension}", dimension=_words(dimension)), t("Share of customers (%)"),
+                 dimension_name(dimension, capital=True))
 
 
 def distribution_finding(distribution: pd.DataFrame, dimension: str, not_applicable: Sequence[str] = ()) -> str:
@@ -119,25 +123,41 @@ def distribution_finding(distribution: pd.DataFrame, dimension: str, not_applica
     "Individual" industry of private customers).
     """
     require_columns(distribution, [dimension, "active_customers", "share_of_active"], "distribution")
+    words = _words(dimension)
     if distribution["active_customers"].sum() == 0:
-        return f"No customer was active this quarter, so there is no {_words(dimension)} mix to describe."
+        return t("No customer was active this quarter, so there is no {dimension} mix to describe.", dimension=words)
     known = distribution.loc[~distribution[dimension].isin(["Unknown", *not_applicable])]
     if known["active_customers"].sum() == 0:
-        return f"No {_words(dimension)} is recorded for the active customers, so their mix cannot be described."
+        return t("No {dimension} is recorded for the active customers, so their mix cannot be described.",
+                 dimension=words)
     first = known.iloc[0]
-    noun = "customer" if first["active_customers"] == 1 else "customers"
-    text = (f"The largest {_words(dimension)} among active customers is {first[dimension]} with "
-            f"{fmt_int(first['active_customers'])} {noun} ({fmt_pct(first['share_of_active'])}).")
+    largest = {"dimension": words, "group": first[dimension], "customers": fmt_int(first["active_customers"]),
+               "share": fmt_pct(first["share_of_active"])}
+    one = first["active_customers"] == 1
     if len(known) > 1:
         second = known.iloc[1]
-        text = text[:-1] + f", followed by {second[dimension]} ({fmt_pct(second['share_of_active'])})."
+        largest.update(second=second[dimension], second_share=fmt_pct(second["share_of_active"]))
+        if one:
+            text = t("The largest {dimension} among active customers is {group} with {customers} customer ({share}), "
+                     "followed by {second} ({second_share}).", **largest)
+        else:
+            text = t("The largest {dimension} among active customers is {group} with {customers} customers ({share}), "
+                     "followed by {second} ({second_share}).", **largest)
+    elif one:
+        text = t("The largest {dimension} among active customers is {group} with {customers} customer ({share}).",
+                 **largest)
+    else:
+        text = t("The largest {dimension} among active customers is {group} with {customers} customers ({share}).",
+                 **largest)
     for placeholder in not_applicable:
         share = distribution.loc[distribution[dimension] == placeholder, "share_of_active"].sum()
         if share > 0:
-            text += f" {placeholder} (no {_words(dimension)}) accounts for {fmt_pct(share)}."
+            text += " " + t("{group} (no {dimension}) accounts for {share}.", group=placeholder, dimension=words,
+                            share=fmt_pct(share))
     unknown = distribution.loc[distribution[dimension] == "Unknown", "share_of_active"].sum()
     if unknown >= 0.05:
-        text += f" {fmt_pct(unknown)} of active customers have no recorded {_words(dimension)}."
+        text += " " + t("{share} of active customers have no recorded {dimension}.", share=fmt_pct(unknown),
+                        dimension=words)
     return text
 
 
@@ -200,43 +220,88 @@ def plot_pareto(curve: pd.DataFrame, top_fraction: float = 0.2, ax=None):
     """The Pareto curve with the top-``top_fraction`` point marked."""
     require_columns(curve, ["customer_share", "revenue_share"], "curve")
     ax = new_axes(ax)
-    ax.plot(100 * curve["customer_share"], 100 * curve["revenue_share"], label="Customers, largest first")
-    ax.plot([0, 100], [0, 100], linestyle="--", color="grey", label="Equal revenue per customer")
+    ax.plot(100 * curve["customer_share"], 100 * curve["revenue_share"], label=t("Customers, largest first"))
+    ax.plot([0, 100], [0, 100], linestyle="--", color="grey", label=t("Equal revenue per customer"))
     share = float(np.interp(top_fraction, curve["customer_share"], curve["revenue_share"]))
     if not np.isnan(share):
         ax.scatter([100 * top_fraction], [100 * share], color="C3", zorder=3)
-        ax.annotate(f"top {fmt_pct(top_fraction, 0)}: {fmt_pct(share)}", (100 * top_fraction, 100 * share),
-                    textcoords="offset points", xytext=(8, -14))
+        ax.annotate(t("top {customers}: {revenue}", customers=fmt_pct(top_fraction, 0), revenue=fmt_pct(share)),
+                    (100 * top_fraction, 100 * share), textcoords="offset points", xytext=(8, -14))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 105)
     ax.legend(loc="lower right")
-    return label(ax, "Revenue concentration (Pareto curve)", "Cumulative share of active customers (%)",
-                 "Cumulative share of net revenue (%)")
+    return label(ax, t("Revenue concentration (Pareto curve)"), t("Cumulative share of active customers (%)"),
+                 t("Cumulative share of net revenue (%)"))
 
 
 def key_accounts_finding(accounts: pd.DataFrame, top_share: float, currency: str = "¥",
                          top_fraction: float = 0.2) -> str:
     """How much the largest customers bring in."""
     if accounts.empty:
-        return "No customer bought anything this quarter, so there are no key accounts."
+        return t("No customer bought anything this quarter, so there are no key accounts.")
     first = accounts.iloc[0]
-    text = (f"The top {fmt_pct(top_fraction, 0)} of active customers bring {fmt_pct(top_share)} of net revenue; "
-            f"the {len(accounts)} largest accounts together bring {fmt_pct(accounts['cumulative_share'].iloc[-1])}.")
-    text += (f" The largest, {first['customer_id']} ({first['segment']}, {first['region']}), spent "
-             f"{fmt_money(first['revenue'], currency)} ({fmt_pct(first['share'])}).")
+    text = t("The top {top} of active customers bring {top_share} of net revenue; the {accounts} largest accounts "
+             "together bring {accounts_share}.", top=fmt_pct(top_fraction, 0), top_share=fmt_pct(top_share),
+             accounts=fmt_int(len(accounts)), accounts_share=fmt_pct(accounts["cumulative_share"].iloc[-1]))
+    text += " " + t("The largest, {customer} ({segment}, {region}), spent {revenue} ({share}).",
+                    customer=first["customer_id"], segment=first["segment"], region=first["region"],
+                    revenue=fmt_money(first["revenue"], currency), share=fmt_pct(first["share"]))
     return text
 
 
 # ----------------------------------------------------------------------------- cross table
+PRIMARY, SECONDARY = "primary", "secondary"
+
+
+def complementary_suppression(cells: pd.DataFrame, dimensions: Sequence[str], min_group_size: int) -> pd.Series:
+    """Which cells of a two-way table of customer counts to hide, and why: ``"primary"``, ``"secondary"`` or ``""``.
+
+    Primary: fewer than ``min_group_size`` customers. One hidden cell alone in its row or column
+    can be recovered by subtraction from the row or column total (a region total of 91 and shown
+    cells summing to 88 reveal 3), and those totals are known (the distribution tables show them,
+    the shares of customers imply them). So every row (cells sharing ``dimensions[0]``) and column
+    (sharing ``dimensions[1]``) with exactly one hidden cell also hides its smallest shown cell
+    (ties by the attribute values, in sort order), rows before columns, and the sweep repeats
+    until no row or column has exactly one hidden cell (secondary, or complementary, suppression;
+    Hundepool et al. 2012, "Statistical Disclosure Control", ch. 7). A row or column of a single
+    cell has nothing else to hide: its total is the cell itself, shown in the distribution tables.
+
+    ``cells`` has one row per cell present, the two dimension columns and ``customers``.
+    """
+    dims = list(dimensions)
+    require_columns(cells, [*dims, "customers"], "cells")
+    if min_group_size < 1:
+        raise ValueError(f"min_group_size must be at least 1, got {min_group_size}")
+    status = pd.Series(np.where(cells["customers"] < min_group_size, PRIMARY, ""), index=cells.index, dtype=object)
+    # A secondary cell is the smallest shown one: order the cells once, smallest first.
+    by_size = cells.sort_values(["customers", *dims], kind="stable").index
+    lines = [cells.groupby(dim, sort=True).groups for dim in dims]  # rows, then columns
+    changed = True
+    while changed:  # each sweep only adds hidden cells, so this ends after at most len(cells) sweeps
+        changed = False
+        for groups in lines:
+            for members in groups.values():
+                hidden = status.loc[members] != ""
+                if hidden.sum() != 1:
+                    continue
+                shown = by_size[by_size.isin(members[~hidden.to_numpy()])]
+                if len(shown):
+                    status.loc[shown[0]] = SECONDARY
+                    changed = True
+    return status
+
+
 def cross_table(orders: pd.DataFrame, customers: pd.DataFrame, surveys: pd.DataFrame | None, period: Quarter | str,
                 dimensions: Sequence[str] = ("region", "segment"), min_group_size: int = 5) -> pd.DataFrame:
     """Active customers of the quarter in every combination of two customer attributes.
 
     Returns ``<dim1>, <dim2>, customers, share_of_customers, orders, average_order_value,
-    repeat_purchase_rate, survey_responses, nps, mean_csat_score, suppressed``. ``nps`` and
-    ``mean_csat_score`` use the quarter's survey answers of customers in the cell (NaN without
-    surveys). Cells with fewer than ``min_group_size`` active customers are suppressed: every
-    value is blank and ``suppressed`` is True; satisfaction is also blanked when fewer than
+    repeat_purchase_rate, survey_responses, nps, mean_csat_score, suppressed, suppression``.
+    ``nps`` and ``mean_csat_score`` use the quarter's survey answers of customers in the cell
+    (NaN without surveys). A suppressed cell has every value blank and ``suppressed`` True;
+    ``suppression`` says why (:func:`complementary_suppression`): "primary" for fewer than
+    ``min_group_size`` active customers, "secondary" for a cell hidden so that a primary one cannot
+    be worked out from the row and column totals. Satisfaction is also blanked when fewer than
     ``min_group_size`` answers back it (statistical disclosure control).
     """
     dims = list(dimensions)
@@ -275,29 +340,50 @@ def cross_table(orders: pd.DataFrame, customers: pd.DataFrame, surveys: pd.DataF
         cells.loc[thin, ["nps", "mean_csat_score"]] = np.nan
     values = ["customers", "share_of_customers", "orders", "average_order_value", "repeat_purchase_rate",
               "survey_responses", "nps", "mean_csat_score"]
-    table = cells.reset_index()[dims + values]
+    table = cells.reset_index()[dims + values].sort_values(dims).reset_index(drop=True)
+    table["suppression"] = complementary_suppression(table, dims, min_group_size)
     table[values] = table[values].astype(float)
-    table["suppressed"] = table["customers"] < min_group_size
+    table["suppressed"] = table["suppression"] != ""
     table.loc[table["suppressed"], values] = np.nan
-    return table.sort_values(dims).reset_index(drop=True)
+    return table[dims + values + ["suppressed", "suppression"]]
 
 
 def cross_table_finding(table: pd.DataFrame, dimensions: Sequence[str] = ("region", "segment"),
-                        currency: str = "¥") -> str:
-    """The largest cell, the cell with the highest average order value, and suppressed cells."""
+                        currency: str = "¥", min_group_size: int = 5) -> str:
+    """The largest cell and the cell with the highest average order value among the cells the table
+    shows (each of at least ``min_group_size`` customers), and how many cells are suppressed and why."""
     dims = list(dimensions)
-    shown = table.loc[~table["suppressed"]]
+    require_columns(table, [*dims, "customers", "share_of_customers", "average_order_value", "suppressed"], "table")
+    reasons = table["suppression"] if "suppression" in table else table["suppressed"].map({True: PRIMARY, False: ""})
+    primary, secondary = int((reasons == PRIMARY).sum()), int((reasons == SECONDARY).sum())
+    # Only what the table shows: not suppressed, and never a cell under the minimum even if one slipped through.
+    shown = table.loc[~table["suppressed"].astype(bool) & (table["customers"] >= min_group_size)]
+    minimum = fmt_int(min_group_size)
     if shown.empty:
-        return "Every cell of the cross table is below the minimum group size and is suppressed."
-    name = lambda row: " / ".join(str(row[d]) for d in dims)  # noqa: E731
+        return t("All {cells} cells of the cross table are suppressed: each has fewer than {min_customers} customers "
+                 "or is hidden so that such a cell cannot be worked out from the row and column totals.",
+                 cells=fmt_int(len(table)), min_customers=minimum)
+
+    def name(row) -> str:
+        return " / ".join(str(row[d]) for d in dims)
+
     largest = shown.loc[shown["customers"].idxmax()]
     richest = shown.loc[shown["average_order_value"].idxmax()]
-    text = (f"The largest group is {name(largest)} with {fmt_int(largest['customers'])} active customers "
-            f"({fmt_pct(largest['share_of_customers'])}); the highest average order value is in "
-            f"{name(richest)} ({fmt_money(richest['average_order_value'], currency)}).")
-    suppressed = int(table["suppressed"].sum())
-    if suppressed:
-        text += f" {suppressed} small cell(s) are suppressed."
+    text = t("Among the cells shown, each of at least {min_customers} customers, the largest group is {group} with "
+             "{customers} active customers ({share}) and the highest average order value is in {richest} ({value}).",
+             min_customers=minimum, group=name(largest), customers=fmt_int(largest["customers"]),
+             share=fmt_pct(largest["share_of_customers"]), richest=name(richest),
+             value=fmt_money(richest["average_order_value"], currency))
+    if secondary:
+        text += " " + t("{cells} cells are suppressed: {primary} with fewer than {min_customers} customers, and "
+                        "{secondary} more so that no hidden count can be worked out from the row and column totals.",
+                        cells=fmt_int(primary + secondary), primary=fmt_int(primary), min_customers=minimum,
+                        secondary=fmt_int(secondary))
+    elif primary == 1:
+        text += " " + t("One cell has fewer than {min_customers} customers and is suppressed.", min_customers=minimum)
+    elif primary:
+        text += " " + t("{cells} cells have fewer than {min_customers} customers and are suppressed.",
+                        cells=fmt_int(primary), min_customers=minimum)
     return text
 
 
@@ -313,8 +399,9 @@ def growth_table(forecast: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_growth(forecast: pd.DataFrame, metrics: Sequence[str] = ("new_customers", "active_customers"),
-                ylabel: str = "Customers", ax=None):
-    """Actual values per quarter as lines, next quarter's forecast as a point with its interval."""
+                ylabel: str | None = None, ax=None):
+    """Actual values per quarter as lines, next quarter's forecast as a point with its interval;
+    ``ylabel`` defaults to "Customers" in the report's language."""
     from matplotlib.ticker import FuncFormatter
 
     require_columns(forecast, ["quarter", "metric", "label", "value", "lower", "upper", "kind"], "forecast")
@@ -333,18 +420,22 @@ def plot_growth(forecast: pd.DataFrame, metrics: Sequence[str] = ("new_customers
         partial = actual.loc[actual["coverage"] == "partial"]
         if len(partial):  # a quarter the data covers only in part: an open marker, not a real level
             ax.plot(partial["quarter"].map(position), partial["value"], marker="o", linestyle="none",
-                    markerfacecolor="white", color=f"C{colour}", label=f"{name}: quarter only partly covered by the data")
+                    markerfacecolor="white", color=f"C{colour}",
+                    label=t("{series}: quarter only partly covered by the data", series=name))
         if len(ahead):
             x, point = position[ahead["quarter"].iloc[0]], ahead.iloc[0]
             spread = [[point["value"] - point["lower"]], [point["upper"] - point["value"]]]
             ax.errorbar([x], [point["value"]], yerr=spread, fmt="D", color=f"C{colour}", capsize=4,
-                        label=f"{name}: forecast, 95% interval")
+                        label=t("{series}: forecast, 95% interval", series=name))
             ax.plot([x - 1, x], [actual["value"].iloc[-1], point["value"]], linestyle=":", color=f"C{colour}")
-    ax.set_xticks(range(len(quarters)), quarters, rotation=45)
+    ax.set_xticks(range(len(quarters)), [fmt_quarter(q) for q in quarters], rotation=45)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.legend(loc="best", fontsize=9)
-    title = " and ".join([names[0], *[name[0].lower() + name[1:] for name in names[1:]]])
-    return label(ax, f"{title} by quarter, with next quarter's forecast", "Quarter", ylabel)
+    series = names[0]
+    for name in names[1:]:  # "New customers and active customers": a list of the series' labels
+        series = t("{first} and {second}", first=series, second=name[0].lower() + name[1:])
+    return label(ax, t("{series} by quarter, with next quarter's forecast", series=series), t("Quarter"),
+                 t("Customers") if ylabel is None else ylabel)
 
 
 def growth_finding(forecast: pd.DataFrame, currency: str = "¥") -> str:
@@ -356,22 +447,30 @@ def growth_finding(forecast: pd.DataFrame, currency: str = "¥") -> str:
     full = active.loc[active["coverage"] == "full"]
     if len(full) >= 2:
         first_value, last_value = full["value"].iloc[0], full["value"].iloc[-1]
-        text = (f"Active customers went from {fmt_int(first_value)} in {full['quarter'].iloc[0]} to "
-                f"{fmt_int(last_value)} in {full['quarter'].iloc[-1]}")
-        text += f" ({fmt_change(last_value / first_value - 1)})." if first_value else "."
+        went = {"first": fmt_int(first_value), "first_quarter": fmt_quarter(full["quarter"].iloc[0]),
+                "last": fmt_int(last_value), "last_quarter": fmt_quarter(full["quarter"].iloc[-1])}
+        if first_value:
+            text = t("Active customers went from {first} in {first_quarter} to {last} in {last_quarter} ({change}).",
+                     change=fmt_change(last_value / first_value - 1), **went)
+        else:
+            text = t("Active customers went from {first} in {first_quarter} to {last} in {last_quarter}.", **went)
     else:
-        text = (f"The data cover {len(full)} whole quarter(s) of the {len(active)} shown, too few to compare "
-                "active customers between quarters.")
+        text = t("The data cover {quarters} whole quarter(s) of the {shown} shown, too few to compare active customers "
+                 "between quarters.", quarters=fmt_int(len(full)), shown=fmt_int(len(active)))
     partial = active.loc[active["coverage"] == "partial", "quarter"].tolist()
-    if partial:
-        text += f" {', '.join(partial)} {'is' if len(partial) == 1 else 'are'} only partly covered by the data."
+    if len(partial) == 1:
+        text += " " + t("{quarter} is only partly covered by the data.", quarter=fmt_quarter(partial[0]))
+    elif partial:
+        text += " " + t("{quarters} are only partly covered by the data.",
+                        quarters=t(", ").join(fmt_quarter(q) for q in partial))
     ahead_active = pick("active_customers", "forecast").dropna(subset=["value"])
     ahead_revenue = pick("revenue", "forecast").dropna(subset=["value"])
     if len(ahead_active) and len(ahead_revenue):
         a, r = ahead_active.iloc[0], ahead_revenue.iloc[0]
-        text += (f" The forecast for {a['quarter']} is {fmt_int(a['value'])} active customers "
-                 f"(95% interval {fmt_int(a['lower'])}–{fmt_int(a['upper'])}) and "
-                 f"{fmt_money(r['value'], currency)} net revenue "
-                 f"({fmt_money(r['lower'], currency)}–{fmt_money(r['upper'], currency)}).")
+        text += " " + t("The forecast for {quarter} is {active} active customers (95% interval {active_low}–{active_high}) "
+                        "and {revenue} net revenue ({revenue_low}–{revenue_high}).", quarter=fmt_quarter(a["quarter"]),
+                        active=fmt_int(a["value"]), active_low=fmt_int(a["lower"]), active_high=fmt_int(a["upper"]),
+                        revenue=fmt_money(r["value"], currency), revenue_low=fmt_money(r["lower"], currency),
+                        revenue_high=fmt_money(r["upper"], currency))
     return text
 

@@ -18,6 +18,7 @@ import yaml
 
 from helpers import paths
 from helpers.report.fmt import fmt_int, fmt_pct
+from helpers.report.i18n import t
 
 __all__ = [
     "DEFAULT_RULES_FILE",
@@ -29,6 +30,7 @@ __all__ = [
     "segment_summary",
     "migration_matrix",
     "segment_glossary",
+    "segment_name",
     "plot_segments",
     "plot_migration",
     "segment_finding",
@@ -238,13 +240,34 @@ def migration_matrix(previous: pd.DataFrame, current: pd.DataFrame, normalize: b
     return table
 
 
+def segment_name(name) -> str:
+    """A segment for readers: the names of the bundled rules (``params/rfm_segments.yaml``) in the
+    report's language, an analyst's own as written; the row of customers first scored this quarter
+    (``NEW_THIS_QUARTER``) too."""
+    name = str(name)
+    return t("(not a customer yet)") if name == NEW_THIS_QUARTER else t(name)
+
+
+def _value_name(value: str) -> str:
+    """A raw value a rule may bound (``_VALUES``) in words."""
+    return {"days_since_first_purchase": t("days since first purchase"),
+            "days_since_last_purchase": t("days since last purchase"),
+            "orders_in_window": t("orders in window")}.get(value, value.replace("_", " "))
+
+
 def segment_glossary(rules: list[dict]) -> dict[str, str]:
-    """Segment name -> one-line definition (its description and the score ranges of its rule)."""
+    """Segment name -> one-line definition (its description and the score ranges of its rule), in
+    the report's language where the rules are the bundled ones."""
+    separator = t(", ")  # between the items of a list
     out = {}
     for rule in rules:
-        ranges = ", ".join(f"{s.upper()} {rule[s][0]:g}-{rule[s][1]:g}" for s in _SCORES if s in rule)
-        ranges = ", ".join([ranges] * bool(ranges) + [f"{v.replace('_', ' ')} {rule[v][0]:g}-{rule[v][1]:g}" for v in _VALUES if v in rule])
-        out[rule["name"]] = f"{rule['description']} ({ranges}; first matching rule wins)".strip()
+        ranges = separator.join(f"{s.upper()} {rule[s][0]:g}-{rule[s][1]:g}" for s in _SCORES if s in rule)
+        ranges = separator.join([ranges] * bool(ranges) + [f"{_value_name(v)} {rule[v][0]:g}-{rule[v][1]:g}"
+                                                           for v in _VALUES if v in rule])
+        description = rule["description"]  # a bundled rule's description has a catalog entry
+        description = t(description) if description else ""
+        out[segment_name(rule["name"])] = t("{description} ({ranges}; first matching rule wins)",
+                                            description=description, ranges=ranges).strip()
     return out
 
 
@@ -253,13 +276,14 @@ def plot_segments(summary: pd.DataFrame, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.45 * len(summary) + 1.5))
     positions = np.arange(len(summary))
-    ax.barh(positions - 0.2, 100 * summary["share_of_customers"], height=0.4, label="Customers")
-    ax.barh(positions + 0.2, 100 * summary["share_of_revenue"], height=0.4, label="Purchase value before returns (last 365 days)")
-    ax.set_yticks(positions, summary["segment"])
+    ax.barh(positions - 0.2, 100 * summary["share_of_customers"], height=0.4, label=t("Customers"))
+    ax.barh(positions + 0.2, 100 * summary["share_of_revenue"], height=0.4,
+            label=t("Purchase value before returns (last 365 days)"))
+    ax.set_yticks(positions, [segment_name(s) for s in summary["segment"]])
     ax.invert_yaxis()
-    ax.set_xlabel("Share (%)")
-    ax.set_ylabel("RFM segment")
-    ax.set_title("RFM segments: share of customers and of revenue")
+    ax.set_xlabel(t("Share (%)"))
+    ax.set_ylabel(t("RFM segment"))
+    ax.set_title(t("RFM segments: share of customers and of revenue"))
     ax.legend()
     return ax
 
@@ -271,33 +295,31 @@ def plot_migration(matrix: pd.DataFrame, ax=None):
         _, ax = plt.subplots(figsize=(1.0 * shares.shape[1] + 3, 0.6 * shares.shape[0] + 2))
     image = ax.imshow(100 * shares.to_numpy(), cmap="Blues", vmin=0, vmax=100, aspect="auto")
     ax.grid(False)
-    ax.set_xticks(np.arange(shares.shape[1]), shares.columns, rotation=35, ha="right")
-    ax.set_yticks(np.arange(shares.shape[0]), shares.index)
+    ax.set_xticks(np.arange(shares.shape[1]), [segment_name(s) for s in shares.columns], rotation=35, ha="right")
+    ax.set_yticks(np.arange(shares.shape[0]), [segment_name(s) for s in shares.index])
     for (i, j), value in np.ndenumerate(100 * shares.to_numpy()):
         if value >= 0.5:
             ax.text(j, i, f"{value:.0f}", ha="center", va="center", color="white" if value > 60 else "black", fontsize=8)
-    ax.figure.colorbar(image, ax=ax, label="Share of row (%)")
-    ax.set_xlabel("Segment this quarter")
-    ax.set_ylabel("Segment last quarter")
-    ax.set_title("RFM segment migration from last quarter (% of each row)")
+    ax.figure.colorbar(image, ax=ax, label=t("Share of row (%)"))
+    ax.set_xlabel(t("Segment this quarter"))
+    ax.set_ylabel(t("Segment last quarter"))
+    ax.set_title(t("RFM segment migration from last quarter (% of each row)"))
     return ax
 
 
 def segment_finding(summary: pd.DataFrame) -> str:
     """Sentence: the segment with the largest revenue share vs its customer share, and the at-risk size."""
     if summary.empty or summary["customers"].sum() == 0:
-        return "No customer has a purchase to score."
+        return t("No customer has a purchase to score.")
     top = summary.sort_values("share_of_revenue", ascending=False).iloc[0]
-    text = (
-        f"{top['segment']} are {fmt_pct(top['share_of_customers'])} of customers but bring "
-        f"{fmt_pct(top['share_of_revenue'])} of the last 365 days' purchase value (before returns)."
-    )
+    text = t("{segment} are {customers} of customers but bring {revenue} of the last 365 days' purchase value (before "
+             "returns).", segment=segment_name(top["segment"]), customers=fmt_pct(top["share_of_customers"]),
+             revenue=fmt_pct(top["share_of_revenue"]))
     risky = summary.loc[summary["segment"].isin(["At risk", "Can't lose them"])]
     if len(risky) and risky["customers"].sum() > 0:
-        text += (
-            f" {fmt_int(risky['customers'].sum())} customers ({fmt_pct(risky['share_of_customers'].sum())}) are at risk "
-            f"or can't-lose, holding {fmt_pct(risky['share_of_revenue'].sum())} of revenue."
-        )
+        text += " " + t("{customers} customers ({share}) are at risk or can't-lose, holding {revenue} of revenue.",
+                        customers=fmt_int(risky["customers"].sum()), share=fmt_pct(risky["share_of_customers"].sum()),
+                        revenue=fmt_pct(risky["share_of_revenue"].sum()))
     return text
 
 
@@ -306,14 +328,17 @@ def migration_finding(matrix: pd.DataFrame) -> str:
     existing = matrix.drop(index=NEW_THIS_QUARTER, errors="ignore")
     total = existing.to_numpy().sum()
     if total == 0:
-        return "No customer was scored last quarter, so there is no movement to show."
+        return t("No customer was scored last quarter, so there is no movement to show.")
     common = [s for s in existing.index if s in existing.columns]
     stayed = sum(existing.loc[s, s] for s in common)
     moves = existing.stack()
     moves = moves[[a != b for a, b in moves.index]]
-    text = f"{fmt_pct(stayed / total)} of last quarter's scored customers stayed in the same segment"
+    new = matrix.loc[NEW_THIS_QUARTER].sum() if NEW_THIS_QUARTER in matrix.index else 0
+    values = {"share": fmt_pct(stayed / total), "new": fmt_int(new)}
     if len(moves) and moves.max() > 0:
         (source, target), count = moves.idxmax(), moves.max()
-        text += f"; the largest move was {fmt_int(count)} customers from {source} to {target}"
-    new = matrix.loc[NEW_THIS_QUARTER].sum() if NEW_THIS_QUARTER in matrix.index else 0
-    return text + f", and {fmt_int(new)} customers were scored for the first time."
+        return t("{share} of last quarter's scored customers stayed in the same segment; the largest move was {count} "
+                 "customers from {source} to {target}, and {new} customers were scored for the first time.",
+                 count=fmt_int(count), source=segment_name(source), target=segment_name(target), **values)
+    return t("{share} of last quarter's scored customers stayed in the same segment, and {new} customers were scored "
+             "for the first time.", **values)

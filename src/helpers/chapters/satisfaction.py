@@ -19,22 +19,36 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.chapters.behaviour import dimension_name
 from helpers.facts import purchase_lines
 from helpers.facts.kpis import nps_points
 from helpers.quarters import Quarter, quarter_labels
-from helpers.report.fmt import fmt_int, fmt_num, fmt_pct, fmt_pp
+from helpers.report.fmt import fmt_int, fmt_num, fmt_pct, fmt_pp, fmt_quarter
+from helpers.report.i18n import t
 from helpers.report.plotting import label, new_axes
 from helpers.validation import require_columns
 
 GROUP_ORDER = ("high", "medium", "low")
-NUMERIC_ATTRIBUTES = {
-    "orders": "Orders (last 4 quarters)",
-    "revenue": "Net revenue (last 4 quarters)",
-    "complaints": "Complaints (last 4 quarters)",
-    "mean_resolution_hours": "Mean time to resolve complaints (hours)",
-    "tenure_days": "Tenure (days since first purchase)",
-}
-CATEGORICAL_ATTRIBUTES = {"segment": "Segment", "region": "Region", "main_category": "Main product category"}
+# The profile's attributes compared between groups (their names for readers: ``attribute_names``).
+NUMERIC_ATTRIBUTES = ("orders", "revenue", "complaints", "mean_resolution_hours", "tenure_days")
+CATEGORICAL_ATTRIBUTES = ("segment", "region", "main_category")
+
+
+def attribute_names() -> dict[str, str]:
+    """The profile's attributes named for readers in the report's language."""
+    return {
+        "orders": t("Orders (last 4 quarters)"),
+        "revenue": t("Net revenue (last 4 quarters)"),
+        "complaints": t("Complaints (last 4 quarters)"),
+        "mean_resolution_hours": t("Mean time to resolve complaints (hours)"),
+        "tenure_days": t("Tenure (days since first purchase)"),
+        "segment": t("Segment"), "region": t("Region"), "main_category": t("Main product category"),
+    }
+
+
+def group_names() -> dict[str, str]:
+    """The satisfaction groups (``GROUP_ORDER``) named for readers in the report's language."""
+    return {"high": t("high"), "medium": t("medium"), "low": t("low")}
 
 
 
@@ -158,58 +172,123 @@ def satisfaction_by(surveys: pd.DataFrame, customers: pd.DataFrame, period: Quar
     return table.reset_index().sort_values(["nps_responses", dimension], ascending=[False, True]).reset_index(drop=True)
 
 
-def nps_finding(trend: pd.DataFrame, by_region: pd.DataFrame | None = None, nps_target: float | None = None,
-                csat_target: float | None = None) -> str:
-    """E.g. "NPS fell 6 points on the previous quarter to 31, below the target of 50 (...);
-    detractors rose most in South China (+4.0 pp). CSAT was 78.0% ..."."""
+def nps_finding(trend: pd.DataFrame, nps_target: float | None = None, csat_target: float | None = None) -> str:
+    """E.g. "NPS fell 6 points on the previous quarter to 31, below the target of 50 (...). CSAT was
+    78.0% ...", from the trend table the section shows (where groups moved is said under the
+    tables by group, :func:`satisfaction_by_finding`)."""
     require_columns(trend, ["quarter", "nps", "nps_low", "nps_high", "nps_responses", "csat"], "trend")
     now = trend.iloc[-1]
     if now["nps_responses"] == 0 and np.isnan(now["csat"]):
-        return f"No survey answers were received in {now['quarter']}."
+        return t("No survey answers were received in {quarter}.", quarter=fmt_quarter(now["quarter"]))
     previous = trend.iloc[-2] if len(trend) > 1 else None
-    text = ""
+    sentences = []
     if not np.isnan(now["nps"]):
         change = now["nps"] - previous["nps"] if previous is not None else np.nan
-        if np.isnan(change):
-            text = f"NPS was {fmt_num(now['nps'], 0)}"
-        elif round(change) == 0:
-            text = f"NPS held at {fmt_num(now['nps'], 0)}"
-        else:
-            verb = "rose" if change > 0 else "fell"
-            text = f"NPS {verb} {fmt_num(abs(change), 0)} points on the previous quarter to {fmt_num(now['nps'], 0)}"
-        if nps_target is not None:
-            text += f", {'at or above' if now['nps'] >= nps_target else 'below'} the target of {fmt_num(nps_target, 0)}"
-        text += (f" (95% interval {fmt_num(now['nps_low'], 0)} to {fmt_num(now['nps_high'], 0)}, "
-                 f"{fmt_int(now['nps_responses'])} answers)")
-        if by_region is not None and "detractors_change" in by_region and by_region["detractors_change"].notna().any():
-            region_column = by_region.columns[0]
-            worst = by_region.loc[by_region["detractors_change"].idxmax()]
-            if worst["detractors_change"] > 0:
-                text += f"; detractors rose most in {worst[region_column]} ({fmt_pp(worst['detractors_change'])})"
-        text += "."
+        values = {"nps": fmt_num(now["nps"], 0), "change": fmt_num(abs(change), 0), "low": fmt_num(now["nps_low"], 0),
+                  "high": fmt_num(now["nps_high"], 0), "answers": fmt_int(now["nps_responses"]),
+                  "target": "" if nps_target is None else fmt_num(nps_target, 0)}
+        sentences.append(_nps_sentence(change, None if nps_target is None else now["nps"] >= nps_target, values))
     if not np.isnan(now["csat"]):
-        text += f" CSAT was {fmt_pct(now['csat'])}"
-        if csat_target is not None:
-            text += f" against a target of {fmt_pct(csat_target)}"
+        values = {"csat": fmt_pct(now["csat"]), "target": "" if csat_target is None else fmt_pct(csat_target)}
         if previous is not None and not np.isnan(previous["csat"]):
-            text += f" ({fmt_pp(now['csat'] - previous['csat'])} on the previous quarter)"
-        text += "."
-    return text.strip()
+            values["change"] = fmt_pp(now["csat"] - previous["csat"])
+            if csat_target is not None:
+                sentences.append(t("CSAT was {csat} against a target of {target} ({change} on the previous quarter).",
+                                   **values))
+            else:
+                sentences.append(t("CSAT was {csat} ({change} on the previous quarter).", **values))
+        elif csat_target is not None:
+            sentences.append(t("CSAT was {csat} against a target of {target}.", **values))
+        else:
+            sentences.append(t("CSAT was {csat}.", **values))
+    return " ".join(sentences)
 
 
-def satisfaction_by_finding(table: pd.DataFrame, min_answers: int = 30) -> str:
-    """Highest and lowest NPS group, among groups with at least ``min_answers`` NPS answers when
-    there are two such groups (small groups swing widely)."""
+def _nps_sentence(change: float, on_target: bool | None, values: dict) -> str:
+    """The NPS sentence of :func:`nps_finding`: its move on the previous quarter (``change``, NaN
+    without one), whether it is at or above the target (None without a target), its interval."""
+    if np.isnan(change):
+        if on_target is None:
+            return t("NPS was {nps} (95% interval {low} to {high}, {answers} answers).", **values)
+        if on_target:
+            return t("NPS was {nps}, at or above the target of {target} (95% interval {low} to {high}, {answers} "
+                     "answers).", **values)
+        return t("NPS was {nps}, below the target of {target} (95% interval {low} to {high}, {answers} answers).",
+                 **values)
+    if round(change) == 0:
+        if on_target is None:
+            return t("NPS held at {nps} (95% interval {low} to {high}, {answers} answers).", **values)
+        if on_target:
+            return t("NPS held at {nps}, at or above the target of {target} (95% interval {low} to {high}, {answers} "
+                     "answers).", **values)
+        return t("NPS held at {nps}, below the target of {target} (95% interval {low} to {high}, {answers} answers).",
+                 **values)
+    if change > 0:
+        if on_target is None:
+            return t("NPS rose {change} points on the previous quarter to {nps} (95% interval {low} to {high}, "
+                     "{answers} answers).", **values)
+        if on_target:
+            return t("NPS rose {change} points on the previous quarter to {nps}, at or above the target of {target} "
+                     "(95% interval {low} to {high}, {answers} answers).", **values)
+        return t("NPS rose {change} points on the previous quarter to {nps}, below the target of {target} (95% "
+                 "interval {low} to {high}, {answers} answers).", **values)
+    if on_target is None:
+        return t("NPS fell {change} points on the previous quarter to {nps} (95% interval {low} to {high}, {answers} "
+                 "answers).", **values)
+    if on_target:
+        return t("NPS fell {change} points on the previous quarter to {nps}, at or above the target of {target} (95% "
+                 "interval {low} to {high}, {answers} answers).", **values)
+    return t("NPS fell {change} points on the previous quarter to {nps}, below the target of {target} (95% interval "
+             "{low} to {high}, {answers} answers).", **values)
+
+
+def satisfaction_by_finding(table: pd.DataFrame, min_answers: int = 30, min_group_size: int = 5) -> str:
+    """Highest and lowest NPS group and where detractors rose most, from the table of
+    :func:`satisfaction_by` as it is shown.
+
+    The table shows the NPS of groups with at least ``min_group_size`` NPS answers, so the extremes
+    are picked among those and the sentence says so. When the highest or the lowest rests on fewer
+    than ``min_answers`` answers (small groups swing widely), a second sentence names the extremes
+    among the groups with at least ``min_answers`` answers, or says that there are too few of them.
+    """
+    require_columns(table, ["nps_responses", "nps"], "table")
     dimension = table.columns[0]
-    shown = table.dropna(subset=["nps"])
-    if (shown["nps_responses"] >= min_answers).sum() >= 2:
-        shown = shown.loc[shown["nps_responses"] >= min_answers]
+    words = dimension_name(dimension)
+    shown = table.loc[table["nps"].notna() & (table["nps_responses"] >= min_group_size)]
     if len(shown) < 2:
-        return f"Too few answers to compare NPS across {dimension.replace('_', ' ')} groups."
-    best, worst = shown.loc[shown["nps"].idxmax()], shown.loc[shown["nps"].idxmin()]
-    return (f"By {dimension.replace('_', ' ')}, NPS is highest for {best[dimension]} ({fmt_num(best['nps'], 0)}, "
-            f"{fmt_int(best['nps_responses'])} answers) and lowest for {worst[dimension]} "
-            f"({fmt_num(worst['nps'], 0)}, {fmt_int(worst['nps_responses'])} answers).")
+        return t("Fewer than two {dimension} groups have at least {min_answers} NPS answers, so NPS cannot be "
+                 "compared across them.", dimension=words, min_answers=fmt_int(min_group_size))
+
+    def extremes(rows: pd.DataFrame) -> dict:
+        best, worst = rows.loc[rows["nps"].idxmax()], rows.loc[rows["nps"].idxmin()]
+        return {"best": best[dimension], "best_nps": fmt_num(best["nps"], 0),
+                "best_answers": fmt_int(best["nps_responses"]), "worst": worst[dimension],
+                "worst_nps": fmt_num(worst["nps"], 0), "worst_answers": fmt_int(worst["nps_responses"]),
+                "thin": min(best["nps_responses"], worst["nps_responses"]) < min_answers}
+
+    found = extremes(shown)
+    text = t("By {dimension}, among the groups with at least {min_answers} NPS answers (the table blanks the NPS of "
+             "smaller ones), NPS is highest for {best} ({best_nps}, {best_answers} answers) and lowest for {worst} "
+             "({worst_nps}, {worst_answers} answers).", dimension=words, min_answers=fmt_int(min_group_size),
+             **{k: v for k, v in found.items() if k != "thin"})
+    if found["thin"]:
+        large = shown.loc[shown["nps_responses"] >= min_answers]
+        if len(large) >= 2:
+            robust = extremes(large)
+            text += " " + t("Counting only the groups with at least {min_answers} answers, as smaller ones swing widely, "
+                            "NPS is highest for {best} ({best_nps}, {best_answers} answers) and lowest for {worst} "
+                            "({worst_nps}, {worst_answers} answers).", min_answers=fmt_int(min_answers),
+                            **{k: v for k, v in robust.items() if k != "thin"})
+        else:
+            text += " " + t("Fewer than two of these groups have at least {min_answers} answers, and smaller groups "
+                            "swing widely, so the gap may be chance.", min_answers=fmt_int(min_answers))
+    if "detractors_change" in shown:
+        rising = shown.loc[shown["detractors_change"] > 0]
+        if len(rising):
+            worst = rising.loc[rising["detractors_change"].idxmax()]
+            text += " " + t("Of the same groups, the share of detractors rose most in {group} ({change} on the "
+                            "previous quarter).", group=worst[dimension], change=fmt_pp(worst["detractors_change"]))
+    return text
 
 
 def plot_satisfaction_trend(trend: pd.DataFrame, ax=None):
@@ -217,16 +296,16 @@ def plot_satisfaction_trend(trend: pd.DataFrame, ax=None):
     require_columns(trend, ["quarter", "nps", "nps_low", "nps_high", "csat"], "trend")
     ax = new_axes(ax)
     x = np.arange(len(trend))
-    ax.plot(x, trend["nps"], marker="o", color="C0", label="NPS")
-    ax.fill_between(x, trend["nps_low"], trend["nps_high"], color="C0", alpha=0.15, label="NPS 95% interval")
-    ax.set_xticks(x, trend["quarter"], rotation=45)
+    ax.plot(x, trend["nps"], marker="o", color="C0", label=t("NPS"))
+    ax.fill_between(x, trend["nps_low"], trend["nps_high"], color="C0", alpha=0.15, label=t("NPS 95% interval"))
+    ax.set_xticks(x, [fmt_quarter(q) for q in trend["quarter"]], rotation=45)
     right = ax.twinx()
-    right.plot(x, 100 * trend["csat"], marker="s", color="C1", label="CSAT")
-    right.set_ylabel("CSAT (% answering 4-5)")
+    right.plot(x, 100 * trend["csat"], marker="s", color="C1", label=t("CSAT"))
+    right.set_ylabel(t("CSAT (% answering 4-5)"))
     right.grid(False)
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="best", fontsize=9)
-    return label(ax, "NPS and CSAT by quarter", "Quarter", "NPS (points, -100 to 100)")
+    return label(ax, t("NPS and CSAT by quarter"), t("Quarter"), t("NPS (points, -100 to 100)"))
 
 
 def plot_nps_mix(table: pd.DataFrame, ax=None):
@@ -236,14 +315,16 @@ def plot_nps_mix(table: pd.DataFrame, ax=None):
     ax = new_axes(ax, figsize=(8, max(2.5, 0.4 * len(shown) + 1.2)))
     y = np.arange(len(shown))
     left = np.zeros(len(shown))
+    names = {"detractors": t("Detractors"), "passives": t("Passives"), "promoters": t("Promoters")}
     for column, colour in (("detractors", "C3"), ("passives", "C7"), ("promoters", "C2")):
-        ax.barh(y, 100 * shown[column], left=left, color=colour, label=column.capitalize())
+        ax.barh(y, 100 * shown[column], left=left, color=colour, label=names[column])
         left += 100 * shown[column].to_numpy()
-    ax.set_yticks(y, [f"{g} (NPS {v:.0f})" for g, v in zip(shown[dimension], shown["nps"])])
+    ax.set_yticks(y, [t("{group} (NPS {nps})", group=group, nps=fmt_num(nps, 0))
+                      for group, nps in zip(shown[dimension], shown["nps"])])
     ax.set_xlim(0, 100)
     ax.legend(loc="upper left", fontsize=9, bbox_to_anchor=(1.0, 1.0))
-    return label(ax, f"NPS answers by {dimension.replace('_', ' ')}", "Share of NPS answers (%)",
-                 dimension.replace("_", " ").capitalize())
+    return label(ax, t("NPS answers by {dimension}", dimension=dimension_name(dimension)), t("Share of NPS answers (%)"),
+                 dimension_name(dimension, capital=True))
 
 
 # ----------------------------------------------------------------------------- customer level
@@ -337,6 +418,7 @@ def satisfaction_groups(satisfaction: pd.DataFrame, profile: pd.DataFrame) -> pd
         table[f"top_{column}"] = top[column]
         table[f"top_{column}_share"] = top["share"]
     table = table.reindex([g for g in GROUP_ORDER if g in table.index])
+    table.index = table.index.map(group_names())  # the groups in the report's language
     table.index.name = "satisfaction_group"
     columns = ["customers", "share", "mean_score", *NUMERIC_ATTRIBUTES] + \
         [c for col in CATEGORICAL_ATTRIBUTES for c in (f"top_{col}", f"top_{col}_share")]
@@ -344,14 +426,17 @@ def satisfaction_groups(satisfaction: pd.DataFrame, profile: pd.DataFrame) -> pd
 
 
 def satisfaction_groups_finding(groups: pd.DataFrame) -> str:
+    """The highly and the poorly satisfied compared, from the table of :func:`satisfaction_groups`."""
     table = groups.set_index("satisfaction_group")
-    if not {"high", "low"} <= set(table.index):
-        return "There are not both highly and poorly satisfied customers to compare this quarter."
-    high, low = table.loc["high"], table.loc["low"]
-    return (f"{fmt_pct(high['share'])} of surveyed customers are highly satisfied and {fmt_pct(low['share'])} poorly; "
-            f"the poorly satisfied filed {fmt_num(low['complaints'], 2)} complaints each against "
-            f"{fmt_num(high['complaints'], 2)} and placed {fmt_num(low['orders'], 1)} orders against "
-            f"{fmt_num(high['orders'], 1)} in the last four quarters.")
+    names = group_names()
+    if not {names["high"], names["low"]} <= set(table.index):
+        return t("There are not both highly and poorly satisfied customers to compare this quarter.")
+    high, low = table.loc[names["high"]], table.loc[names["low"]]
+    return t("{high_share} of surveyed customers are highly satisfied and {low_share} poorly; the poorly satisfied filed "
+             "{low_complaints} complaints each against {high_complaints} and placed {low_orders} orders against "
+             "{high_orders} in the last four quarters.", high_share=fmt_pct(high["share"]), low_share=fmt_pct(low["share"]),
+             low_complaints=fmt_num(low["complaints"], 2), high_complaints=fmt_num(high["complaints"], 2),
+             low_orders=fmt_num(low["orders"], 1), high_orders=fmt_num(high["orders"], 1))
 
 
 def _extreme_labels(satisfaction: pd.DataFrame, fraction: float) -> pd.Series:
@@ -385,6 +470,11 @@ def cramers_v(groups: pd.Series, values: pd.Series) -> float:
     return float(np.sqrt(chi2 / (table.to_numpy().sum() * (min(table.shape) - 1))))
 
 
+def effect_measures() -> dict[str, str]:
+    """The effect sizes of :func:`satisfaction_extremes` named for readers in the report's language."""
+    return {"cohen": t("Cohen's d"), "cramer": t("Cramer's V"), "proportions": t("difference in proportions")}
+
+
 def satisfaction_extremes(satisfaction: pd.DataFrame, profile: pd.DataFrame, fraction: float = 0.2,
                           min_level_share: float = 0.02) -> pd.DataFrame:
     """How the ``fraction`` most satisfied customers differ from the ``fraction`` least satisfied.
@@ -398,18 +488,20 @@ def satisfaction_extremes(satisfaction: pd.DataFrame, profile: pd.DataFrame, fra
     data = satisfaction.merge(profile, on="customer_id", how="left")
     data["extreme"] = _extreme_labels(data, fraction)
     most, least = data.loc[data["extreme"] == "most satisfied"], data.loc[data["extreme"] == "least satisfied"]
-    rows = [{"attribute": "Satisfaction score (0-10)", "level": "", "most_satisfied": most["satisfaction_score"].mean(),
+    names, measures = attribute_names(), effect_measures()
+    rows = [{"attribute": t("Satisfaction score (0-10)"), "level": "", "most_satisfied": most["satisfaction_score"].mean(),
              "least_satisfied": least["satisfaction_score"].mean(),
              "effect_size": cohens_d(most["satisfaction_score"], least["satisfaction_score"]),
-             "effect_measure": "Cohen's d"}]
-    for column, name in NUMERIC_ATTRIBUTES.items():
-        rows.append({"attribute": name, "level": "", "most_satisfied": most[column].mean(),
+             "effect_measure": measures["cohen"]}]
+    for column in NUMERIC_ATTRIBUTES:
+        rows.append({"attribute": names[column], "level": "", "most_satisfied": most[column].mean(),
                      "least_satisfied": least[column].mean(), "effect_size": cohens_d(most[column], least[column]),
-                     "effect_measure": "Cohen's d"})
+                     "effect_measure": measures["cohen"]})
     both = data.loc[data["extreme"].notna()]
-    for column, name in CATEGORICAL_ATTRIBUTES.items():
-        rows.append({"attribute": name, "level": "all", "most_satisfied": np.nan, "least_satisfied": np.nan,
-                     "effect_size": cramers_v(both["extreme"], both[column]), "effect_measure": "Cramer's V"})
+    for column in CATEGORICAL_ATTRIBUTES:
+        name = names[column]
+        rows.append({"attribute": name, "level": t("all"), "most_satisfied": np.nan, "least_satisfied": np.nan,
+                     "effect_size": cramers_v(both["extreme"], both[column]), "effect_measure": measures["cramer"]})
         shares = pd.crosstab(both[column], both["extreme"], normalize="columns") \
                    .reindex(columns=["most satisfied", "least satisfied"], fill_value=0.0)
         shares = shares.loc[shares.max(axis=1) >= min_level_share]
@@ -419,7 +511,7 @@ def satisfaction_extremes(satisfaction: pd.DataFrame, profile: pd.DataFrame, fra
             rows.append({"attribute": name, "level": str(level), "most_satisfied": row["most satisfied"],
                          "least_satisfied": row["least satisfied"],
                          "effect_size": row["most satisfied"] - row["least satisfied"],
-                         "effect_measure": "difference in proportions"})
+                         "effect_measure": measures["proportions"]})
     table = pd.DataFrame(rows)
     table["difference"] = table["most_satisfied"] - table["least_satisfied"]
     table = table[["attribute", "level", "most_satisfied", "least_satisfied", "difference", "effect_size",
@@ -451,26 +543,45 @@ def extremes_by(satisfaction: pd.DataFrame, profile: pd.DataFrame, dimension: st
 
 def extremes_finding(comparison: pd.DataFrame, fraction: float = 0.2) -> str:
     """The numeric attribute and the category level that separate the two groups most."""
-    numeric = comparison.loc[(comparison["effect_measure"] == "Cohen's d")
-                             & (comparison["attribute"] != "Satisfaction score (0-10)")].dropna(subset=["effect_size"])
-    levels = comparison.loc[comparison["effect_measure"] == "difference in proportions"]
+    measures = effect_measures()
+    numeric = comparison.loc[(comparison["effect_measure"] == measures["cohen"])
+                             & (comparison["attribute"] != t("Satisfaction score (0-10)"))].dropna(subset=["effect_size"])
+    levels = comparison.loc[comparison["effect_measure"] == measures["proportions"]]
     if numeric.empty and levels.empty:
-        return "Too few surveyed customers to compare the most and least satisfied."
-    parts = []
+        return t("Too few surveyed customers to compare the most and least satisfied.")
+    size = comparison.attrs.get("group_size")
+    values = {"share": fmt_pct(fraction, 0), "customers": fmt_int(size) if size else ""}
     if len(numeric):
         top = numeric.loc[numeric["effect_size"].abs().idxmax()]
         decimals = 2 if max(abs(top["most_satisfied"]), abs(top["least_satisfied"])) < 10 else 0
-        parts.append(f"the largest numeric difference is in {top['attribute'][0].lower() + top['attribute'][1:]}: "
-                     f"{fmt_num(top['most_satisfied'], decimals)} against {fmt_num(top['least_satisfied'], decimals)} "
-                     f"(Cohen's d {fmt_num(top['effect_size'], 2)})")
+        values.update(attribute=top["attribute"][0].lower() + top["attribute"][1:],
+                      most=fmt_num(top["most_satisfied"], decimals), least=fmt_num(top["least_satisfied"], decimals),
+                      effect=fmt_num(top["effect_size"], 2))
     if len(levels):
         top = levels.loc[levels["effect_size"].abs().idxmax()]
-        parts.append(f"{top['attribute'].lower()} {top['level']} makes up {fmt_pct(top['most_satisfied'])} of the most "
-                     f"and {fmt_pct(top['least_satisfied'])} of the least satisfied")
-    pct = fmt_pct(fraction, 0)
-    size = comparison.attrs.get("group_size")
-    each = f" ({fmt_int(size)} each)" if size else ""
-    return f"Between the {pct} most and the {pct} least satisfied customers{each}, " + "; ".join(parts) + "."
+        values.update(group_attribute=top["attribute"].lower(), level=top["level"],
+                      most_share=fmt_pct(top["most_satisfied"]), least_share=fmt_pct(top["least_satisfied"]))
+    if len(numeric) and len(levels):
+        if size:
+            return t("Between the {share} most and the {share} least satisfied customers ({customers} each), the largest "
+                     "numeric difference is in {attribute}: {most} against {least} (Cohen's d {effect}); "
+                     "{group_attribute} {level} makes up {most_share} of the most and {least_share} of the least "
+                     "satisfied.", **values)
+        return t("Between the {share} most and the {share} least satisfied customers, the largest numeric difference is "
+                 "in {attribute}: {most} against {least} (Cohen's d {effect}); {group_attribute} {level} makes up "
+                 "{most_share} of the most and {least_share} of the least satisfied.", **values)
+    if len(numeric):
+        if size:
+            return t("Between the {share} most and the {share} least satisfied customers ({customers} each), the largest "
+                     "numeric difference is in {attribute}: {most} against {least} (Cohen's d {effect}).", **values)
+        return t("Between the {share} most and the {share} least satisfied customers, the largest numeric difference is "
+                 "in {attribute}: {most} against {least} (Cohen's d {effect}).", **values)
+    if size:
+        return t("Between the {share} most and the {share} least satisfied customers ({customers} each), "
+                 "{group_attribute} {level} makes up {most_share} of the most and {least_share} of the least "
+                 "satisfied.", **values)
+    return t("Between the {share} most and the {share} least satisfied customers, {group_attribute} {level} makes up "
+             "{most_share} of the most and {least_share} of the least satisfied.", **values)
 
 
 # ----------------------------------------------------------------------------- key drivers
@@ -492,35 +603,49 @@ def driver_data(surveys: pd.DataFrame, customers: pd.DataFrame, orders: pd.DataF
     return score.merge(profile, on="customer_id", how="left")
 
 
-SERVICE_TERMS = {
-    "complaints": "Complaints (last 4 quarters)",
-    "has_complaint": "Complained at all",
-    "mean_resolution_days": "Mean days to resolve complaints",
-    "orders": "Orders (last 4 quarters)",
-}
+def service_terms() -> dict[str, str]:
+    """The service-experience terms of the driver model, named for readers in the report's language."""
+    return {
+        "complaints": t("Complaints (last 4 quarters)"),
+        "has_complaint": t("Complained at all"),
+        "mean_resolution_days": t("Mean days to resolve complaints"),
+        "orders": t("Orders (last 4 quarters)"),
+    }
 
 
-def _reading(term: str, coefficient: float, reference: dict, outcome_unit: str) -> str:
-    direction = "higher" if coefficient > 0 else "lower"
-    size = fmt_num(abs(coefficient), 2)
-    if term == SERVICE_TERMS["complaints"]:
-        return f"Each extra complaint goes with a score {size} {outcome_unit} {direction}."
-    if term == SERVICE_TERMS["mean_resolution_days"]:
-        return f"Each extra day taken to resolve complaints goes with a score {size} {outcome_unit} {direction}."
-    if term == SERVICE_TERMS["orders"]:
-        return f"Each extra order in the last four quarters goes with a score {size} {outcome_unit} {direction}."
-    if term == SERVICE_TERMS["has_complaint"]:
-        return f"Customers who complained score {size} {outcome_unit} {direction}, before counting how many times."
+def _reading(term: str, coefficient: float, reference: str | None, outcome_unit: str) -> str:
+    """A significant term in words; ``term`` is a key of :func:`service_terms` or, for a level of
+    segment or region, ``"<dimension>: <level>"`` of the data (``reference`` is its reference level)."""
+    values = {"size": fmt_num(abs(coefficient), 2), "unit": outcome_unit}
+    higher = coefficient > 0
+    if term == "complaints":
+        return (t("Each extra complaint goes with a score {size} {unit} higher.", **values) if higher
+                else t("Each extra complaint goes with a score {size} {unit} lower.", **values))
+    if term == "mean_resolution_days":
+        return (t("Each extra day taken to resolve complaints goes with a score {size} {unit} higher.", **values)
+                if higher else t("Each extra day taken to resolve complaints goes with a score {size} {unit} lower.",
+                                 **values))
+    if term == "orders":
+        return (t("Each extra order in the last four quarters goes with a score {size} {unit} higher.", **values)
+                if higher else t("Each extra order in the last four quarters goes with a score {size} {unit} lower.",
+                                 **values))
+    if term == "has_complaint":
+        return (t("Customers who complained score {size} {unit} higher, before counting how many times.", **values)
+                if higher else t("Customers who complained score {size} {unit} lower, before counting how many times.",
+                                 **values))
     dimension, level = term.split(": ", 1)
-    return (f"Customers in {dimension.lower()} {level} score {size} {outcome_unit} {direction} than those in "
-            f"{reference.get(dimension, 'the reference group')}.")
+    values.update(dimension=dimension_name(dimension), level=level,
+                  reference=reference if reference is not None else t("the reference group"))
+    if higher:
+        return t("Customers in {dimension} {level} score {size} {unit} higher than those in {reference}.", **values)
+    return t("Customers in {dimension} {level} score {size} {unit} lower than those in {reference}.", **values)
 
 
 def satisfaction_drivers(data: pd.DataFrame, alpha: float = 0.05, min_group_size: int = 5,
-                         outcome_unit: str = "points") -> pd.DataFrame:
+                         outcome_unit: str | None = None) -> pd.DataFrame:
     """Key drivers of satisfaction: OLS of ``score`` on customer attributes and service experience.
 
-    Terms (named for readers, see ``SERVICE_TERMS``): segment and region dummies ("Segment: ...",
+    Terms (named for readers, see :func:`service_terms`): segment and region dummies ("Segment: ...",
     "Region: ..."; reference = the most common level; levels with fewer than ``min_group_size``
     customers pooled as "Other"), complaints, whether the customer complained at all, mean days to
     resolve complaints (``mean_resolution_hours`` / 24; 0 for customers without complaints, so it
@@ -528,7 +653,8 @@ def satisfaction_drivers(data: pd.DataFrame, alpha: float = 0.05, min_group_size
     Constant columns are dropped. HC3 robust standard errors (MacKinnon and White 1985).
 
     Returns ``term, coefficient, ci_low, ci_high, p_value, significant, reading`` with the model's
-    ``n`` and ``r_squared`` in ``.attrs``; the reading is plain words for significant terms.
+    ``n`` and ``r_squared`` in ``.attrs``; the reading is plain words for significant terms, the
+    score's unit ``outcome_unit`` ("points" in the report's language by default).
     With fewer than (terms + 10) customers the frame is empty and ``.attrs["note"]`` says why.
     """
     import statsmodels.api as sm
@@ -537,29 +663,36 @@ def satisfaction_drivers(data: pd.DataFrame, alpha: float = 0.05, min_group_size
     data = data.dropna(subset=["score"])
     if len(data) < 10:
         empty = pd.DataFrame(columns=["term", "coefficient", "ci_low", "ci_high", "p_value", "significant", "reading"])
-        empty.attrs.update({"n": int(len(data)), "note": f"{len(data)} customers with a score are too few for a regression"})
+        empty.attrs.update({"n": int(len(data)), "note": t("{customers} customers with a score are too few for a "
+                                                            "regression", customers=fmt_int(len(data)))})
         return empty
+    # The model's columns are the data's terms ("segment: Individual", a service_terms key); the
+    # table names them for readers once the model is fitted.
     design = pd.DataFrame(index=data.index)
-    reference = {}
+    reference, term_names, term_references = {}, {}, {}
     for dimension in ("segment", "region"):
         values = data[dimension].fillna("Unknown").astype(str)
         counts = values.value_counts()
         values = values.where(values.map(counts) >= min_group_size, "Other")
         counts = values.value_counts()
-        name = dimension.capitalize()
-        reference[name] = counts.index[0]
+        reference[dimension.capitalize()] = counts.index[0]
         for level in sorted(counts.index[1:]):
-            design[f"{name}: {level}"] = (values == level).astype(float)
+            term = f"{dimension}: {level}"
+            design[term] = (values == level).astype(float)
+            term_names[term] = t("{dimension}: {level}", dimension=dimension_name(dimension, capital=True), level=level)
+            term_references[term] = counts.index[0]
     complaints = data["complaints"].fillna(0).astype(float)
-    design[SERVICE_TERMS["complaints"]] = complaints
-    design[SERVICE_TERMS["has_complaint"]] = (complaints > 0).astype(float)
-    design[SERVICE_TERMS["mean_resolution_days"]] = data["mean_resolution_hours"].fillna(0).astype(float) / 24
-    design[SERVICE_TERMS["orders"]] = data["orders"].fillna(0).astype(float)
+    design["complaints"] = complaints
+    design["has_complaint"] = (complaints > 0).astype(float)
+    design["mean_resolution_days"] = data["mean_resolution_hours"].fillna(0).astype(float) / 24
+    design["orders"] = data["orders"].fillna(0).astype(float)
+    term_names.update(service_terms())
     design = design.loc[:, design.std() > 0]
     if len(data) < design.shape[1] + 10:
         empty = pd.DataFrame(columns=["term", "coefficient", "ci_low", "ci_high", "p_value", "significant", "reading"])
-        empty.attrs.update({"n": int(len(data)), "note": f"{len(data)} customers with a score are too few for "
-                            f"{design.shape[1]} driver terms (need at least {design.shape[1] + 10})"})
+        empty.attrs.update({"n": int(len(data)), "note": t(
+            "{customers} customers with a score are too few for {terms} driver terms (need at least {needed})",
+            customers=fmt_int(len(data)), terms=fmt_int(design.shape[1]), needed=fmt_int(design.shape[1] + 10))})
         return empty
     model = sm.OLS(data["score"].astype(float), sm.add_constant(design, has_constant="add")).fit(cov_type="HC3")
     intervals = model.conf_int(alpha)
@@ -569,10 +702,12 @@ def satisfaction_drivers(data: pd.DataFrame, alpha: float = 0.05, min_group_size
     })
     table = table.loc[table["term"] != "const"].reset_index(drop=True)
     table["significant"] = table["p_value"] < alpha
+    unit = t("points") if outcome_unit is None else outcome_unit
     table["reading"] = [
-        _reading(term, coefficient, reference, outcome_unit) if significant else "No clear effect."
+        _reading(term, coefficient, term_references.get(term), unit) if significant else t("No clear effect.")
         for term, coefficient, significant in zip(table["term"], table["coefficient"], table["significant"])
     ]
+    table["term"] = table["term"].map(term_names)
     table.attrs.update({"n": int(model.nobs), "r_squared": float(model.rsquared), "reference": reference})
     return table
 
@@ -583,7 +718,7 @@ def key_drivers(surveys: pd.DataFrame, customers: pd.DataFrame, orders: pd.DataF
     table with an ``outcome`` column first; each model's ``n`` and ``r_squared`` are columns too."""
     parts = []
     profile = customer_profile(customers, orders, tickets, period)
-    for outcome, name in (("nps_score", "NPS answer (0-10)"), ("csat_score", "CSAT answer (1-5)")):
+    for outcome, name in (("nps_score", t("NPS answer (0-10)")), ("csat_score", t("CSAT answer (1-5)"))):
         data = driver_data(surveys, customers, orders, tickets, period, outcome, profile=profile)
         table = satisfaction_drivers(data, alpha, min_group_size)
         if table.empty:
@@ -601,7 +736,7 @@ def key_drivers(surveys: pd.DataFrame, customers: pd.DataFrame, orders: pd.DataF
 def drivers_finding(drivers: pd.DataFrame) -> str:
     """The strongest significant drivers in words (of the first outcome when there are several)."""
     if drivers.empty:
-        return "Too few surveyed customers to estimate the drivers of satisfaction this quarter."
+        return t("Too few surveyed customers to estimate the drivers of satisfaction this quarter.")
     if "outcome" in drivers:
         first = drivers["outcome"].iloc[0]
         attrs = {"n": int(drivers["n"].iloc[0]), "r_squared": float(drivers["r_squared"].iloc[0])}
@@ -609,12 +744,21 @@ def drivers_finding(drivers: pd.DataFrame) -> str:
         drivers.attrs.update(attrs)
     significant = drivers.loc[drivers["significant"].astype(bool)]
     n = drivers.attrs.get("n")
-    base = f" (OLS on {fmt_int(n)} customers, R² {fmt_num(drivers.attrs.get('r_squared'), 2)})" if n else ""
+    model = {"customers": fmt_int(n), "r_squared": fmt_num(drivers.attrs.get("r_squared"), 2)} if n else {}
     if significant.empty:
-        return f"No attribute or service measure has a clear effect on the score{base}."
+        if n:
+            return t("No attribute or service measure has a clear effect on the score (OLS on {customers} customers, "
+                     "R² {r_squared}).", **model)
+        return t("No attribute or service measure has a clear effect on the score.")
     standardised = significant.assign(size=significant["coefficient"].abs()).sort_values("size", ascending=False)
     readings = " ".join(standardised["reading"].head(2))
-    return f"{len(significant)} of {len(drivers)} terms are significant drivers{base}. {readings}"
+    counts = {"significant": fmt_int(len(significant)), "terms": fmt_int(len(drivers))}
+    if n:
+        text = t("{significant} of {terms} terms are significant drivers (OLS on {customers} customers, R² {r_squared}).",
+                 **counts, **model)
+    else:
+        text = t("{significant} of {terms} terms are significant drivers.", **counts)
+    return f"{text} {readings}"
 
 
 def plot_drivers(drivers: pd.DataFrame, outcome: str | None = None, ax=None):
@@ -628,7 +772,7 @@ def plot_drivers(drivers: pd.DataFrame, outcome: str | None = None, ax=None):
     ax = new_axes(ax, figsize=(8, max(3, 0.35 * len(shown) + 1.2)))
     y = np.arange(len(shown))
     significant = shown["significant"].astype(bool).to_numpy()
-    for mask, colour, name in ((significant, "C0", "significant"), (~significant, "C7", "not significant")):
+    for mask, colour, name in ((significant, "C0", t("significant")), (~significant, "C7", t("not significant"))):
         if mask.any():
             rows = shown.loc[mask]
             ax.errorbar(rows["coefficient"], y[mask], xerr=[rows["coefficient"] - rows["ci_low"],
@@ -637,5 +781,6 @@ def plot_drivers(drivers: pd.DataFrame, outcome: str | None = None, ax=None):
     ax.legend(loc="best", fontsize=9)
     ax.axvline(0, color="grey", linestyle="--")
     ax.set_yticks(y, shown["term"])
-    scale = outcome or "satisfaction score (points)"
-    return label(ax, "Drivers of satisfaction (coefficients, 95% intervals)", f"Effect on the {scale}", "Term")
+    scale = outcome or t("satisfaction score (points)")
+    return label(ax, t("Drivers of satisfaction (coefficients, 95% intervals)"), t("Effect on the {scale}", scale=scale),
+                 t("Term"))

@@ -23,6 +23,11 @@ Each comment's language is detected first (:func:`helpers.chapters.needs.detect_
   :func:`sentiment_coverage` states the share left out, or raises ``NotAvailable`` when no
   comment of the quarter can be scored.
 
+The score is of the text alone: no other field of a comment (its source, ticket type, survey
+score) enters it, so the same text scores the same in a complaint as in a consultation, a
+complaint that thanks the team for the fix scores positive and an annoyed question negative;
+:func:`sentiment_by` with ``by="source"`` shows the tone within each ticket type.
+
 Known limits: sarcasm, negation more than one word away (lexicon languages), and sentiment
 words that are also parts of longer neutral words.
 """
@@ -49,7 +54,9 @@ from helpers.chapters.needs import (
     with_languages,
 )
 from helpers.quarters import Quarter, quarter_labels
-from helpers.report.fmt import fmt_int, fmt_pct, fmt_pp
+from helpers.report.fmt import fmt_int, fmt_pct, fmt_pp, fmt_quarter
+from helpers.report.i18n import t
+from helpers.report.labels import words
 from helpers.report.plotting import label, new_axes
 from helpers.validation import require_columns
 
@@ -230,10 +237,12 @@ def sentiment_coverage(scored: pd.DataFrame, period: Quarter | str,
     methods = scored.dropna(subset=["sentiment_method"]).drop_duplicates("language") \
         .set_index("language")["sentiment_method"]
     coverage = language_coverage(scored, set(methods.index), period)
-    enable = "add a lexicon for {languages} in " + lexicon_file
-    require_coverage(coverage, "sentiment", enable)
-    coverage["method"] = coverage["language"].map(methods).fillna("not scored")
-    coverage.attrs["note"] = coverage_note(coverage, "sentiment", enable)
+    # {languages} is filled by require_coverage / coverage_note with the languages left out.
+    enable = t("add a lexicon for {languages} in {file}", languages="{languages}", file=lexicon_file)
+    require_coverage(coverage, t("sentiment"), enable)
+    method_words = {"VADER": "VADER", "lexicon": t("lexicon")}
+    coverage["method"] = coverage["language"].map(methods).map(method_words).fillna(t("not scored"))
+    coverage.attrs["note"] = coverage_note(coverage, t("sentiment"), enable)
     return coverage
 
 
@@ -279,29 +288,67 @@ def sentiment_trend(scored: pd.DataFrame, period: Quarter | str, n_quarters: int
     return table.reset_index()
 
 
+TICKET_TYPES = ("complaint", "consultation")  # the ticket types of the ``source`` column
+
+
+def _overall_sentence(now: pd.Series, previous: pd.Series | None) -> str:
+    values = {"quarter": fmt_quarter(now["quarter"]), "comments": fmt_int(now["comments"]), "positive": fmt_pct(now["positive"]),
+              "neutral": fmt_pct(now["neutral"]), "negative": fmt_pct(now["negative"])}
+    everything = now.get("all_comments", now["comments"])
+    changed = previous is not None and previous["comments"] > 0
+    if changed:
+        values["change"] = fmt_pp(now["negative"] - previous["negative"])
+    if everything > now["comments"]:
+        values.update(scored_share=fmt_pct(now["comments"] / everything), all_comments=fmt_int(everything))
+        if changed:
+            return t("Of the {comments} comments scored in {quarter} ({scored_share} of {all_comments}), {positive} "
+                     "are positive, {neutral} neutral and {negative} negative (negative share {change} on the "
+                     "previous quarter).", **values)
+        return t("Of the {comments} comments scored in {quarter} ({scored_share} of {all_comments}), {positive} "
+                 "are positive, {neutral} neutral and {negative} negative.", **values)
+    if changed:
+        return t("Of {comments} comments in {quarter}, {positive} are positive, {neutral} neutral and {negative} "
+                 "negative (negative share {change} on the previous quarter).", **values)
+    return t("Of {comments} comments in {quarter}, {positive} are positive, {neutral} neutral and {negative} "
+             "negative.", **values)
+
+
+def ticket_tone_finding(by_source: pd.DataFrame) -> str:
+    """How tone varies within the ticket types ("" unless both complaints and consultations were
+    scored): the share of positive complaints and of negative consultations."""
+    if by_source is None or "source" not in by_source.columns:
+        return ""
+    rows = by_source.set_index("source")
+    if not all(kind in rows.index and rows.loc[kind, "comments"] > 0 for kind in TICKET_TYPES):
+        return ""
+    complaint, consultation = rows.loc["complaint"], rows.loc["consultation"]
+    return t("Tone varies within each ticket type: {complaint_positive} of complaint comments are positive and "
+             "{complaint_negative} negative; {consultation_positive} of consultation comments are positive and "
+             "{consultation_negative} negative.",
+             complaint_positive=fmt_pct(complaint["positive"]), complaint_negative=fmt_pct(complaint["negative"]),
+             consultation_positive=fmt_pct(consultation["positive"]),
+             consultation_negative=fmt_pct(consultation["negative"]))
+
+
 def sentiment_finding(trend: pd.DataFrame, by_source: pd.DataFrame | None = None) -> str:
+    """The quarter's tone, its change on the previous quarter, the most negative source and the
+    tone within the ticket types (:func:`ticket_tone_finding`)."""
     now = trend.iloc[-1]
     if now["comments"] == 0:
-        return f"There are no comments in {now['quarter']} to read sentiment from."
-    everything = now.get("all_comments", now["comments"])
-    if everything > now["comments"]:
-        text = (f"Of the {fmt_int(now['comments'])} comments scored in {now['quarter']} "
-                f"({fmt_pct(now['comments'] / everything)} of {fmt_int(everything)}), ")
-    else:
-        text = f"Of {fmt_int(now['comments'])} comments in {now['quarter']}, "
-    text += (f"{fmt_pct(now['positive'])} are positive, {fmt_pct(now['neutral'])} neutral and "
-             f"{fmt_pct(now['negative'])} negative")
-    previous = trend.iloc[-2] if len(trend) > 1 else None
-    if previous is not None and previous["comments"] > 0:
-        text += f" (negative share {fmt_pp(now['negative'] - previous['negative'])} on the previous quarter)"
-    text += "."
+        return t("There are no comments in {quarter} to read sentiment from.", quarter=fmt_quarter(now["quarter"]))
+    sentences = [_overall_sentence(now, trend.iloc[-2] if len(trend) > 1 else None)]
     if by_source is not None and len(by_source) > 2:
         column = by_source.columns[0]
         groups = by_source.loc[by_source[column] != "All"].dropna(subset=["negative"])
         if len(groups):
             worst = groups.loc[groups["negative"].idxmax()]
-            text += f" {str(worst[column]).capitalize()} comments are the most negative ({fmt_pct(worst['negative'])})."
-    return text
+            sources = {"survey": t("Survey"), "complaint": t("Complaint"), "consultation": t("Consultation")}
+            group = sources.get(str(worst[column])) or words(str(worst[column])).capitalize()
+            sentences.append(t("{group} comments are the most negative ({negative}).", group=group,
+                               negative=fmt_pct(worst["negative"])))
+        if column == "source":
+            sentences.append(ticket_tone_finding(by_source))
+    return " ".join(s for s in sentences if s)
 
 
 def plot_sentiment_trend(trend: pd.DataFrame, ax=None):
@@ -310,10 +357,11 @@ def plot_sentiment_trend(trend: pd.DataFrame, ax=None):
     ax = new_axes(ax)
     x = np.arange(len(trend))
     bottom = np.zeros(len(trend))
+    names = {"negative": t("Negative"), "neutral": t("Neutral"), "positive": t("Positive")}
     for name, colour in (("negative", "C3"), ("neutral", "C7"), ("positive", "C2")):
         values = 100 * trend[name].fillna(0).to_numpy()
-        ax.bar(x, values, bottom=bottom, color=colour, label=name.capitalize())
+        ax.bar(x, values, bottom=bottom, color=colour, label=names[name])
         bottom += values
-    ax.set_xticks(x, trend["quarter"], rotation=45)
+    ax.set_xticks(x, [fmt_quarter(q) for q in trend["quarter"]], rotation=45)
     ax.legend(loc="upper left", fontsize=9, bbox_to_anchor=(1.0, 1.0))
-    return label(ax, "Sentiment of comments by quarter", "Quarter", "Share of scored comments (%)")
+    return label(ax, t("Sentiment of comments by quarter"), t("Quarter"), t("Share of scored comments (%)"))

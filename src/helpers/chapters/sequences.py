@@ -13,6 +13,7 @@ import pandas as pd
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_int, fmt_num, fmt_pct
+from helpers.report.i18n import t
 from helpers.validation import require_columns
 
 
@@ -83,7 +84,7 @@ def days_between_orders(pairs: pd.DataFrame) -> pd.DataFrame:
         "p25_days": ("days_between", lambda s: s.quantile(0.25)),
         "p75_days": ("days_between", lambda s: s.quantile(0.75)),
     }
-    overall = pairs.assign(from_category="All categories").groupby("from_category").agg(**stats)
+    overall = pairs.assign(from_category=t("All categories")).groupby("from_category").agg(**stats)
     by_category = pairs.groupby("from_category").agg(**stats).sort_values("order_pairs", ascending=False)
     return pd.concat([overall, by_category]).rename_axis("category").reset_index()
 
@@ -91,18 +92,23 @@ def days_between_orders(pairs: pd.DataFrame) -> pd.DataFrame:
 def sequences_finding(transitions: pd.DataFrame, gaps: pd.DataFrame) -> str:
     """How often the next order stays in the same category, the strongest switch and the median gap."""
     if transitions.empty:
-        return "Too few repeat orders to describe purchase sequences."
+        return t("Too few repeat orders to describe purchase sequences.")
     same = transitions[transitions["from_category"] == transitions["to_category"]]["transitions"].sum()
     total = transitions["transitions"].sum()
     switches = transitions[(transitions["from_category"] != transitions["to_category"]) & (transitions["transitions"] >= 5)]
-    text = f"{fmt_pct(same / total)} of {fmt_int(total)} repeat orders stay in the category of the previous order"
-    if not switches.empty:
+    values = {"share": fmt_pct(same / total), "orders": fmt_int(total)}
+    if switches.empty:
+        text = t("{share} of {orders} repeat orders stay in the category of the previous order.", **values)
+    else:
         top = switches.loc[switches["share"].idxmax()]
-        text += f"; the most frequent switch is {top['from_category']} → {top['to_category']} ({fmt_pct(top['share'])} of next orders)"
-    median = gaps.loc[gaps["category"] == "All categories", "median_days"]
+        text = t("{share} of {orders} repeat orders stay in the category of the previous order; the most frequent "
+                 "switch is {from_category} → {to_category} ({switch_share} of next orders).",
+                 from_category=top["from_category"], to_category=top["to_category"],
+                 switch_share=fmt_pct(top["share"]), **values)
+    median = gaps.loc[gaps["category"] == t("All categories"), "median_days"]
     if not median.empty:
-        text += f". The median time to the next order is {fmt_num(median.iloc[0], 0)} days"
-    return text + "."
+        text += " " + t("The median time to the next order is {days} days.", days=fmt_num(median.iloc[0], 0))
+    return text
 
 
 def plot_next_category(transitions: pd.DataFrame, max_categories: int = 12, ax=None):
@@ -113,8 +119,8 @@ def plot_next_category(transitions: pd.DataFrame, max_categories: int = 12, ax=N
     table = transitions[transitions["from_category"].isin(top) & transitions["to_category"].isin(top)]
     matrix = table.pivot_table(index="from_category", columns="to_category", values="share", fill_value=0) * 100
     ax = ax or plt.subplots(figsize=(1.5 + 0.8 * matrix.shape[1], 1 + 0.5 * matrix.shape[0]))[1]
-    sns.heatmap(matrix, annot=True, fmt=".0f", cmap="Purples", cbar_kws={"label": "Share of next orders (%)"}, ax=ax)
-    ax.set_title("What customers buy next (main category of the next order)")
-    ax.set_xlabel("Next order's category")
-    ax.set_ylabel("Previous order's category")
+    sns.heatmap(matrix, annot=True, fmt=".0f", cmap="Purples", cbar_kws={"label": t("Share of next orders (%)")}, ax=ax)
+    ax.set_title(t("What customers buy next (main category of the next order)"))
+    ax.set_xlabel(t("Next order's category"))
+    ax.set_ylabel(t("Previous order's category"))
     return ax

@@ -26,6 +26,8 @@ from helpers.paths import RunLayout
 PREPARE_LOG = "prepare_log.json"
 SEGMENTS = {"large": "Large enterprise", "medium": "Medium enterprise", "small": "Small enterprise"}
 AGE_BANDS = [(0, 25, "under 25"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55 and over")]
+# The values the preparation writes in words (the report translates them where it shows them).
+VALUE_NAMES = (*SEGMENTS.values(), "Individual", "Unknown", "Uncategorised", *(label for _, _, label in AGE_BANDS))
 
 
 def as_of_date(params: Params) -> pd.Timestamp:

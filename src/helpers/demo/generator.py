@@ -13,8 +13,11 @@ How the data are made (one latent model, everything vectorised with numpy):
   rate decays over the months before they stop (the "buy till you die" story of Fader, Hardie
   and Lee 2005). Baskets follow category affinities, so association rules exist.
 * Tickets come from purchase lines (two products are faulty; churners complain more before they
-  leave), surveys sample each quarter's active customers and their NPS falls with complaints
-  and slow resolution, events are sessions around web / app orders plus browsing sessions.
+  leave); their comments' tone follows how the ticket was handled, not only its type (a complaint
+  resolved within two days often thanks the team, a slowly answered question is often annoyed),
+  drawn from a stream of its own so that tone can change without moving any other value.
+* Surveys sample each quarter's active customers and their NPS falls with complaints and slow
+  resolution; events are sessions around web / app orders plus browsing sessions.
 * Quirks: the same people in CRM and web shop with differently written e-mail and phone,
   verbatim duplicate order lines, zero / negative amounts, the year 2026 typed as 2062, orphan
   customer ids, missing birth years, cancelled / refunded orders and returns, and comments in
@@ -257,6 +260,118 @@ TEXTS: dict[int, dict[int, dict[int, list[str]]]] = {
         },
     },
 }
+
+# A ticket's comment does not always take the tone of its type: some complaints are factual or
+# thank the team for the resolution, some consultations are pleased or annoyed.
+# TICKET_TEXTS[kind][tone][language][theme] -> sentences; kind 0 complaint, 1 consultation; tone
+# 0 negative, 1 neutral, 2 positive (a type's usual tone is in TEXTS: complaints 0, consultations 1).
+TICKET_TEXTS = {
+    0: {
+        1: {
+            0: {0: ["The invoice shows a different unit price from the quote, please correct it.",
+                    "We were billed for twenty units but ordered twelve, could you check the invoice?"],
+                1: ["One unit of the last batch will not switch on, please arrange a replacement.",
+                    "The casing of the new unit has a crack, could a technician look at it?"],
+                2: ["The parcel has not arrived yet, could you send us the tracking code?",
+                    "Two items of the order were not in the parcel, please send them separately."],
+                3: ["We cannot find where to change user roles, could you explain the steps?",
+                    "The manual describes an older version of the menu, please send the current one."],
+                4: ["I called on Monday about this and am waiting for the callback.",
+                    "The ticket reference I was given does not show up in the portal."],
+                5: ["The export leaves out the order reference, please add it.",
+                    "We need the report to show costs per site, which it does not do yet."],
+                6: ["The date given for the fix has passed, please tell us the new date.",
+                    "We would like a call with our account manager to review the open cases."]},
+            1: {0: ["发票上的单价和报价有出入，请核对一下。", "我们订了十二台，却按二十台开了发票，请核实。"],
+                1: ["上一批里有一台开不了机，请安排更换。", "新设备外壳有裂缝，能派技术人员来看一下吗？"],
+                2: ["包裹还没收到，请提供一下物流单号。", "订单里有两件商品没在包裹里，请另外寄过来。"],
+                3: ["找不到修改用户角色的地方，请说明一下步骤。", "说明书写的是旧版菜单，请发一份最新的。"],
+                4: ["周一打电话反映过这个情况，现在在等回电。", "给我的工单号在系统里查不到。"],
+                5: ["导出的表格里缺少订单号这一列，请加上。", "我们需要报表按网点显示费用，目前还做不到。"],
+                6: ["承诺的修复日期已经过了，请告知新的日期。", "想约客户经理通个电话，一起看一下未结的工单。"]},
+        },
+        2: {
+            0: {0: ["The invoice was wrong, but finance corrected it the same day. Thank you.",
+                    "We were overcharged at first, but the refund came quickly and in full. Much appreciated."],
+                1: ["The first unit was faulty, but the replacement arrived in two days and works perfectly.",
+                    "The product broke, but after-sales replaced it quickly. Great service, thank you."],
+                2: ["The delivery was late, but the courier called ahead and everything arrived in good shape. Thanks.",
+                    "The parcel was delayed, but your team kept us informed and solved it. Happy with the result."],
+                3: ["The setup confused us at first, but your colleague walked us through it patiently. Very helpful.",
+                    "We struggled with the settings, but the video guide you sent made it easy. Thank you."],
+                4: ["My first call was not answered, but the agent who called back was friendly and solved it.",
+                    "It took a while to reach support, but the problem was resolved on the spot. Thanks a lot."],
+                5: ["The missing export was a problem for us, but the workaround you sent does the job. Thank you.",
+                    "We missed bulk ordering, but glad to hear it is coming and the interim solution works well."],
+                6: ["This was a bad month, but the way you handled it restored our trust. Thank you.",
+                    "We were close to leaving, but your account manager sorted everything out. Much appreciated."]},
+            1: {0: ["发票开错了，不过财务当天就改好了，谢谢。", "一开始多收了钱，但退款很快就到账了，非常感谢。"],
+                1: ["第一台有故障，不过两天就换了新的，用起来很好，谢谢。", "产品坏了，售后很快就给换了，服务很好，谢谢。"],
+                2: ["发货晚了几天，但快递员提前打了电话，东西完好无损，谢谢。", "包裹延误了，不过你们一直及时通知，最后解决了，很满意。"],
+                3: ["一开始不会设置，你们的同事很耐心地教我们，很有帮助。", "设置了半天没弄好，你们发的视频教程很清楚，谢谢。"],
+                4: ["第一次打电话没人接，但回电的客服很热情，一次就解决了。", "联系客服花了点时间，不过问题当场就解决了，非常感谢。"],
+                5: ["缺少导出功能给我们带来不便，不过你们给的临时办法很好用，谢谢。", "希望有批量下单，听说很快会上线，现在的办法也很方便。"],
+                6: ["这个月出了不少状况，但你们的处理方式让我们重新放心了，谢谢。", "本来打算换供应商，客户经理把事情都处理好了，非常满意，感谢。"]},
+        },
+    },
+    1: {
+        0: {
+            0: {0: ["Third time asking for a quote and still no answer, this is frustrating.",
+                    "Your price list is confusing and nobody could explain the discount to me."],
+                1: ["I asked twice about the warranty and got two different answers, very annoying.",
+                    "Nobody could tell me which model fits our machines, a waste of my time."],
+                2: ["I have asked three times when my order ships and nobody replies, really annoying.",
+                    "Still waiting for a delivery date after a week, this is ridiculous."],
+                3: ["The setup guide you sent is useless, it describes a different model.",
+                    "I asked how to add users and was sent a link that does not work, frustrating."],
+                4: ["I was on hold for forty minutes just to ask about your opening hours.",
+                    "Asked a simple question by e-mail, no reply in five days, disappointing."],
+                5: ["I asked about single sign-on months ago and heard nothing back. Disappointing.",
+                    "Nobody can tell us when the API will be ready, we are tired of asking."],
+                6: ["We asked to discuss the renewal twice and were ignored both times.",
+                    "Hard to get anyone to talk to us about the contract, very disappointing."]},
+            1: {0: ["第三次问报价了，还是没人回复，很失望。", "价格表看不懂，问了也没人能解释折扣怎么算。"],
+                1: ["问了两次保修期，得到两个不同的答案，很无语。", "没人能告诉我哪个型号适合我们的设备，浪费时间，很失望。"],
+                2: ["问了三次什么时候发货，一直没人理，很生气。", "等了一周还是没有发货日期，太离谱了。"],
+                3: ["发来的安装指南是别的型号的，根本没用。", "问怎么添加用户，给的链接打不开，很失望。"],
+                4: ["只是问一下上班时间，电话等了四十分钟，太久了。", "发邮件问了个小问题，五天都没回复。"],
+                5: ["几个月前就问过单点登录，一直没消息，很失望。", "没人能告诉我们接口什么时候上线，问得很累。"],
+                6: ["两次提出谈续签，两次都被忽视了。", "想谈合同却找不到人，非常失望。"]},
+        },
+        2: {
+            0: {0: ["Thanks for the quick quote, the volume discount is very fair.",
+                    "Great, the pricing for the annual contract is clear and reasonable."],
+                1: ["Thanks for explaining the warranty so clearly, very helpful.",
+                    "Glad to hear the model is covered for three years, thank you."],
+                2: ["Thanks, the tracking link you sent is very helpful.",
+                    "Great to hear you can deliver to our Chengdu office, thank you."],
+                3: ["The setup guide you sent is excellent, we are up and running. Thanks!",
+                    "Thank you for the quick answer on user permissions, it worked right away."],
+                4: ["Thanks for the fast and friendly reply about the holiday hours.",
+                    "Very helpful answer from your support team, thank you."],
+                5: ["Great to hear single sign-on is supported, thanks for the quick reply.",
+                    "Thank you, glad the API is coming next quarter."],
+                6: ["Thank you for the quick call about our renewal, a pleasure as always.",
+                    "We appreciate how quickly you arranged the contract meeting, thanks."]},
+            1: {0: ["谢谢这么快就报了价，批量折扣很合理。", "年度合同的价格很清楚，很公道，谢谢。"],
+                1: ["谢谢把保修条款解释得这么清楚，很有帮助。", "听说这个型号保修三年，很放心，谢谢。"],
+                2: ["谢谢发来物流链接，很方便。", "可以送到成都办公室，太好了，谢谢。"],
+                3: ["发来的安装指南很清楚，我们已经用上了，谢谢！", "用户权限的问题回答得很及时，马上就设置好了，感谢。"],
+                4: ["谢谢这么快回复节假日的服务时间，很贴心。", "客服回答得很专业，谢谢。"],
+                5: ["支持单点登录，太好了，谢谢这么快回复。", "听说下个季度开放接口，很期待，谢谢。"],
+                6: ["谢谢及时安排续签的电话，合作一直很愉快。", "很快就安排了合同会议，非常感谢。"]},
+        },
+    },
+}
+
+# Tone shares per ticket: rows (complaint handled well, complaint handled badly, consultation
+# answered fast, consultation answered slowly), columns (negative, neutral, positive).
+# A complaint is handled well when resolved within 48 hours and not reopened; a consultation is
+# answered fast when its first answer came within 4 hours.
+TICKET_TONE_WEIGHTS = np.array([[0.35, 0.30, 0.35],
+                                [0.70, 0.25, 0.05],
+                                [0.05, 0.70, 0.25],
+                                [0.30, 0.62, 0.08]])
 
 # Personal data vocabularies (characters, not people).
 SURNAMES = (("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"),
@@ -909,8 +1024,35 @@ def _comments(rng: np.random.Generator, sentiment: np.ndarray, theme: np.ndarray
     return out
 
 
-def _tickets_frame(world: _World, rng: np.random.Generator, products: pd.DataFrame) -> pd.DataFrame:
-    """Complaints and consultations arising from purchase lines, with handling times and text."""
+def _ticket_tones(text_rng: np.random.Generator, is_complaint: np.ndarray, handled_well: np.ndarray) -> np.ndarray:
+    """Tone of each ticket's comment (0 negative, 1 neutral, 2 positive), drawn from
+    :data:`TICKET_TONE_WEIGHTS`: how the ticket was handled moves its tone, its type does not fix it."""
+    row = np.where(is_complaint, np.where(handled_well, 0, 1), np.where(handled_well, 2, 3))
+    return _draw_rows(text_rng, TICKET_TONE_WEIGHTS, row)
+
+
+def _vary_tone(text_rng: np.random.Generator, comment: np.ndarray, is_complaint: np.ndarray, tone: np.ndarray,
+               theme: np.ndarray, chinese: np.ndarray) -> np.ndarray:
+    """``comment`` (in the usual tone of each ticket's type) replaced by a sentence of
+    :data:`TICKET_TEXTS` on the same theme and in the same language where ``tone`` differs."""
+    out = comment.copy()
+    kind = np.where(is_complaint, 0, 1)
+    for k, tones in TICKET_TEXTS.items():
+        for s, languages in tones.items():
+            for lang, themes in languages.items():
+                for th, sentences in themes.items():
+                    mask = (kind == k) & (tone == s) & (chinese.astype(int) == lang) & (theme == th)
+                    if mask.any():
+                        out[mask] = np.array(sentences, dtype=object)[text_rng.integers(0, len(sentences), mask.sum())]
+    return out
+
+
+def _tickets_frame(world: _World, rng: np.random.Generator, products: pd.DataFrame,
+                   text_rng: np.random.Generator) -> pd.DataFrame:
+    """Complaints and consultations arising from purchase lines, with handling times and text.
+
+    ``rng`` draws everything but the tone of the comments, which ``text_rng`` draws, so that the
+    tone can change without changing any other column."""
     w = world
     person, t, product = w.l_person, w.l_t, w.l_product
     pre_churn = _complaint_window(w, person, t)
@@ -954,13 +1096,19 @@ def _tickets_frame(world: _World, rng: np.random.Generator, products: pd.DataFra
     first_at = np.where(first_at >= w.end_t, np.nan, first_at)
     p_reopen = np.where(is_complaint, np.where(np.isin(ctype, [0, 4]), 0.12, 0.06), 0.01)
     reopened = np.isfinite(resolved_at) & (rng.random(n) < p_reopen)
-    # Comment: complaints negative about their theme, consultations neutral questions.
+    # Comment: on the ticket's theme, first in its type's usual tone (complaints negative,
+    # consultations neutral questions), then re-toned by ``text_rng``.
     consult_theme = _draw(rng, [0.3, 0.08, 0.15, 0.2, 0.05, 0.17, 0.05], n)
     theme = np.where(is_complaint, COMPLAINT_THEME[np.maximum(ctype, 0)], consult_theme)
     theme = np.where(is_complaint & (ctype == 4) & (rng.random(n) < 0.4), 5, theme)
     theme = np.where(is_complaint & (rng.random(n) < 0.12), 6, theme)
     chinese = rng.random(n) < w.zh_share[tp]
     comment = _comments(rng, np.where(is_complaint, 0, 1), theme, chinese)
+    resolved_hours = (resolved_at - created) * 24.0
+    answered_hours = (first_at - created) * 24.0
+    handled_well = np.where(is_complaint, (resolved_hours <= 48) & ~reopened, answered_hours <= 4)
+    tone = _ticket_tones(text_rng, is_complaint, handled_well)
+    comment = _vary_tone(text_rng, comment, is_complaint, tone, theme, chinese)
     has_product = rng.random(n) < np.where(ctype == 2, 0.3, 0.9)
     names = products["product_name"].to_numpy().astype(object)[product[src]]
     prefix = np.where(chinese, "关于" + names + "：", "Re " + names + ": ")
@@ -1237,7 +1385,8 @@ def iter_sources(customers: int, seed: int, end: str = "2026-09-30") -> Iterator
     if pd.isna(end_day) or not 2000 <= end_day.year <= 2200:
         raise ValueError(f"end must be a date between the years 2000 and 2200, got {end!r}")
     # Child seeds depend only on their position: an added stream leaves the others' draws as they were.
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(11)]
+    # Stream 11 draws the tone of ticket comments.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(12)]
     w = _World()
     w.start, w.end_day, w.edges, w.cal_month = _calendar(end)
     w.end_t = float(w.edges[-1])
@@ -1254,8 +1403,9 @@ def iter_sources(customers: int, seed: int, end: str = "2026-09-30") -> Iterator
     _order_headers(w, streams[3])
     _order_lines(w, streams[4], products)
     yield "orders", _canonical("orders", _orders_frame(w, streams[5], products))
-    yield "tickets", _canonical("tickets", _with_contact_details(_tickets_frame(w, streams[6], products), contacts,
-                                                                 streams[10]))
+    tickets = _tickets_frame(w, streams[6], products, streams[11])
+    yield "tickets", _canonical("tickets", _with_contact_details(tickets, contacts, streams[10]))
+    del tickets
     yield "surveys", _canonical("surveys", _with_contact_details(_surveys_frame(w, streams[7]), contacts, streams[10]))
     yield "events", _canonical("events", _events_frame(w, streams[8]))
     yield "campaigns", _canonical("campaigns", _campaigns_frame(w, streams[9]))

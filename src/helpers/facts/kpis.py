@@ -5,6 +5,7 @@ Definitions (also shown in the report's glossary) are in ``KPI_DEFINITIONS``.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,40 +14,83 @@ import pandas as pd
 from helpers import facts
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
-from helpers.report.fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp
+from helpers.report.fmt import fmt_change, fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_pp, fmt_quarter
+from helpers.report.i18n import t
 
 
 @dataclass(frozen=True)
 class Kpi:
-    label: str
+    """A KPI: its unit (count, money, share, points) and good direction; its ``label`` and
+    ``definition`` are read in the report's language when used (:func:`kpi_words`)."""
+
+    metric: str
     unit: str  # count, money, share, points
     higher_is_better: bool
-    definition: str
+
+    @property
+    def label(self) -> str:
+        return kpi_words(self.metric)[0]
+
+    @property
+    def definition(self) -> str:
+        return kpi_words(self.metric)[1]
+
+
+def kpi_words(metric: str) -> tuple[str, str]:
+    """The label and the definition of the KPI ``metric`` in the report's language."""
+    return {
+        "new_customers": (t("New customers"), t("Customers whose first valid purchase falls in the quarter.")),
+        "active_customers": (t("Active customers"), t("Customers with at least one valid purchase in the quarter.")),
+        "revenue": (t("Revenue (net)"), t("Completed order lines in the quarter, returns subtracted; cancelled and "
+                                          "refunded orders count zero.")),
+        "average_order_value": (t("Average order value"),
+                                t("Value of valid purchase lines divided by the number of distinct orders.")),
+        "retention_30d": (t("30-day retention of new customers"),
+                          t("Share of new customers (first purchase at least 30 days before quarter end) who bought "
+                            "again within 30 days of their first purchase.")),
+        "repeat_purchase_rate": (t("Repeat-purchase rate"),
+                                 t("Share of active customers with two or more orders in the quarter.")),
+        "churn_rate": (t("Churn rate"), t("Share of customers active at the start of the quarter (a purchase in the "
+                                          "previous N days) with no purchase in the last N days at its end; N = "
+                                          "churn_inactivity_days.")),
+        "nps": (t("Net Promoter Score"), t("Share of promoters (9-10) minus share of detractors (0-6) among NPS "
+                                           "answers in the quarter, in points.")),
+        "csat": (t("Customer satisfaction (CSAT)"),
+                 t("Share of satisfaction answers of 4 or 5 on the 1-5 scale in the quarter.")),
+    }[metric]
 
 
 KPIS: dict[str, Kpi] = {
-    "new_customers": Kpi("New customers", "count", True,
-                         "Customers whose first valid purchase falls in the quarter."),
-    "active_customers": Kpi("Active customers", "count", True,
-                            "Customers with at least one valid purchase in the quarter."),
-    "revenue": Kpi("Revenue (net)", "money", True,
-                   "Completed order lines in the quarter, returns subtracted; cancelled and refunded orders count zero."),
-    "average_order_value": Kpi("Average order value", "money", True,
-                               "Value of valid purchase lines divided by the number of distinct orders."),
-    "retention_30d": Kpi("30-day retention of new customers", "share", True,
-                         "Share of new customers (first purchase at least 30 days before quarter end) who bought "
-                         "again within 30 days of their first purchase."),
-    "repeat_purchase_rate": Kpi("Repeat-purchase rate", "share", True,
-                                "Share of active customers with two or more orders in the quarter."),
-    "churn_rate": Kpi("Churn rate", "share", False,
-                      "Share of customers active at the start of the quarter (a purchase in the previous N days) "
-                      "with no purchase in the last N days at its end; N = churn_inactivity_days."),
-    "nps": Kpi("Net Promoter Score", "points", True,
-               "Share of promoters (9-10) minus share of detractors (0-6) among NPS answers in the quarter, in points."),
-    "csat": Kpi("Customer satisfaction (CSAT)", "share", True,
-                "Share of satisfaction answers of 4 or 5 on the 1-5 scale in the quarter."),
+    "new_customers": Kpi("new_customers", "count", True),
+    "active_customers": Kpi("active_customers", "count", True),
+    "revenue": Kpi("revenue", "money", True),
+    "average_order_value": Kpi("average_order_value", "money", True),
+    "retention_30d": Kpi("retention_30d", "share", True),
+    "repeat_purchase_rate": Kpi("repeat_purchase_rate", "share", True),
+    "churn_rate": Kpi("churn_rate", "share", False),
+    "nps": Kpi("nps", "points", True),
+    "csat": Kpi("csat", "share", True),
 }
-KPI_DEFINITIONS = {kpi.label: kpi.definition for kpi in KPIS.values()}
+
+
+class KpiDefinitions(Mapping):
+    """Label -> definition of every KPI (the report's glossary), in the language of the report
+    when read: a mapping made at import would keep the language of that moment."""
+
+    def _items(self) -> dict[str, str]:
+        return {kpi.label: kpi.definition for kpi in KPIS.values()}
+
+    def __getitem__(self, label: str) -> str:
+        return self._items()[label]
+
+    def __iter__(self):
+        return iter(self._items())
+
+    def __len__(self) -> int:
+        return len(KPIS)
+
+
+KPI_DEFINITIONS = KpiDefinitions()
 
 
 def first_purchase_dates(orders: pd.DataFrame) -> pd.Series:
@@ -154,12 +198,15 @@ class DataSpans:
         """"" when ``metric`` may be compared between the two quarters, else why not."""
         for q in (quarter, reference):
             if not self.can_tell(metric, q):
-                return f"new customers cannot be told in {q} (the data start {self.days['orders']['first_day']})"
-            coverage = self.coverage(metric, q)
+                return t("new customers cannot be told in {quarter} (the data start {day})", quarter=fmt_quarter(q),
+                         day=fmt_date(self.days["orders"]["first_day"]))
+            coverage, surveys = self.coverage(metric, q), self.source_of(metric) == "surveys"
             if coverage == "none":
-                return f"{q} is not in the {self.source_of(metric)} data"
+                return (t("{quarter} is not in the surveys data", quarter=fmt_quarter(q)) if surveys else
+                        t("{quarter} is not in the orders data", quarter=fmt_quarter(q)))
             if coverage == "partial":
-                return f"{q} is only partly covered by the {self.source_of(metric)} data"
+                return (t("{quarter} is only partly covered by the surveys data", quarter=fmt_quarter(q)) if surveys
+                        else t("{quarter} is only partly covered by the orders data", quarter=fmt_quarter(q)))
         return ""
 
 
@@ -234,7 +281,7 @@ def compute_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Qu
             "yoy_change": np.nan if why["yoy"] else _change(value, year_ago[metric], kpi.unit),
             "target": np.nan if target is None else target, "met": met,
             "coverage": "full" if spans is None else spans.coverage(metric, quarter),
-            "not_compared": "; ".join(dict.fromkeys(w for w in why.values() if w)),
+            "not_compared": t("; ").join(dict.fromkeys(w for w in why.values() if w)),
         })
     return pd.DataFrame(rows)
 
@@ -248,17 +295,18 @@ def format_kpi_change(change: float, unit: str) -> str:
     if unit == "share":
         return fmt_pp(change)
     if unit == "points":
-        return "–" if pd.isna(change) else f"{change:+.1f} pts"
+        return "–" if pd.isna(change) else t("{points} pts", points=f"{change:+.1f}")
     return fmt_change(change)
 
 
 NO_TARGET = "no target"
-"""What readers see where a KPI has no target (no met / not met is claimed for it)."""
+"""What readers see where a KPI has no target (no met / not met is claimed for it), in English;
+:func:`format_kpi_target` gives it in the report's language."""
 
 
 def format_kpi_target(target: float, unit: str, currency: str) -> str:
     """A KPI's target for readers, or "no target" when none is set."""
-    return NO_TARGET if pd.isna(target) else format_kpi_value(target, unit, currency)
+    return t("no target") if pd.isna(target) else format_kpi_value(target, unit, currency)
 
 
 def kpi_table_for_readers(kpis: pd.DataFrame, currency: str) -> pd.DataFrame:
@@ -268,13 +316,14 @@ def kpi_table_for_readers(kpis: pd.DataFrame, currency: str) -> pd.DataFrame:
     met = kpis["met"].astype("object").where(kpis["target"].notna())  # no target: nothing to meet
     partial = kpis["coverage"].eq("partial") if "coverage" in kpis else pd.Series(False, index=kpis.index)
     return pd.DataFrame({
-        "KPI": kpis["label"],
-        "This quarter": [format_kpi_value(v, u, currency) + (" (partial quarter)" if p else "")
-                         for v, u, p in zip(kpis["value"], kpis["unit"], partial)],
-        "vs previous quarter": [format_kpi_change(c, u) for c, u in zip(kpis["qoq_change"], kpis["unit"])],
-        "vs a year ago": [format_kpi_change(c, u) for c, u in zip(kpis["yoy_change"], kpis["unit"])],
-        "Target": [format_kpi_target(v, u, currency) for v, u in zip(kpis["target"], kpis["unit"])],
-        "Met": [_met_word(m) for m in met],
+        t("KPI"): kpis["label"],
+        t("This quarter"): [t("{value} (partial quarter)", value=format_kpi_value(v, u, currency)) if p
+                            else format_kpi_value(v, u, currency)
+                            for v, u, p in zip(kpis["value"], kpis["unit"], partial)],
+        t("vs previous quarter"): [format_kpi_change(c, u) for c, u in zip(kpis["qoq_change"], kpis["unit"])],
+        t("vs a year ago"): [format_kpi_change(c, u) for c, u in zip(kpis["yoy_change"], kpis["unit"])],
+        t("Target"): [format_kpi_target(v, u, currency) for v, u in zip(kpis["target"], kpis["unit"])],
+        t("Met"): [_met_word(m) for m in met],
     })
 
 
@@ -285,14 +334,14 @@ def comparison_note(kpis: pd.DataFrame) -> str:
     left_out = kpis.loc[kpis["not_compared"].fillna("").astype(str) != ""]
     if left_out.empty:
         return ""
-    reasons = "; ".join(dict.fromkeys(left_out["not_compared"].astype(str)))
-    return (f"Not compared with other quarters: {', '.join(left_out['label'])} ({reasons}). A part of a quarter is "
-            "not set against a whole one.")
+    reasons = t("; ").join(dict.fromkeys(left_out["not_compared"].astype(str)))
+    return t("Not compared with other quarters: {kpis} ({reasons}). A part of a quarter is not set against a "
+             "whole one.", kpis=t(", ").join(left_out["label"]), reasons=reasons)
 
 
 def _met_word(met) -> str:
     """"met" / "not met" for a flag True / False (also as read back from a CSV); "–" for None / NaN."""
-    return {"True": "met", "False": "not met"}.get(str(met), "–")
+    return {"True": t("met"), "False": t("not met")}.get(str(met), "–")
 
 
 def kpi_finding(kpis: pd.DataFrame, currency: str) -> str:
@@ -301,17 +350,20 @@ def kpi_finding(kpis: pd.DataFrame, currency: str) -> str:
     with_target = kpis.loc[kpis["target"].notna() & kpis["met"].notna()]
     met = int(with_target["met"].astype(bool).sum())
     if kpis["target"].notna().any():
-        text = f"{met} of {len(with_target)} KPIs with a target met it this quarter."
+        text = t("{met} of {total} KPIs with a target met it this quarter.", met=fmt_int(met),
+                 total=fmt_int(len(with_target)))
     else:
-        text = "No KPI has a target (kpi_targets in the parameters), so none is judged met or not met."
+        text = t("No KPI has a target (kpi_targets in the parameters), so none is judged met or not met.")
     revenue = kpis.set_index("metric").loc["revenue"]
-    text += (f" Net revenue was {format_kpi_value(revenue['value'], 'money', currency)}, "
-             f"{format_kpi_change(revenue['qoq_change'], 'money')} on the previous quarter and "
-             f"{format_kpi_change(revenue['yoy_change'], 'money')} on a year ago.")
+    text += " " + t("Net revenue was {revenue}, {qoq} on the previous quarter and {yoy} on a year ago.",
+                    revenue=format_kpi_value(revenue["value"], "money", currency),
+                    qoq=format_kpi_change(revenue["qoq_change"], "money"),
+                    yoy=format_kpi_change(revenue["yoy_change"], "money"))
     missed = with_target.loc[~with_target["met"].astype(bool)]
     if len(missed):
         gap = (missed["value"] - missed["target"]).abs() / missed["target"].abs().replace(0, np.nan)
         worst = missed.loc[gap.fillna(0).idxmax()]
-        text += (f" Furthest from target: {worst['label']} at {format_kpi_value(worst['value'], worst['unit'], currency)}"
-                 f" against {format_kpi_value(worst['target'], worst['unit'], currency)}.")
+        text += " " + t("Furthest from target: {kpi} at {value} against {target}.", kpi=worst["label"],
+                        value=format_kpi_value(worst["value"], worst["unit"], currency),
+                        target=format_kpi_value(worst["target"], worst["unit"], currency))
     return text

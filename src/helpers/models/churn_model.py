@@ -30,7 +30,8 @@ from helpers import facts
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
-from helpers.report.fmt import fmt_int, fmt_num, fmt_pct
+from helpers.report.fmt import fmt_date, fmt_int, fmt_num, fmt_pct
+from helpers.report.i18n import t
 from helpers.validation import require_columns
 
 WINDOWS = (90, 180, 365)
@@ -69,6 +70,49 @@ FEATURE_LABELS = {
     "region": "Region",
     "main_channel": "Main sales channel",
 }
+
+
+def feature_label(column: str) -> str:
+    """The ``FEATURE_LABELS`` label of ``column`` in the report's language (``FEATURE_LABELS`` is English)."""
+    labels = {
+        "days_since_last_purchase": t("Days since last purchase"),
+        "tenure_days": t("Days since first purchase"),
+        "orders_total": t("Orders in total"),
+        "orders_per_month": t("Orders per month since the first purchase"),
+        "orders_90d": t("Orders in last 90 days"),
+        "orders_180d": t("Orders in last 180 days"),
+        "orders_365d": t("Orders in last 365 days"),
+        "orders_prev_90d": t("Orders 91-180 days ago"),
+        "order_trend": t("Order trend (last 90 vs previous 90 days)"),
+        "revenue_90d": t("Revenue in last 90 days"),
+        "revenue_180d": t("Revenue in last 180 days"),
+        "revenue_365d": t("Revenue in last 365 days"),
+        "recency_vs_usual_gap": t("Days since last purchase / usual gap between orders"),
+        "categories_365d": t("Categories bought in last 365 days"),
+        "complaints_90d": t("Complaints in last 90 days"),
+        "complaints_365d": t("Complaints in last 365 days"),
+        "open_complaints": t("Unresolved complaints"),
+        "mean_resolution_hours": t("Mean complaint resolution time (hours)"),
+        "last_nps": t("Last NPS score"),
+        "last_csat": t("Last CSAT score"),
+        "sessions_30d": t("Web / app sessions in last 30 days"),
+        "sessions_90d": t("Web / app sessions in last 90 days"),
+        "days_since_last_visit": t("Days since last web / app visit"),
+        "segment": t("Segment"),
+        "region": t("Region"),
+        "main_channel": t("Main sales channel"),
+    }
+    return labels.get(column, FEATURE_LABELS.get(column, column))
+
+
+def _day(value) -> str:
+    """A day for readers (``fmt_date`` of the calendar day, whatever the time of ``value``)."""
+    return fmt_date(pd.Timestamp(value).date())
+
+
+def _baseline_name() -> str:
+    """The name of the recency-only baseline in the validation table (in the report's language)."""
+    return t("Recency only (baseline)")
 
 
 # Which side of a feature is the risky one (+1: higher values, -1: lower values). A feature is a
@@ -282,7 +326,7 @@ def _make_models(numeric: list[str], categorical: list[str], seed: int) -> dict:
             early_stopping=True, validation_fraction=0.15, n_iter_no_change=15, random_state=seed,
         ),
     )
-    return {"Logistic regression": logistic, "Gradient boosting": boosting}
+    return {t("Logistic regression"): logistic, t("Gradient boosting"): boosting}
 
 
 def _top_decile(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
@@ -318,18 +362,20 @@ def _require_history(orders: pd.DataFrame, end: pd.Timestamp, n_days: int) -> No
     """``NotAvailable`` unless the valid purchases cover the 3N days up to ``end`` (see the module docstring)."""
     lines = purchase_lines(orders, end=facts.end_of_day(end))
     if lines.empty:
-        raise NotAvailable(f"no valid purchase on or before {end:%Y-%m-%d}", "orders up to the quarter end")
+        raise NotAvailable(t("no valid purchase on or before {date}", date=_day(end)), t("orders up to the quarter end"))
     first = lines["order_date"].min().normalize()
     covered = int((end - first).days) + 1
     needed = 3 * n_days
     if covered < needed:
         train, holdout = end - pd.Timedelta(days=2 * n_days), end - pd.Timedelta(days=n_days)
         raise NotAvailable(
-            f"the orders cover {fmt_int(covered)} days up to {end:%Y-%m-%d} (from {first:%Y-%m-%d}); the churn model needs "
-            f"{fmt_int(needed)}: {n_days} days of activity before the training cut-off {train:%Y-%m-%d} and the {n_days}-day "
-            f"windows after it and after the holdout cut-off {holdout:%Y-%m-%d} that say who churned",
-            f"orders from {end - pd.Timedelta(days=needed - 1):%Y-%m-%d} or earlier, or a shorter churn window "
-            "(churn_inactivity_days)")
+            t("the orders cover {covered} days up to {end} (from {first}); the churn model needs {needed}: {days} days "
+              "of activity before the training cut-off {train} and the {days}-day windows after it and after the "
+              "holdout cut-off {holdout} that say who churned", covered=fmt_int(covered), end=_day(end),
+              first=_day(first), needed=fmt_int(needed), days=n_days, train=_day(train),
+              holdout=_day(holdout)),
+            t("orders from {date} or earlier, or a shorter churn window (churn_inactivity_days)",
+              date=_day(end - pd.Timedelta(days=needed - 1))))
 
 
 def _require_both_classes(labels: np.ndarray, cutoff: pd.Timestamp, name: str, min_churners: int) -> None:
@@ -339,14 +385,24 @@ def _require_both_classes(labels: np.ndarray, cutoff: pd.Timestamp, name: str, m
     stayers = len(labels) - churners
     if len(labels) >= MIN_CUSTOMERS and min(churners, stayers) >= min_churners:
         return
-    needs = f"at least {fmt_int(min_churners)} of each class"
+    needs = t("at least {min_churners} of each class", min_churners=fmt_int(min_churners))
     if len(labels) < MIN_CUSTOMERS:
-        needs = f"at least {MIN_CUSTOMERS} customers and {fmt_int(min_churners)} of each class"
+        needs = t("at least {min_customers} customers and {min_churners} of each class", min_customers=MIN_CUSTOMERS,
+                  min_churners=fmt_int(min_churners))
+    counts = dict(churners=fmt_int(churners), stayers=fmt_int(stayers), customers=fmt_int(len(labels)),
+                  date=_day(cutoff), needs=needs)
+    if name == "training":
+        missing = t("{churners} churners and {stayers} non-churners among the {customers} customers active on {date} "
+                    "(the training cut-off); the model needs {needs}", **counts)
+    elif name == "holdout":
+        missing = t("{churners} churners and {stayers} non-churners among the {customers} customers active on {date} "
+                    "(the holdout cut-off); the model needs {needs}", **counts)
+    else:
+        raise ValueError(f"name must be 'training' or 'holdout', got {name!r}")
     raise NotAvailable(
-        f"{fmt_int(churners)} churners and {fmt_int(stayers)} non-churners among the {fmt_int(len(labels))} customers "
-        f"active on {cutoff:%Y-%m-%d} (the {name} cut-off); the model needs {needs}",
-        f"more customers or a longer order history, a different churn window (churn_inactivity_days), or a lower "
-        f"{_MIN_CHURNERS_OPTION}")
+        missing,
+        t("more customers or a longer order history, a different churn window (churn_inactivity_days), or a lower "
+          "{option}", option=_MIN_CHURNERS_OPTION))
 
 
 def fit_churn_model(
@@ -412,7 +468,7 @@ def fit_churn_model(
     recency = x_hold["days_since_last_purchase"].to_numpy(float)
     precision, lift = _top_decile(y_hold, recency)
     rows.append(
-        {"model": "Recency only (baseline)", "auc": roc_auc_score(y_hold, recency), "precision_top_decile": precision,
+        {"model": _baseline_name(), "auc": roc_auc_score(y_hold, recency), "precision_top_decile": precision,
          "lift_top_decile": lift, "brier_score": np.nan}
     )
     validation = pd.DataFrame(rows)
@@ -448,12 +504,14 @@ def validation_finding(model: ChurnModel) -> str:
     """AUC of the chosen model against the recency-only baseline and its top-decile lift."""
     table = model.validation_.set_index("model")
     chosen = table.loc[model.model_name_]
-    baseline = table.loc["Recency only (baseline)"]
-    return (
-        f"On the holdout (customers active on {model.holdout_cutoff.date()}, {fmt_pct(chosen['base_rate'])} churned) the "
-        f"{model.model_name_.lower()} reaches an AUC of {fmt_num(chosen['auc'], 3)} against {fmt_num(baseline['auc'], 3)} "
-        f"for days since last purchase alone; its top 10% riskiest customers churned at {fmt_pct(chosen['precision_top_decile'])}, "
-        f"{fmt_num(chosen['lift_top_decile'], 1)} times the base rate."
+    baseline = table.loc[_baseline_name()]
+    return t(
+        "On the holdout (customers active on {date}, {base_rate} churned) the {model} reaches an AUC of {auc} against "
+        "{baseline_auc} for days since last purchase alone; its top 10% riskiest customers churned at {precision}, "
+        "{lift} times the base rate.",
+        date=_day(model.holdout_cutoff), base_rate=fmt_pct(chosen["base_rate"]), model=model.model_name_.lower(),
+        auc=fmt_num(chosen["auc"], 3), baseline_auc=fmt_num(baseline["auc"], 3),
+        precision=fmt_pct(chosen["precision_top_decile"]), lift=fmt_num(chosen["lift_top_decile"], 1),
     )
 
 
@@ -463,7 +521,7 @@ def validation_numbers(model: ChurnModel) -> dict[str, float]:
     chosen = table.loc[model.model_name_]
     return {
         "holdout_auc": float(chosen["auc"]),
-        "baseline_auc": float(table.loc["Recency only (baseline)", "auc"]),
+        "baseline_auc": float(table.loc[_baseline_name(), "auc"]),
         "precision_top_decile": float(chosen["precision_top_decile"]),
         "lift_top_decile": float(chosen["lift_top_decile"]),
         "holdout_base_rate": float(chosen["base_rate"]),
@@ -492,13 +550,13 @@ def plot_lift(holdout: pd.DataFrame, ax=None):
     baseline = lift_table(holdout, score="days_since_last_purchase")
     ax = ax or plt.subplots(figsize=(8, 4))[1]
     width = 0.4
-    ax.bar(model["decile"] - width / 2, model["lift"], width, label="Churn model")
-    ax.bar(baseline["decile"] + width / 2, baseline["lift"], width, label="Days since last purchase", color="#BBBBBB")
+    ax.bar(model["decile"] - width / 2, model["lift"], width, label=t("Churn model"))
+    ax.bar(baseline["decile"] + width / 2, baseline["lift"], width, label=t("Days since last purchase"), color="#BBBBBB")
     ax.axhline(1, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks(model["decile"])
-    ax.set_title("Lift by risk decile (holdout)")
-    ax.set_xlabel("Risk decile (1 = highest predicted risk)")
-    ax.set_ylabel("Churn rate / average churn rate (x)")
+    ax.set_title(t("Lift by risk decile (holdout)"))
+    ax.set_xlabel(t("Risk decile (1 = highest predicted risk)"))
+    ax.set_ylabel(t("Churn rate / average churn rate (x)"))
     ax.legend()
     return ax
 
@@ -516,11 +574,11 @@ def plot_calibration(holdout: pd.DataFrame, ax=None):
     """Reliability diagram: predicted against observed churn on the holdout."""
     table = calibration_table(holdout)
     ax = ax or plt.subplots(figsize=(5, 5))[1]
-    ax.plot([0, 100], [0, 100], linestyle="--", color="grey", label="Perfect calibration")
-    ax.plot(table["mean_predicted"] * 100, table["observed_churn_rate"] * 100, marker="o", label="Churn model")
-    ax.set_title("Calibration on the holdout")
-    ax.set_xlabel("Predicted churn probability (%)")
-    ax.set_ylabel("Observed churn rate (%)")
+    ax.plot([0, 100], [0, 100], linestyle="--", color="grey", label=t("Perfect calibration"))
+    ax.plot(table["mean_predicted"] * 100, table["observed_churn_rate"] * 100, marker="o", label=t("Churn model"))
+    ax.set_title(t("Calibration on the holdout"))
+    ax.set_xlabel(t("Predicted churn probability (%)"))
+    ax.set_ylabel(t("Observed churn rate (%)"))
     ax.legend()
     return ax
 
@@ -563,10 +621,11 @@ def feature_drivers(model: ChurnModel, top: int = 12) -> pd.DataFrame:
         for c in x_hold.columns
     ]
     table = pd.DataFrame(
-        {"feature": [FEATURE_LABELS.get(c, c) for c in x_hold.columns], "importance": importance.to_numpy(), "sign": signs}
+        {"feature": [feature_label(c) for c in x_hold.columns], "importance": importance.to_numpy(), "sign": signs}
     )
     table["direction"] = np.select(
-        [table["sign"] > 0, table["sign"] < 0], ["higher value, higher risk", "higher value, lower risk"], "depends on value"
+        [table["sign"] > 0, table["sign"] < 0], [t("higher value, higher risk"), t("higher value, lower risk")],
+        t("depends on value")
     )
     table = table[table["importance"] > 0].sort_values("importance", ascending=False).head(top)
     return table.reset_index(drop=True)[["feature", "importance", "direction"]]
@@ -591,61 +650,97 @@ def _column_groups(preprocess, columns: list[str]) -> dict[str, list[int]]:
 def drivers_finding(drivers: pd.DataFrame) -> str:
     """The three strongest drivers in words."""
     if drivers.empty:
-        return "The model found no driver."
-    parts = [f"{row.feature.lower()} ({row.direction})" for row in drivers.head(3).itertuples()]
-    return "The model leans most on " + "; ".join(parts) + "."
+        return t("The model found no driver.")
+    parts = [t("{feature} ({direction})", feature=row.feature.lower(), direction=row.direction)
+             for row in drivers.head(3).itertuples()]
+    return t("The model leans most on {drivers}.", drivers="; ".join(parts))
 
 
 def _reason_phrases(features: pd.DataFrame, currency: str, only: list[str] | None = None) -> dict[str, pd.Series]:
     """A short phrase per customer for every feature (or the ``only`` ones) that can be a reason."""
+    def fill(template: str, **parts) -> pd.Series:
+        """``template`` (from ``t``, placeholders still open) filled row by row: each part a Series or one value;
+        a row with a missing part has no phrase (missing), as a missing value is never a reason."""
+        columns = {name: (part.to_numpy(dtype=object) if isinstance(part, pd.Series) else [part] * len(features))
+                   for name, part in parts.items()}
+        rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+        return pd.Series([np.nan if any(pd.isna(v) for v in row.values()) else template.format(**row) for row in rows],
+                         index=features.index, dtype=object)
+
     def whole(column: str) -> pd.Series:
         return features[column].round().astype("Int64").astype(str)
 
-    def money(column: str) -> pd.Series:
-        return (currency + whole(column)).where(features[column].round() != 0, "nothing")
+    def money(column: str, days: int) -> pd.Series:
+        spent = fill(t("spent {amount} in {days} days"), amount=currency + whole(column), days=days)
+        return spent.where(features[column].round() != 0, t("spent nothing in {days} days").format(days=days))
 
-    def count(column: str, singular: str, plural: str, tail: str) -> pd.Series:
+    def count(column: str, one: str, many: str, none: str, **fixed) -> pd.Series:
         n = features[column].fillna(0).round().astype(int)
-        text = n.astype(str) + np.where(n == 1, f" {singular}", f" {plural}") + tail
-        return text.where(n != 0, f"no {singular}{tail}")
+        text = fill(one, n=n.astype(str), **fixed).where(n == 1, fill(many, n=n.astype(str), **fixed))
+        return text.where(n != 0, none.format(**fixed))
+
+    def orders_in(column: str, days: int) -> pd.Series:
+        return count(column, t("{n} order in {days} days"), t("{n} orders in {days} days"), t("no order in {days} days"),
+                     days=days)
+
+    def complaints_in(column: str, days: int) -> pd.Series:
+        return count(column, t("{n} complaint in {days} days"), t("{n} complaints in {days} days"),
+                     t("no complaint in {days} days"), days=days)
+
+    def sessions_in(column: str, days: int) -> pd.Series:
+        return count(column, t("{n} web/app session in {days} days"), t("{n} web/app sessions in {days} days"),
+                     t("no web/app session in {days} days"), days=days)
 
     phrases = {
-        "days_since_last_purchase": lambda: "no purchase for " + whole("days_since_last_purchase") + " days",
-        "tenure_days": lambda: "customer for only " + whole("tenure_days") + " days",
-        "orders_total": lambda: count("orders_total", "order", "orders", " in total"),
+        "days_since_last_purchase": lambda: fill(t("no purchase for {days} days"), days=whole("days_since_last_purchase")),
+        "tenure_days": lambda: fill(t("customer for only {days} days"), days=whole("tenure_days")),
+        "orders_total": lambda: count("orders_total", t("{n} order in total"), t("{n} orders in total"),
+                                      t("no order in total")),
         "orders_per_month": lambda: pd.Series(
             np.where(
                 features["orders_per_month"] < 1,
-                "one order every " + (1 / features["orders_per_month"]).round().astype(int).astype(str) + " months",
-                features["orders_per_month"].round(1).astype(str) + " orders a month",
+                fill(t("one order every {months} months since the first purchase"),
+                     months=(1 / features["orders_per_month"]).round().astype(int).astype(str)),
+                fill(t("{orders} orders a month since the first purchase"),
+                     orders=features["orders_per_month"].round(1).astype(str)),
             ),
             index=features.index,
-        ) + " since the first purchase",
-        "orders_90d": lambda: count("orders_90d", "order", "orders", " in 90 days"),
-        "orders_180d": lambda: count("orders_180d", "order", "orders", " in 180 days"),
-        "orders_365d": lambda: count("orders_365d", "order", "orders", " in 365 days"),
-        "order_trend": lambda: pd.Series(
-            np.where(features["order_trend"] < 0, "orders down from ", "orders went from "), index=features.index
-        ) + whole("orders_prev_90d") + " to " + whole("orders_90d") + " (previous vs last 90 days)",
-        "revenue_90d": lambda: "spent " + money("revenue_90d") + " in 90 days",
-        "revenue_180d": lambda: "spent " + money("revenue_180d") + " in 180 days",
-        "revenue_365d": lambda: "spent " + money("revenue_365d") + " in 365 days",
-        "recency_vs_usual_gap": lambda: (
-            "last purchase " + features["recency_vs_usual_gap"].round(1).astype(str) + "x their usual gap between orders"
         ),
-        "categories_365d": lambda: count("categories_365d", "category", "categories", " bought in 365 days"),
-        "complaints_90d": lambda: count("complaints_90d", "complaint", "complaints", " in 90 days"),
-        "complaints_365d": lambda: count("complaints_365d", "complaint", "complaints", " in 365 days"),
-        "open_complaints": lambda: count("open_complaints", "unresolved complaint", "unresolved complaints", ""),
-        "mean_resolution_hours": lambda: "complaints took " + whole("mean_resolution_hours") + " hours to resolve on average",
-        "last_nps": lambda: "last NPS " + whole("last_nps") + "/10",
-        "last_csat": lambda: "last CSAT " + whole("last_csat") + "/5",
-        "sessions_30d": lambda: count("sessions_30d", "web/app session", "web/app sessions", " in 30 days"),
-        "sessions_90d": lambda: count("sessions_90d", "web/app session", "web/app sessions", " in 90 days"),
-        "days_since_last_visit": lambda: "no web/app visit for " + whole("days_since_last_visit") + " days",
-        "segment": lambda: "segment " + features["segment"].astype(str),
-        "region": lambda: "region " + features["region"].astype(str),
-        "main_channel": lambda: "buys mostly " + features["main_channel"].astype(str),
+        "orders_90d": lambda: orders_in("orders_90d", 90),
+        "orders_180d": lambda: orders_in("orders_180d", 180),
+        "orders_365d": lambda: orders_in("orders_365d", 365),
+        "order_trend": lambda: pd.Series(
+            np.where(
+                features["order_trend"] < 0,
+                fill(t("orders down from {previous} to {last} (previous vs last 90 days)"),
+                     previous=whole("orders_prev_90d"), last=whole("orders_90d")),
+                fill(t("orders went from {previous} to {last} (previous vs last 90 days)"),
+                     previous=whole("orders_prev_90d"), last=whole("orders_90d")),
+            ),
+            index=features.index,
+        ),
+        "revenue_90d": lambda: money("revenue_90d", 90),
+        "revenue_180d": lambda: money("revenue_180d", 180),
+        "revenue_365d": lambda: money("revenue_365d", 365),
+        "recency_vs_usual_gap": lambda: fill(t("last purchase {ratio}x their usual gap between orders"),
+                                             ratio=features["recency_vs_usual_gap"].round(1).astype(str)),
+        "categories_365d": lambda: count("categories_365d", t("{n} category bought in {days} days"),
+                                         t("{n} categories bought in {days} days"),
+                                         t("no category bought in {days} days"), days=365),
+        "complaints_90d": lambda: complaints_in("complaints_90d", 90),
+        "complaints_365d": lambda: complaints_in("complaints_365d", 365),
+        "open_complaints": lambda: count("open_complaints", t("{n} unresolved complaint"), t("{n} unresolved complaints"),
+                                         t("no unresolved complaint")),
+        "mean_resolution_hours": lambda: fill(t("complaints took {hours} hours to resolve on average"),
+                                              hours=whole("mean_resolution_hours")),
+        "last_nps": lambda: fill(t("last NPS {score}/10"), score=whole("last_nps")),
+        "last_csat": lambda: fill(t("last CSAT {score}/5"), score=whole("last_csat")),
+        "sessions_30d": lambda: sessions_in("sessions_30d", 30),
+        "sessions_90d": lambda: sessions_in("sessions_90d", 90),
+        "days_since_last_visit": lambda: fill(t("no web/app visit for {days} days"), days=whole("days_since_last_visit")),
+        "segment": lambda: fill(t("segment {segment}"), segment=features["segment"].astype(str)),
+        "region": lambda: fill(t("region {region}"), region=features["region"].astype(str)),
+        "main_channel": lambda: fill(t("buys mostly {channel}"), channel=features["main_channel"].astype(str)),
     }
     # Missing values never become reasons (their effect is set to zero), so no phrase for them.
     wanted = features.columns if only is None else [c for c in only if c in features.columns]
@@ -684,8 +779,8 @@ def score_customers(
     features = churn_features(orders, period.last_day, inactivity_days=model.inactivity_days, **sources)
     if features.empty:
         raise NotAvailable(
-            f"no customer is active on {period.last_day:%Y-%m-%d} (a valid purchase in the {model.inactivity_days} days "
-            "up to it), so there is nobody to score", "orders up to the quarter end")
+            t("no customer is active on {date} (a valid purchase in the {days} days up to it), so there is nobody to "
+              "score", date=_day(period.last_day), days=model.inactivity_days), t("orders up to the quarter end"))
     preprocess, estimator = model.final_model_[0], model.final_model_[-1]
     matrix = np.asarray(preprocess.transform(features), dtype=float)
     typical = pd.DataFrame([model.reference_])[features.columns].astype({c: float for c in model.numeric_})
@@ -720,9 +815,9 @@ def score_customers(
     for slot in range(1, chosen_text.shape[1]):  # at most max_reasons slots
         following = pd.Series(chosen_text[:, slot], dtype=object)
         top_reasons = top_reasons.where(following == "", top_reasons + "; " + following)
-    top_reasons = top_reasons.replace("", "no single strong driver")
-    labels = np.array([FEATURE_LABELS[c] for c in candidates], dtype=object)
-    main_reason = np.where(chosen_effect[:, 0] >= min_effect, labels[order[:, 0]], "none")
+    top_reasons = top_reasons.replace("", t("no single strong driver"))
+    labels = np.array([feature_label(c) for c in candidates], dtype=object)
+    main_reason = np.where(chosen_effect[:, 0] >= min_effect, labels[order[:, 0]], t("none"))
     scores = pd.DataFrame(
         {
             "customer_id": features.index,
@@ -739,14 +834,15 @@ def scores_finding(scores: pd.DataFrame, threshold: float = 0.5, inactivity_days
     the most common first reason. The scored are not the quarter's active customers: a customer
     who last bought in the N days before the quarter is scored, and counts as not yet churned."""
     if scores.empty:
-        return "No customer to score: nobody has bought in the last N days."
+        return t("No customer to score: nobody has bought in the last N days.")
     high = scores[scores["churn_probability"] >= threshold]
-    text = (
-        f"{fmt_int(len(high))} of the {fmt_int(len(scores))} customers not yet churned at the quarter end (a purchase "
-        f"in its last {int(inactivity_days)} days) ({fmt_pct(len(high) / len(scores))}) have a churn "
-        f"probability of {fmt_pct(threshold, 0)} or more"
-    )
-    if not high.empty:
-        leading = high["main_reason"].value_counts()
-        text += f"; for {fmt_pct(leading.iloc[0] / len(high))} of them the leading reason is '{leading.index[0].lower()}'"
-    return text + "."
+    numbers = dict(high=fmt_int(len(high)), scored=fmt_int(len(scores)), days=int(inactivity_days),
+                   share=fmt_pct(len(high) / len(scores)), threshold=fmt_pct(threshold, 0))
+    if high.empty:
+        return t("{high} of the {scored} customers not yet churned at the quarter end (a purchase in its last {days} "
+                 "days) ({share}) have a churn probability of {threshold} or more.", **numbers)
+    leading = high["main_reason"].value_counts()
+    return t("{high} of the {scored} customers not yet churned at the quarter end (a purchase in its last {days} days) "
+             "({share}) have a churn probability of {threshold} or more; for {leading_share} of them the leading "
+             "reason is '{reason}'.", leading_share=fmt_pct(leading.iloc[0] / len(high)),
+             reason=leading.index[0].lower(), **numbers)

@@ -5,7 +5,8 @@ Method: k-means (Lloyd 1982, k-means++ starts, scikit-learn) on ``log1p`` of non
 features scaled to zero mean and unit variance; the number of clusters maximises the mean
 silhouette width (Rousseeuw 1987) on a seeded sample. Above ``fit_sample`` customers the model
 is fitted on a seeded sample and every customer is then assigned to the nearest centre. The
-explanation is a CART tree (Breiman et al. 1984) of depth 3 on the unscaled features.
+explanation is a CART tree (Breiman et al. 1984) on the unscaled features with classes weighted by
+the inverse of their size, three questions deep or deeper until every cluster has a rule.
 """
 from __future__ import annotations
 
@@ -15,21 +16,24 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from helpers.report.fmt import fmt_int, fmt_num, fmt_pct
+from helpers.report.fmt import fmt_int, fmt_money, fmt_num, fmt_pct
+from helpers.report.i18n import t
 
 __all__ = [
     "FEATURE_LABELS",
     "ClusterResult",
+    "TreeExplanation",
     "customer_features",
     "fit_clusters",
     "explain_clusters",
     "plot_cluster_profiles",
     "cluster_finding",
+    "per_cluster_caption",
+    "tree_caption",
     "tree_finding",
 ]
 
@@ -45,6 +49,18 @@ FEATURE_LABELS = {
 _INTEGER_UNITS = {"days", "orders", "count"}
 # A cluster centre this many standard deviations from the average earns a word.
 _WORD_THRESHOLD = 0.5
+
+
+def _feature_words() -> dict[str, tuple[str, str, str | None]]:
+    """``FEATURE_LABELS``' name and high / low words of each feature in the report's language."""
+    return {
+        "days_since_last_purchase": (t("days since last purchase"), t("lapsed"), t("recent")),
+        "orders_in_window": (t("orders in last 365 days"), t("frequent"), t("infrequent")),
+        "revenue_in_window": (t("revenue in last 365 days"), t("high spend"), t("low spend")),
+        "days_since_first_purchase": (t("days since first purchase"), t("long-standing"), t("newer")),
+        "clv_12m": (t("12-month CLV"), t("high expected value"), t("low expected value")),
+        "complaints_in_window": (t("complaints in last 365 days"), t("complaining"), None),
+    }
 
 
 def customer_features(
@@ -93,10 +109,11 @@ def _transform(features: pd.DataFrame, columns: list[str]) -> np.ndarray:
 
 def _describe(centre: pd.Series) -> list[str]:
     words = []
+    feature_words = _feature_words()
     for column, z in centre.abs().sort_values(ascending=False).items():
         if abs(centre[column]) < _WORD_THRESHOLD:
             break
-        high, low = FEATURE_LABELS.get(column, (column, "", f"high {column}", f"low {column}"))[2:]
+        high, low = feature_words[column][1:]  # the columns clustered are those of FEATURE_LABELS
         word = high if centre[column] > 0 else low
         if word:
             words.append(word)
@@ -158,10 +175,11 @@ def fit_clusters(
     centres = pd.DataFrame(scaled, columns=columns).groupby(cluster).mean()
     names = {}
     for number, centre in centres.iterrows():  # one row per cluster (k <= 10), not per customer
-        words = _describe(centre)[:3] or ["typical"]
-        names[number] = ", ".join(words)
+        words = _describe(centre)[:3] or [t("typical")]
+        names[number] = t(", ").join(words)
     counts = pd.Series(list(names.values())).value_counts()
-    names = {n: (f"{name} ({n})" if counts[name] > 1 else name) for n, name in names.items()}
+    names = {n: (t("{name} ({number})", name=name, number=fmt_int(n)) if counts[name] > 1 else name)
+             for n, name in names.items()}
     assignments = pd.DataFrame({"customer_id": features["customer_id"].to_numpy(), "cluster": cluster})
     assignments["cluster_name"] = assignments["cluster"].map(names)
     medians = features[columns].groupby(cluster).median()
@@ -173,75 +191,165 @@ def fit_clusters(
     return ClusterResult(assignments, profiles, silhouette, best_k, columns)
 
 
+def _feature_label(column: str) -> tuple[str, str]:
+    """A feature's words for readers and its unit."""
+    unit = FEATURE_LABELS.get(column, (column, ""))[1]
+    return _feature_words().get(column, (column,))[0], unit
+
+
 def _threshold_text(column: str, threshold: float, above: bool, currency: str) -> str:
-    label, unit = FEATURE_LABELS.get(column, (column, ""))[:2]
+    label, unit = _feature_label(column)
     if unit in _INTEGER_UNITS:
         # Trees split integers at x.5: "<= 2.5" is "at most 2", "> 2.5" is "at least 3".
         bound = int(np.floor(threshold))
         if bound == 0 and not above and unit in ("orders", "count"):
-            return f"no {label}"
-        return f"{label} at least {fmt_int(bound + 1)}" if above else f"{label} at most {fmt_int(bound)}"
-    value = f"{currency}{fmt_num(threshold, 0)}" if unit == "money" else fmt_num(threshold, 1)
-    return f"{label} above {value}" if above else f"{label} at most {value}"
+            return t("no {feature}", feature=label)
+        if above:
+            return t("{feature} at least {value}", feature=label, value=fmt_int(bound + 1))
+        return t("{feature} at most {value}", feature=label, value=fmt_int(bound))
+    value = fmt_money(threshold, currency) if unit == "money" else fmt_num(threshold, 1)
+    if above:
+        return t("{feature} above {value}", feature=label, value=value)
+    return t("{feature} at most {value}", feature=label, value=value)
 
 
 def _bounds_text(column: str, low: float | None, high: float | None, currency: str) -> str:
     """One feature's condition on a tree path: above ``low`` and / or at most ``high``."""
     if low is None or high is None:
         return _threshold_text(column, high if low is None else low, low is not None, currency)
-    label, unit = FEATURE_LABELS.get(column, (column, ""))[:2]
+    label, unit = _feature_label(column)
     if unit in _INTEGER_UNITS:
         first, last = int(np.floor(low)) + 1, int(np.floor(high))
-        return f"{label} exactly {fmt_int(first)}" if first == last else f"{label} {fmt_int(first)} to {fmt_int(last)}"
-    show = (lambda v: f"{currency}{fmt_num(v, 0)}") if unit == "money" else (lambda v: fmt_num(v, 1))
-    return f"{label} above {show(low)} and at most {show(high)}"
+        if first == last:
+            return t("{feature} exactly {value}", feature=label, value=fmt_int(first))
+        return t("{feature} {low} to {high}", feature=label, low=fmt_int(first), high=fmt_int(last))
+    show = (lambda v: fmt_money(v, currency)) if unit == "money" else (lambda v: fmt_num(v, 1))
+    return t("{feature} above {low} and at most {high}", feature=label, low=show(low), high=show(high))
+
+
+@dataclass
+class TreeExplanation:
+    """A decision tree's description of the clusters, and how well it reproduces them.
+
+    ``rules``: one row per leaf (plain-language conditions, the cluster it assigns, its share of
+    customers and ``purity``, the share of them actually in that cluster). ``per_cluster``: per
+    cluster its customers, ``share_reproduced`` (recall: the share of the cluster the rules put
+    in it), ``precision`` (the share of the customers the rules put in it that belong there) and
+    the number of ``rules`` that assign it. ``accuracy``: the share of all customers the rules put
+    in their own cluster. ``depth``: the questions per path the tree needed (see
+    :func:`explain_clusters`); ``customers``: the customers it was fitted on.
+    """
+
+    rules: pd.DataFrame
+    per_cluster: pd.DataFrame
+    accuracy: float
+    depth: int
+    customers: int
 
 
 def explain_clusters(
-    features: pd.DataFrame, result: ClusterResult, seed: int = 2026, max_depth: int = 3, sample: int = 100_000, currency: str = "¥"
-) -> tuple[pd.DataFrame, float]:
-    """A depth-``max_depth`` decision tree predicting the cluster from the unscaled features.
+    features: pd.DataFrame,
+    result: ClusterResult,
+    seed: int = 2026,
+    max_depth: int = 3,
+    sample: int = 100_000,
+    currency: str = "¥",
+    depth_limit: int = 6,
+    min_leaf_share: float = 0.005,
+    min_share_reproduced: float = 0.5,
+) -> TreeExplanation:
+    """A decision tree (CART, Breiman et al. 1984) that reproduces the clusters from the unscaled features.
 
-    Returns the rules (one per leaf: plain-language conditions, predicted cluster, share of
-    customers, and the share of them actually in that cluster) and the tree's accuracy on a
-    seeded 30% test split.
+    Classes are weighted by the inverse of their size (``class_weight="balanced"``), so a small
+    cluster, often the most valuable one, is not outvoted by a large neighbour inside a leaf.
+    The tree starts ``max_depth`` questions deep (at least enough leaves for every cluster) and
+    goes one question deeper, up to ``depth_limit``, until every cluster is the prediction of at
+    least one leaf and the rules reproduce at least ``min_share_reproduced`` of every cluster.
+    Leaves hold at least ``min_leaf_share`` of the customers (one at least).
+
+    The tree describes the clusters rather than predicting new customers, so it is fitted and
+    scored on the same customers (a seeded sample of ``sample`` when there are more): the
+    per-cluster shares say how far the rules can be read as the clusters.
     """
-    merged = features.merge(result.assignments[["customer_id", "cluster", "cluster_name"]], on="customer_id")
+    if not 1 <= max_depth <= depth_limit:
+        raise ValueError(f"max_depth must lie between 1 and depth_limit ({depth_limit}), got {max_depth}")
+    if not 0 <= min_leaf_share < 0.5:
+        raise ValueError(f"min_leaf_share must lie in [0, 0.5), got {min_leaf_share}")
+    if not 0 <= min_share_reproduced <= 1:
+        raise ValueError(f"min_share_reproduced must lie in [0, 1], got {min_share_reproduced}")
+    merged = features.merge(result.assignments[["customer_id", "cluster"]], on="customer_id")
+    if merged.empty:
+        raise ValueError("no customer of features has a cluster in result.assignments")
     if len(merged) > sample:
         merged = merged.sample(sample, random_state=seed)
     X, y = merged[result.features].to_numpy(dtype=float), merged["cluster"].to_numpy()
-    stratify = y if pd.Series(y).value_counts().min() >= 2 else None
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=stratify)
-    tree = DecisionTreeClassifier(max_depth=max_depth, random_state=seed).fit(X_train, y_train)
-    accuracy = float(tree.score(X_test, y_test))
-    structure = tree.tree_
+    clusters_present = np.unique(y)
+    min_leaf = max(1, int(np.ceil(min_leaf_share * len(y))))
+    # Enough leaves for every cluster: 2 ** depth >= k.
+    depth = min(max(max_depth, int(np.ceil(np.log2(max(len(clusters_present), 2))))), depth_limit)
+    while True:
+        tree = DecisionTreeClassifier(max_depth=depth, class_weight="balanced", min_samples_leaf=min_leaf,
+                                      random_state=seed).fit(X, y)
+        predicted = tree.predict(X)
+        leaves = tree.apply(X)
+        recall = pd.Series(predicted == y).groupby(y).mean()
+        if recall.min() >= min_share_reproduced and set(np.unique(predicted)) == set(clusters_present):
+            break
+        if depth >= depth_limit:
+            break
+        depth += 1
     names = dict(zip(result.profiles["cluster"], result.profiles["cluster_name"]))
+    rules = _leaf_rules(tree, result.features, leaves, predicted, y, names, currency)
+    per_cluster = _per_cluster(result, y, predicted, rules)
+    return TreeExplanation(rules, per_cluster, float(np.mean(predicted == y)), int(depth), int(len(y)))
+
+
+def _leaf_rules(tree, columns, leaves, predicted, actual, names, currency) -> pd.DataFrame:
+    """One row per leaf: its conditions in words, the cluster it assigns and who lands in it."""
+    structure = tree.tree_
+    # Shares count customers, not the class weights the tree was fitted with.
+    per_leaf = pd.DataFrame({"leaf": leaves, "predicted": predicted, "right": predicted == actual})
+    per_leaf = per_leaf.groupby("leaf").agg(customers=("right", "size"), right=("right", "sum"), cluster=("predicted", "first"))
     rows = []
-    # Walk the (at most 2 ** max_depth leaves) tree from the root, carrying each path's bounds.
+    # Walk the (at most 2 ** depth leaves) tree from the root, carrying each path's bounds.
     stack = [(0, {})]
     while stack:
         node, bounds = stack.pop()
         left, right = structure.children_left[node], structure.children_right[node]
         if left == right:  # leaf
-            counts = structure.value[node][0]
-            predicted = tree.classes_[int(np.argmax(counts))]
+            counts = per_leaf.loc[node]
             conditions = [_bounds_text(column, low, high, currency) for column, (low, high) in bounds.items()]
-            rows.append(
-                {
-                    "rule": " and ".join(conditions) or "all customers",
-                    "cluster": int(predicted),
-                    "cluster_name": names.get(predicted, str(predicted)),
-                    "share_of_customers": structure.weighted_n_node_samples[node] / structure.weighted_n_node_samples[0],
-                    "purity": float(counts.max() / counts.sum()),
-                }
-            )
+            rule = conditions[0] if conditions else t("all customers")
+            for condition in conditions[1:]:
+                rule = t("{conditions} and {condition}", conditions=rule, condition=condition)
+            rows.append({
+                "rule": rule,
+                "cluster": int(counts["cluster"]),
+                "cluster_name": names.get(counts["cluster"], str(counts["cluster"])),
+                "share_of_customers": counts["customers"] / len(leaves),
+                "purity": counts["right"] / counts["customers"],
+            })
             continue
-        column, threshold = result.features[structure.feature[node]], float(structure.threshold[node])
+        column, threshold = columns[structure.feature[node]], float(structure.threshold[node])
         low, high = bounds.get(column, (None, None))
         stack.append((right, {**bounds, column: (threshold if low is None else max(low, threshold), high)}))
         stack.append((left, {**bounds, column: (low, threshold if high is None else min(high, threshold))}))
-    rules = pd.DataFrame(rows).sort_values(["cluster", "share_of_customers"], ascending=[True, False]).reset_index(drop=True)
-    return rules, accuracy
+    return pd.DataFrame(rows).sort_values(["cluster", "share_of_customers"], ascending=[True, False]).reset_index(drop=True)
+
+
+def _per_cluster(result: ClusterResult, actual, predicted, rules: pd.DataFrame) -> pd.DataFrame:
+    """Customers, recall (share reproduced), precision and rules of each cluster."""
+    out = result.profiles[["cluster", "cluster_name"]].copy()
+    frame = pd.DataFrame({"actual": actual, "predicted": predicted})
+    sizes = frame["actual"].value_counts()
+    assigned = frame["predicted"].value_counts()
+    reproduced = frame.loc[frame["actual"] == frame["predicted"], "actual"].value_counts()
+    out["customers"] = out["cluster"].map(sizes).fillna(0).astype(int)
+    right = out["cluster"].map(reproduced).fillna(0)
+    out["share_reproduced"] = right / out["customers"].where(out["customers"] > 0)
+    out["precision"] = right / out["cluster"].map(assigned)  # missing where no rule assigns the cluster
+    out["rules"] = out["cluster"].map(rules["cluster"].value_counts()).fillna(0).astype(int)
+    return out.reset_index(drop=True)
 
 
 def plot_cluster_profiles(features: pd.DataFrame, result: ClusterResult, ax=None):
@@ -256,15 +364,16 @@ def plot_cluster_profiles(features: pd.DataFrame, result: ClusterResult, ax=None
         _, ax = plt.subplots(figsize=(1.3 * len(result.features) + 3, 0.6 * len(centres) + 2))
     image = ax.imshow(centres.to_numpy(), cmap="RdBu_r", vmin=-2, vmax=2, aspect="auto")
     ax.grid(False)
-    ax.set_xticks(range(len(result.features)), [FEATURE_LABELS[c][0] for c in result.features], rotation=30, ha="right")
+    feature_words = _feature_words()
+    ax.set_xticks(range(len(result.features)), [feature_words[c][0] for c in result.features], rotation=30, ha="right")
     names = dict(zip(result.profiles["cluster"], result.profiles["cluster_name"]))
-    ax.set_yticks(range(len(centres)), [f"{c}: {names[c]}" for c in centres.index])
+    ax.set_yticks(range(len(centres)), [t("{cluster}: {name}", cluster=fmt_int(c), name=names[c]) for c in centres.index])
     for (i, j), value in np.ndenumerate(centres.to_numpy()):
         ax.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize=8, color="white" if abs(value) > 1.2 else "black")
-    ax.figure.colorbar(image, ax=ax, label="SDs from average (log)")
-    ax.set_xlabel("Feature")
-    ax.set_ylabel("Cluster")
-    ax.set_title("Cluster profiles: how each cluster differs from the average customer")
+    ax.figure.colorbar(image, ax=ax, label=t("SDs from average (log)"))
+    ax.set_xlabel(t("Feature"))
+    ax.set_ylabel(t("Cluster"))
+    ax.set_title(t("Cluster profiles: how each cluster differs from the average customer"))
     return ax
 
 
@@ -273,17 +382,49 @@ def cluster_finding(result: ClusterResult) -> str:
     chosen = result.silhouette.loc[result.silhouette["chosen"]].iloc[0]
     largest = result.profiles.sort_values("customers").iloc[-1]
     top = result.profiles.loc[result.profiles["cluster"] == 1].iloc[0]
-    return (
-        f"{result.k} clusters separate customers best (silhouette {fmt_num(chosen['silhouette'], 2)}); the largest is "
-        f"\"{largest['cluster_name']}\" ({fmt_pct(largest['share_of_customers'])} of customers) and the most valuable "
-        f"\"{top['cluster_name']}\" ({fmt_int(top['customers'])} customers)."
+    return t(
+        "{clusters} clusters separate customers best (silhouette {silhouette}); the largest is \"{largest}\" "
+        "({largest_share} of customers) and the most valuable \"{top}\" ({top_customers} customers).",
+        clusters=fmt_int(result.k), silhouette=fmt_num(chosen["silhouette"], 2), largest=largest["cluster_name"],
+        largest_share=fmt_pct(largest["share_of_customers"]), top=top["cluster_name"], top_customers=fmt_int(top["customers"]),
     )
 
 
-def tree_finding(rules: pd.DataFrame, accuracy: float) -> str:
-    """Sentence: how well the three-level tree reproduces the clusters and its largest rule."""
-    biggest = rules.sort_values("share_of_customers").iloc[-1]
-    return (
-        f"A shallow decision tree assigns {fmt_pct(accuracy)} of held-out customers to the right cluster; "
-        f"its largest rule: {biggest['rule']} -> \"{biggest['cluster_name']}\" ({fmt_pct(biggest['share_of_customers'])} of customers)."
+def per_cluster_caption(explanation: TreeExplanation) -> str:
+    """Caption of the per-cluster table."""
+    return t("How well the rules reproduce each cluster ({customers} customers)", customers=fmt_int(explanation.customers))
+
+
+def tree_caption(explanation: TreeExplanation) -> str:
+    """Caption of the rules table: how deep the tree is and how many customers it reproduces."""
+    return t(
+        "Decision tree rules, {depth} questions deep: they put {accuracy} of {customers} customers in their own cluster",
+        depth=fmt_int(explanation.depth), accuracy=fmt_pct(explanation.accuracy), customers=fmt_int(explanation.customers),
     )
+
+
+def tree_finding(explanation: TreeExplanation) -> str:
+    """Sentences: overall accuracy, the most valuable cluster's share reproduced and precision, and
+    the cluster the rules reproduce least (or that no rule assigns)."""
+    per_cluster = explanation.per_cluster.loc[explanation.per_cluster["customers"] > 0]
+    top = per_cluster.sort_values("cluster").iloc[0]
+    text = t(
+        "Rules {depth} questions deep put {accuracy} of customers in their own cluster; they reproduce "
+        "{top_recall} of the most valuable cluster \"{top}\" ({top_customers} customers), and {top_precision} of "
+        "the customers they put there belong to it.",
+        depth=fmt_int(explanation.depth), accuracy=fmt_pct(explanation.accuracy), top_recall=fmt_pct(top["share_reproduced"]),
+        top=top["cluster_name"], top_customers=fmt_int(top["customers"]), top_precision=fmt_pct(top["precision"]),
+    )
+    unassigned = per_cluster.loc[per_cluster["rules"] == 0]
+    if len(unassigned):
+        weakest = unassigned.iloc[0]
+        return text + " " + t(
+            "No rule assigns \"{cluster}\" ({customers} customers): the features cannot tell it apart in "
+            "{depth} questions.", cluster=weakest["cluster_name"], customers=fmt_int(weakest["customers"]),
+            depth=fmt_int(explanation.depth))
+    weakest = per_cluster.sort_values(["share_reproduced", "cluster"]).iloc[0]
+    if weakest["share_reproduced"] >= 1:
+        return text + " " + t("They reproduce every cluster exactly.")
+    return text + " " + t(
+        "The least well reproduced is \"{cluster}\": {recall} of its {customers} customers.",
+        cluster=weakest["cluster_name"], recall=fmt_pct(weakest["share_reproduced"]), customers=fmt_int(weakest["customers"]))

@@ -47,7 +47,8 @@ import pandas as pd
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.models.nbd import NBDFitter
-from helpers.report.fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_pct
+from helpers.report.fmt import fmt_change, fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct
+from helpers.report.i18n import t
 from helpers.validation import require_columns
 
 with warnings.catch_warnings():  # lifetimes silences every FutureWarning at import; keep ours
@@ -103,6 +104,15 @@ def _unit_days(time_unit: str) -> float:
         raise ValueError(f"time_unit must be one of {sorted(TIME_UNIT_DAYS)}, got {time_unit!r}")
     return TIME_UNIT_DAYS[time_unit]
 
+
+def _day(value) -> str:
+    """A day for readers (``fmt_date`` of the calendar day, whatever the time of ``value``)."""
+    return fmt_date(pd.Timestamp(value).date())
+
+
+def _model_name(model: str) -> str:
+    """A purchase model's name in a sentence: ``NO_DROPOUT_MODEL`` in the report's language, the others as named."""
+    return t("NBD (no dropout)") if model == NO_DROPOUT_MODEL else model
 
 
 
@@ -259,29 +269,33 @@ def _params_text(params: pd.Series) -> str:
 def _at_bound(params: pd.Series) -> str | None:
     """Which purchase-model estimates lie beyond ``_PURCHASE_BOUNDS``, and what that means."""
     low, high = _PURCHASE_BOUNDS
-    parts = [f"{name} = {value:.2g} below {low:.0e}" if value < low else f"{name} = {value:.2g} above {high:.0e}"
+    parts = [t("{name} = {value} below {bound}", name=name, value=f"{value:.2g}", bound=f"{low:.0e}") if value < low
+             else t("{name} = {value} above {bound}", name=name, value=f"{value:.2g}", bound=f"{high:.0e}")
              for name, value in params.items() if not low <= value <= high]
     if not parts:
         return None
     no_dropout = any((side == "low" and params[name] < low) or (side == "high" and params[name] > high)
                      for name, side in _DROPOUT_PARAMS.items() if name in params.index)
-    meaning = ": the data show no dropout, so P(alive) would be about 100% for everyone" if no_dropout else ""
-    return ", ".join(parts) + meaning
+    bounds = t(", ").join(parts)
+    if no_dropout:
+        return t("{bounds}: the data show no dropout, so P(alive) would be about 100% for everyone", bounds=bounds)
+    return bounds
 
 
 def _absurd(params: pd.Series, model: str) -> tuple[str, str] | None:
     """None for a usable fit, else (``"at a bound"`` or ``"implausible"``, the details)."""
     values = params.to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
-        return "implausible", f"non-finite parameter: {_params_text(params)}"
+        return "implausible", t("non-finite parameter: {params}", params=_params_text(params))
     if model in _PURCHASE_MODELS.values():
         detail = _at_bound(params)
         return None if detail is None else ("at a bound", detail)
     low, high = _PARAM_RANGE
     if np.any(values < low) or np.any(values > high):
-        return "implausible", f"parameter outside [{low:g}, {high:g}]: {_params_text(params)}"
+        return "implausible", t("parameter outside [{low}, {high}]: {params}", low=f"{low:g}", high=f"{high:g}",
+                                params=_params_text(params))
     if model == "Gamma-Gamma" and params["q"] <= 1:
-        return "implausible", f"q <= 1, mean spend not finite: {_params_text(params)}"
+        return "implausible", t("q <= 1, mean spend not finite: {params}", params=_params_text(params))
     return None
 
 
@@ -291,6 +305,22 @@ def _report_row(**values) -> dict:
            "seconds": np.nan, "holdout_predicted": np.nan, "holdout_actual": np.nan, "holdout_error": np.nan, "note": ""}
     row.update(values)
     return {column: row[column] for column in FIT_REPORT_COLUMNS}
+
+
+def _problem_texts(problem: tuple[str, str], penalizer: float) -> tuple[str, str]:
+    """A fit's problem (``_absurd``) for the fit report's note and, as a clause, for why the fit is not used."""
+    kind, detail = problem
+    value = f"{penalizer:g}"
+    if kind == "at a bound":
+        note = t("penalizer {penalizer}: estimates at a bound ({detail})", penalizer=value, detail=detail)
+        # The first fit's problem is the data's: a penalty pulls every parameter towards 0.
+        reason = (t("its estimates are at a bound ({detail})", detail=detail) if penalizer == 0 else
+                  t("its estimates are at a bound ({detail}) with penalizer {penalizer}", detail=detail, penalizer=value))
+    else:
+        note = t("penalizer {penalizer}: estimates implausible ({detail})", penalizer=value, detail=detail)
+        reason = (t("its estimates are implausible ({detail})", detail=detail) if penalizer == 0 else
+                  t("its estimates are implausible ({detail}) with penalizer {penalizer}", detail=detail, penalizer=value))
+    return note, reason
 
 
 def _fit_with_retries(make_fitter, fit_args: dict, model: str, penalizers, n_customers: int, n_rows: int):
@@ -308,7 +338,8 @@ def _fit_with_retries(make_fitter, fit_args: dict, model: str, penalizers, n_cus
                 warnings.simplefilter("ignore", RuntimeWarning)
                 candidate.fit(**fit_args)
         except (ConvergenceError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
-            notes.append(f"penalizer {penalizer:g}: did not converge ({type(exc).__name__})")
+            notes.append(t("penalizer {penalizer}: did not converge ({error})", penalizer=f"{penalizer:g}",
+                           error=type(exc).__name__))
             continue
         problem = _absurd(candidate.params_, model)
         fitter = candidate
@@ -316,20 +347,20 @@ def _fit_with_retries(make_fitter, fit_args: dict, model: str, penalizers, n_cus
             report = _report_row(
                 model=model, params=_params_text(candidate.params_), converged=True, penalizer=float(penalizer),
                 n_customers=int(n_customers), n_unique_rows=int(n_rows), seconds=round(time.perf_counter() - started, 2),
-                note="; ".join(notes + [f"converged with penalizer {penalizer:g}"]) if notes else "converged at the first attempt",
+                note=("; ".join(notes + [t("converged with penalizer {penalizer}", penalizer=f"{penalizer:g}")]) if notes
+                      else t("converged at the first attempt")),
             )
             return candidate, report
-        notes.append(f"penalizer {penalizer:g}: estimates {problem[0]} ({problem[1]})")
-        # The first fit's problem is the data's: a penalty pulls every parameter towards 0.
-        penalty = "" if penalizer == 0 else f" with penalizer {penalizer:g}"
-        reasons.append(f"its estimates are {problem[0]} ({problem[1]}){penalty}")
+        note, reason = _problem_texts(problem, penalizer)
+        notes.append(note)
+        reasons.append(reason)
     report = _report_row(
         model=model, params=_params_text(fitter.params_) if fitter is not None else "", converged=False,
         penalizer=float(penalizers[-1]), n_customers=int(n_customers), n_unique_rows=int(n_rows),
         seconds=round(time.perf_counter() - started, 2), note="; ".join(notes),
     )
     # Why the fit is not used, as a clause (not a report column).
-    report["reason"] = reasons[0] if reasons else "it did not converge with any penalizer"
+    report["reason"] = reasons[0] if reasons else t("it did not converge with any penalizer")
     return fitter, report
 
 
@@ -399,7 +430,7 @@ def fit_spend_model(
     fitter, report = _fit_with_retries(lifetimes.GammaGammaFitter, fit_args, "Gamma-Gamma", penalizers, n_customers, len(rows))
     repeaters = summary.loc[summary["frequency"] > 0]
     corr = repeaters["frequency"].corr(repeaters["monetary_value"]) if len(repeaters) > 2 else np.nan
-    report["note"] = f"{report['note']}; frequency-spend correlation {corr:.2f}"
+    report["note"] = f"{report['note']}; " + t("frequency-spend correlation {correlation}", correlation=f"{corr:.2f}")
     return fitter, report
 
 
@@ -424,15 +455,25 @@ def _require_repeat_buyers(summary: pd.DataFrame, minimum: int, period: str) -> 
     if int(minimum) < 1:
         raise ValueError(f"min_repeat_buyers must be at least 1, got {minimum}")
     as_of = summary.attrs.get("as_of")  # set by repeat_purchase_summary
-    by = f" by {pd.Timestamp(as_of):%Y-%m-%d}" if as_of is not None else ""
-    enable = f"a longer order history, or a lower {_OPTIONS}.clv_min_repeat_buyers"
+    enable = t("a longer order history, or a lower {option}", option=f"{_OPTIONS}.clv_min_repeat_buyers")
     if len(summary) == 0:
-        raise NotAvailable(f"no customer bought{by} ({period})", "orders on or before that day")
+        if as_of is not None:
+            missing = t("no customer bought by {date} ({period})", date=_day(as_of), period=period)
+        else:
+            missing = t("no customer bought ({period})", period=period)
+        raise NotAvailable(missing, t("orders on or before that day"))
     repeaters = int((summary["frequency"] > 0).sum())
     if repeaters < int(minimum):
-        raise NotAvailable(
-            f"{fmt_int(repeaters)} of the {fmt_int(len(summary))} customers who bought{by} bought again on a later day "
-            f"({period}); the purchase model needs at least {fmt_int(minimum)} repeat buyers", enable)
+        counts = dict(repeaters=fmt_int(repeaters), customers=fmt_int(len(summary)), period=period,
+                      minimum=fmt_int(minimum))
+        if as_of is not None:
+            missing = t("{repeaters} of the {customers} customers who bought by {date} bought again on a later day "
+                        "({period}); the purchase model needs at least {minimum} repeat buyers", date=_day(as_of),
+                        **counts)
+        else:
+            missing = t("{repeaters} of the {customers} customers who bought bought again on a later day ({period}); "
+                        "the purchase model needs at least {minimum} repeat buyers", **counts)
+        raise NotAvailable(missing, enable)
 
 
 def _fit_no_dropout(summary: pd.DataFrame, instead_of: str, note: str):
@@ -448,29 +489,28 @@ def _fit_no_dropout(summary: pd.DataFrame, instead_of: str, note: str):
     if problem is not None:
         # Both models assume purchase rates that differ between customers (a gamma mixture);
         # customers who all buy like clockwork leave nothing to estimate (r and alpha run off).
-        raise NotAvailable(f"the {instead_of} model gives no usable fit on these purchases and neither does the NBD "
-                           f"model without dropout ({problem})", "customers whose purchase rates differ; with rates "
-                           "this regular, expected purchases are the customers' own past rates")
+        raise NotAvailable(t("the {model} model gives no usable fit on these purchases and neither does the NBD model "
+                             "without dropout ({problem})", model=_model_name(instead_of), problem=problem),
+                           t("customers whose purchase rates differ; with rates this regular, expected purchases are "
+                             "the customers' own past rates"))
     return fitter, _report_row(
-        model=NO_DROPOUT_MODEL, used="yes", params=_params_text(fitter.params_), converged=True, penalizer=0.0,
+        model=NO_DROPOUT_MODEL, used=t("yes"), params=_params_text(fitter.params_), converged=True, penalizer=0.0,
         n_customers=int(len(summary)), n_unique_rows=int(len(rows)), seconds=round(time.perf_counter() - started, 2),
         note=note,
     )
 
 
-_NOT_ESTIMATED = "the probability alive is not estimated (the model takes every customer to be still active)"
-
-
 def _no_dropout_note(instead_of: str) -> str:
-    return (f"used instead of {instead_of}: the nested model without dropout, in which every customer buys at their own "
-            f"observed rate; {_NOT_ESTIMATED}")
+    return t("used instead of {model}: the nested model without dropout, in which every customer buys at their own "
+             "observed rate; the probability alive is not estimated (the model takes every customer to be still "
+             "active)", model=_model_name(instead_of))
 
 
 def _holdout_sentence(row: dict, calibration_end: pd.Timestamp, weeks: int) -> str:
     """'fitted up to <date>, it predicted N purchase days in the W-week holdout against M actual (+e%)'."""
-    return (f"fitted up to {calibration_end:%Y-%m-%d}, it predicted {fmt_int(row['holdout_predicted'])} "
-            f"purchase days in the {weeks}-week holdout against {fmt_int(row['holdout_actual'])} actual "
-            f"({fmt_change(row['holdout_error'])})")
+    return t("fitted up to {date}, it predicted {predicted} purchase days in the {weeks}-week holdout against {actual} "
+             "actual ({error})", date=_day(calibration_end), predicted=fmt_int(row["holdout_predicted"]), weeks=weeks,
+             actual=fmt_int(row["holdout_actual"]), error=fmt_change(row["holdout_error"]))
 
 
 def fit_clv_models(
@@ -500,7 +540,7 @@ def fit_clv_models(
     whether it is used, the holdout numbers of its calibration fit and why; ``note`` says it for
     readers, with ``no_holdout`` (why there is no holdout check) when ``holdout`` is None.
     """
-    _require_repeat_buyers(summary, min_repeat_buyers, "the history the CLV is fitted on")
+    _require_repeat_buyers(summary, min_repeat_buyers, t("the history the CLV is fitted on"))
     purchase, first = fit_purchase_model(summary, model, penalizers)
     rows = [first]
     name = first["model"]
@@ -508,23 +548,25 @@ def fit_clv_models(
         # Real data often put the dropout parameters on their bound (no dropout seen in the
         # window); the model then reduces to the NBD without dropout, which is fitted instead.
         reason = first.pop("reason")
-        first["used"] = "no"
+        first["used"] = t("no")
         purchase, fallback = _fit_no_dropout(summary, name, _no_dropout_note(name))
         rows.append(fallback)
-        note = f"Purchases are modelled with the NBD model without dropout, not {name}, because {reason}"
+        sentences = [t("Purchases are modelled with the NBD model without dropout, not {model}, because {reason}; the "
+                       "probability alive is not estimated (the model takes every customer to be still active).",
+                       model=_model_name(name), reason=reason)]
     elif holdout is not None and name in holdout.rejected:
-        first["used"] = "no"
-        first["note"] += f"; not used: on the holdout {holdout.rejected[name]}"
+        first["used"] = t("no")
+        first["note"] += "; " + t("not used: on the holdout {reason}", reason=holdout.rejected[name])
         purchase, fallback = _fit_no_dropout(summary, name, _no_dropout_note(name))
         rows.append(fallback)
-        note = (f"Purchases are modelled with the NBD model without dropout, not {name}: on the holdout {name} "
-                f"{holdout.rejected[name]}")
+        sentences = [t("Purchases are modelled with the NBD model without dropout, not {model}: on the holdout {model} "
+                       "{reason}; the probability alive is not estimated (the model takes every customer to be still "
+                       "active).", model=_model_name(name), reason=holdout.rejected[name])]
     else:
-        first["used"] = "yes"
-        note = f"Purchases are modelled with {name}: its estimates are inside their bounds"
-    used = rows[-1]
-    if used["model"] == NO_DROPOUT_MODEL:
-        note += f"; {_NOT_ESTIMATED}"
+        first["used"] = t("yes")
+        sentences = [t("Purchases are modelled with {model}: its estimates are inside their bounds.",
+                       model=_model_name(name))]
+    used = rows[-1]  # the no-dropout model exactly in the first two branches (their sentences say so)
     if holdout is not None:
         checked = holdout.fit_report.set_index("model")
         for row in rows:
@@ -532,29 +574,32 @@ def fit_clv_models(
                 for column in ("holdout_predicted", "holdout_actual", "holdout_error"):
                     row[column] = checked.loc[row["model"], column]
         if used["model"] in holdout.flagged:
-            used["used"] = "yes, flagged"
-            used["note"] += f"; flagged: on the holdout {holdout.flagged[used['model']]}"
-            note += f". Flagged: on the holdout {used['model']} {holdout.flagged[used['model']]}"
+            used["used"] = t("yes, flagged")
+            used["note"] += "; " + t("flagged: on the holdout {reason}", reason=holdout.flagged[used["model"]])
+            sentences.append(t("Flagged: on the holdout {model} {reason}.", model=_model_name(used["model"]),
+                               reason=holdout.flagged[used["model"]]))
         elif pd.notna(used["holdout_predicted"]):
-            note += (f". On the holdout, {_holdout_sentence(used, holdout.calibration_end, holdout.holdout_weeks)}, within the "
-                     f"±{fmt_pct(holdout.max_error, 0)} allowed ({_OPTIONS}.clv_holdout_max_error)")
+            sentences.append(t("On the holdout, {result}, within the ±{max_error} allowed ({option}).",
+                               result=_holdout_sentence(used, holdout.calibration_end, holdout.holdout_weeks),
+                               max_error=fmt_pct(holdout.max_error, 0), option=f"{_OPTIONS}.clv_holdout_max_error"))
         else:
-            note += f". The holdout checks {holdout.purchase_model_name} instead (see its section)"
+            sentences.append(t("The holdout checks {model} instead (see its section).",
+                               model=_model_name(holdout.purchase_model_name)))
     elif no_holdout:
-        note += f". No holdout check: {no_holdout}"
+        sentences.append(t("No holdout check: {reason}.", reason=no_holdout))
     try:
         spend, spend_report = fit_spend_model(summary, penalizers)
     except ValueError as exc:
         spend, spend_report = None, _report_row(model="Gamma-Gamma", note=str(exc))
     if spend is not None and not spend_report["converged"]:
         spend = None
-    spend_report["used"] = "yes" if spend is not None else "no"
+    spend_report["used"] = t("yes") if spend is not None else t("no")
     if spend is None:
-        spend_report["note"] += "; not used: each customer's mean repeat purchase value stands in for it"
-        note += ". The spend model could not be fitted: each customer's mean repeat purchase value is used"
+        spend_report["note"] += "; " + t("not used: each customer's mean repeat purchase value stands in for it")
+        sentences.append(t("The spend model could not be fitted: each customer's mean repeat purchase value is used."))
     report = pd.DataFrame(rows + [spend_report], columns=list(FIT_REPORT_COLUMNS))
     report.attrs["time_unit"] = time_unit
-    return ClvModels(purchase, spend, report, time_unit, used["model"], note + ".")
+    return ClvModels(purchase, spend, report, time_unit, used["model"], " ".join(sentences))
 
 
 def _stable_recency(model, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -697,7 +742,7 @@ def holdout_plan(
     dates = pd.to_datetime(transactions[date_col]).dt.normalize()
     dates = dates[dates <= end]
     if dates.empty:
-        raise NotAvailable(f"no purchase on or before {end:%Y-%m-%d}", "orders up to the quarter end")
+        raise NotAvailable(t("no purchase on or before {date}", date=_day(end)), t("orders up to the quarter end"))
     first = dates.min()
     days = int((end - first).days) + 1
     allowed = (days - 7 * min_calibration_weeks) // 7
@@ -705,17 +750,21 @@ def holdout_plan(
     if weeks < min_holdout_weeks:
         needed = 7 * (min_holdout_weeks + min_calibration_weeks)
         raise NotAvailable(
-            f"the purchases cover {fmt_int(days)} days up to {end:%Y-%m-%d} (from {first:%Y-%m-%d}); a holdout of "
-            f"{holdout_weeks} weeks ({_OPTIONS}.holdout_weeks) after at least {min_calibration_weeks} weeks of calibration "
-            f"needs {fmt_int(7 * (holdout_weeks + min_calibration_weeks))} days, and the shortest holdout allowed "
-            f"({min_holdout_weeks} weeks) {fmt_int(needed)}",
-            f"order history from {end - pd.Timedelta(days=needed - 1):%Y-%m-%d} or earlier, or lower "
-            f"{_OPTIONS}.clv_min_holdout_weeks or clv_min_calibration_weeks")
+            t("the purchases cover {days} days up to {end} (from {first}); a holdout of {weeks} weeks ({option}) after "
+              "at least {calibration_weeks} weeks of calibration needs {days_needed} days, and the shortest holdout "
+              "allowed ({min_weeks} weeks) {min_days_needed}", days=fmt_int(days), end=_day(end), first=_day(first),
+              weeks=holdout_weeks, option=f"{_OPTIONS}.holdout_weeks", calibration_weeks=min_calibration_weeks,
+              days_needed=fmt_int(7 * (holdout_weeks + min_calibration_weeks)), min_weeks=min_holdout_weeks,
+              min_days_needed=fmt_int(needed)),
+            t("order history from {date} or earlier, or lower {option} or clv_min_calibration_weeks",
+              date=_day(end - pd.Timedelta(days=needed - 1)), option=f"{_OPTIONS}.clv_min_holdout_weeks"))
     note = ""
     if weeks < holdout_weeks:
-        note = (f"The holdout is shortened from {holdout_weeks} weeks ({_OPTIONS}.holdout_weeks) to {weeks}: the purchases "
-                f"cover {fmt_int(days)} days up to {end:%Y-%m-%d} (from {first:%Y-%m-%d}) and the calibration period "
-                f"needs at least {min_calibration_weeks} weeks ({_OPTIONS}.clv_min_calibration_weeks).")
+        note = t("The holdout is shortened from {requested} weeks ({option}) to {weeks}: the purchases cover {days} days "
+                 "up to {end} (from {first}) and the calibration period needs at least {calibration_weeks} weeks "
+                 "({calibration_option}).", requested=holdout_weeks, option=f"{_OPTIONS}.holdout_weeks", weeks=weeks,
+                 days=fmt_int(days), end=_day(end), first=_day(first), calibration_weeks=min_calibration_weeks,
+                 calibration_option=f"{_OPTIONS}.clv_min_calibration_weeks")
     return {"holdout_weeks": int(weeks), "requested_weeks": holdout_weeks, "history_days": days, "first_purchase": first,
             "shortened": weeks < holdout_weeks, "note": note}
 
@@ -757,7 +806,8 @@ def holdout_validation(
     plan = holdout_plan(transactions, holdout_end, holdout_weeks, min_holdout_weeks, min_calibration_weeks)
     weeks = plan["holdout_weeks"]
     split = calibration_holdout_summary(transactions, holdout_end, weeks, time_unit=time_unit)
-    _require_repeat_buyers(split, min_repeat_buyers, f"the calibration period before a {weeks}-week holdout")
+    _require_repeat_buyers(split, min_repeat_buyers, t("the calibration period before a {weeks}-week holdout",
+                                                        weeks=weeks))
     models = fit_clv_models(split, model, penalizers, time_unit, min_repeat_buyers=min_repeat_buyers)
     unique, codes = compress_purchase_summary(split)
     duration = float(split["duration_holdout"].iloc[0])
@@ -774,48 +824,55 @@ def holdout_validation(
     error = _relative_error(predicted.sum(), actual.sum())
     by_model[name].update(holdout_predicted=predicted.sum(), holdout_actual=actual.sum(), holdout_error=error)
     calibration_end = split.attrs["calibration_end"]
-    allowed = f"±{fmt_pct(max_error, 0)} allowed ({_OPTIONS}.clv_holdout_max_error)"
+    allowed = dict(max_error=fmt_pct(max_error, 0), option=f"{_OPTIONS}.clv_holdout_max_error")
     rejected, flagged = {}, {}
 
     def miss(row: dict) -> str:
-        return (f"fitted up to {calibration_end:%Y-%m-%d}, predicted {fmt_int(row['holdout_predicted'])} purchase days in "
-                f"the {weeks}-week holdout against {fmt_int(row['holdout_actual'])} actual ({fmt_change(row['holdout_error'])}), "
-                f"beyond the {allowed}")
+        return t("fitted up to {date}, predicted {predicted} purchase days in the {weeks}-week holdout against {actual} "
+                 "actual ({error}), beyond the ±{max_error} allowed ({option})", date=_day(calibration_end),
+                 predicted=fmt_int(row["holdout_predicted"]), weeks=weeks, actual=fmt_int(row["holdout_actual"]),
+                 error=fmt_change(row["holdout_error"]), **allowed)
 
     if abs(error) > max_error and name != NO_DROPOUT_MODEL:
         nbd, nbd_row = _fit_no_dropout(split, name, _no_dropout_note(name))
         nbd_predicted = holdout_purchases(nbd)
         nbd_error = _relative_error(nbd_predicted.sum(), actual.sum())
         nbd_row.update(holdout_predicted=nbd_predicted.sum(), holdout_actual=actual.sum(), holdout_error=nbd_error)
-        nbd_text = f"the NBD model without dropout predicted {fmt_int(nbd_predicted.sum())} ({fmt_change(nbd_error)})"
+        nbd_text = t("the NBD model without dropout predicted {predicted} ({error})",
+                     predicted=fmt_int(nbd_predicted.sum()), error=fmt_change(nbd_error))
         if abs(nbd_error) < abs(error):
             rejected[name] = f"{miss(by_model[name])}; {nbd_text}"
-            by_model[name]["used"] = "no"
-            by_model[name]["note"] += f"; not used: {rejected[name]}"
+            by_model[name]["used"] = t("no")
+            by_model[name]["note"] += "; " + t("not used: {reason}", reason=rejected[name])
             name, purchase_model, predicted = NO_DROPOUT_MODEL, nbd, nbd_predicted
         else:
-            flagged[name] = f"{miss(by_model[name])}, and {nbd_text}, no better: treat its figures as rough"
-            by_model[name]["used"] = "yes, flagged"
-            by_model[name]["note"] += f"; flagged: {flagged[name]}"
-            nbd_row["used"], nbd_row["note"] = "no", f"not used: no closer to the holdout than {name}"
+            flagged[name] = t("{miss}, and {nbd}, no better: treat its figures as rough", miss=miss(by_model[name]),
+                              nbd=nbd_text)
+            by_model[name]["used"] = t("yes, flagged")
+            by_model[name]["note"] += "; " + t("flagged: {reason}", reason=flagged[name])
+            nbd_row["used"] = t("no")
+            nbd_row["note"] = t("not used: no closer to the holdout than {model}", model=_model_name(name))
         rows.insert(rows.index(by_model[models.purchase_model_name]) + 1, nbd_row)
     elif abs(error) > max_error:
-        flagged[name] = f"{miss(by_model[name])}: treat its figures as rough"
-        by_model[name]["used"] = "yes, flagged"
-        by_model[name]["note"] += f"; flagged: {flagged[name]}"
+        flagged[name] = t("{miss}: treat its figures as rough", miss=miss(by_model[name]))
+        by_model[name]["used"] = t("yes, flagged")
+        by_model[name]["note"] += "; " + t("flagged: {reason}", reason=flagged[name])
     fit_report = pd.DataFrame(rows, columns=list(FIT_REPORT_COLUMNS))
     fit_report.attrs["time_unit"] = time_unit
     used = fit_report.loc[fit_report["model"] == name].iloc[0].to_dict()
     original = models.purchase_model_name
     if original in rejected:
-        note = (f"The holdout validates the NBD model without dropout, not {original}: {original} {rejected[original]}; "
-                f"{_NOT_ESTIMATED}.")
+        note = t("The holdout validates the NBD model without dropout, not {model}: {model} {reason}; the probability "
+                 "alive is not estimated (the model takes every customer to be still active).",
+                 model=_model_name(original), reason=rejected[original])
     elif name in flagged:
-        note = f"The holdout validates {name}, flagged: {name} {flagged[name]}."
+        note = t("The holdout validates {model}, flagged: {model} {reason}.", model=_model_name(name),
+                 reason=flagged[name])
     else:
-        note = f"The holdout validates {name}: {_holdout_sentence(used, calibration_end, weeks)}, within the {allowed}."
+        note = t("The holdout validates {model}: {result}, within the ±{max_error} allowed ({option}).",
+                 model=_model_name(name), result=_holdout_sentence(used, calibration_end, weeks), **allowed)
     if original == NO_DROPOUT_MODEL:  # the calibration fit itself fell back
-        note += f" On the calibration period: {models.note[0].lower()}{models.note[1:]}"
+        note += " " + t("On the calibration period: {note}", note=f"{models.note[0].lower()}{models.note[1:]}")
     rate = np.where(split["T"] > 0, split["frequency"] / split["T"].where(split["T"] > 0, 1), 0.0)
     per_customer = pd.DataFrame(
         {
@@ -879,8 +936,8 @@ def validated_holdout(holdout: HoldoutValidation | None, no_holdout: str) -> Hol
     """The holdout check :func:`holdout_if_available` made for the CLV fit, for the validation
     section to show without fitting again; ``NotAvailable`` with its reason when there is none."""
     if holdout is None:
-        raise NotAvailable(no_holdout, "a longer purchase history, or a shorter holdout "
-                                       "(chapter_options.04_value.holdout_weeks, clv_min_holdout_weeks)")
+        raise NotAvailable(no_holdout, t("a longer purchase history, or a shorter holdout ({option}, "
+                                         "clv_min_holdout_weeks)", option=f"{_OPTIONS}.holdout_weeks"))
     return holdout
 
 
@@ -908,12 +965,13 @@ def plot_calibration(table: pd.DataFrame, by: str = "decile", ax=None):
     require_columns(table, [by, "predicted_mean", "actual_mean"], "calibration table")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(table[by], table["actual_mean"], marker="o", label="Actual")
-    ax.plot(table[by], table["predicted_mean"], marker="s", linestyle="--", label="Predicted")
-    labels = {"decile": "Decile of predicted purchases (10 = most)", "frequency_calibration": "Repeat purchases in calibration period"}
+    ax.plot(table[by], table["actual_mean"], marker="o", label=t("Actual"))
+    ax.plot(table[by], table["predicted_mean"], marker="s", linestyle="--", label=t("Predicted"))
+    labels = {"decile": t("Decile of predicted purchases (10 = most)"),
+              "frequency_calibration": t("Repeat purchases in calibration period")}
     ax.set_xlabel(labels.get(by, by))
-    ax.set_ylabel("Purchases per customer in holdout (mean)")
-    ax.set_title("CLV model calibration: predicted vs actual holdout purchases")
+    ax.set_ylabel(t("Purchases per customer in holdout (mean)"))
+    ax.set_title(t("CLV model calibration: predicted vs actual holdout purchases"))
     ax.set_xticks(table[by])
     ax.legend()
     return ax
@@ -925,21 +983,21 @@ def clv_finding(clv: pd.DataFrame, currency: str = "¥", models: ClvModels | Non
     customer is alive by construction, which the sentence says instead)."""
     require_columns(clv, ["clv_12m", "p_alive"], "clv")
     if clv.empty:
-        return "No customer has a purchase history to value."
+        return t("No customer has a purchase history to value.")
     values = clv["clv_12m"].sort_values(ascending=False)
     top = values.head(max(1, int(np.ceil(0.2 * len(values))))).sum()
     share = top / values.sum() if values.sum() > 0 else np.nan
-    text = (
-        f"The {fmt_int(len(clv))} customers are expected to bring {fmt_money(values.sum(), currency)} "
-        f"(discounted) over the next 12 months, {fmt_pct(share)} of it from the top 20%; "
-    )
+    numbers = dict(customers=fmt_int(len(clv)), total=fmt_money(values.sum(), currency), share=fmt_pct(share))
     if models is not None and models.purchase_model_name == NO_DROPOUT_MODEL:
-        return text + ("the model without dropout counts every one of them as still active, so it cannot tell who has "
-                       "stopped buying.")
+        return t("The {customers} customers are expected to bring {total} (discounted) over the next 12 months, {share} "
+                 "of it from the top 20%; the model without dropout counts every one of them as still active, so it "
+                 "cannot tell who has stopped buying.", **numbers)
     likely_alive = (clv["p_alive"] >= 0.5).mean()
-    text += f"{fmt_pct(likely_alive)} of them are more likely than not still active."
-    if models is not None and models.fit_report["used"].eq("yes, flagged").any():
-        text += " The purchase model missed the holdout by more than allowed: treat these figures as rough."
+    text = t("The {customers} customers are expected to bring {total} (discounted) over the next 12 months, {share} of "
+             "it from the top 20%; {alive} of them are more likely than not still active.",
+             alive=fmt_pct(likely_alive), **numbers)
+    if models is not None and models.fit_report["used"].eq(t("yes, flagged")).any():
+        text += " " + t("The purchase model missed the holdout by more than allowed: treat these figures as rough.")
     return text
 
 
@@ -947,23 +1005,29 @@ def validation_finding(validation: HoldoutValidation) -> str:
     """One sentence on the holdout check: total predicted vs actual and MAE against the naive rate;
     a second when the validated model is not the one chosen in the parameters or is flagged."""
     row = validation.overall.iloc[0]
-    better = "better than" if row["mae"] < row["mae_naive"] else "no better than"
-    text = (
-        f"Fitted up to {row['calibration_end']:%Y-%m-%d}, the model predicted {fmt_int(row['predicted_purchases'])} "
-        f"holdout purchase days against {fmt_int(row['actual_purchases'])} actual ({fmt_change(row['relative_error'])}); "
-        f"the mean absolute error per customer is {fmt_num(row['mae'], 2)}, {better} the naive "
-        f"past-rate forecast ({fmt_num(row['mae_naive'], 2)})."
-    )
+    numbers = dict(date=_day(row["calibration_end"]), predicted=fmt_int(row["predicted_purchases"]),
+                   actual=fmt_int(row["actual_purchases"]), error=fmt_change(row["relative_error"]),
+                   mae=fmt_num(row["mae"], 2), mae_naive=fmt_num(row["mae_naive"], 2))
+    if row["mae"] < row["mae_naive"]:
+        text = t("Fitted up to {date}, the model predicted {predicted} holdout purchase days against {actual} actual "
+                 "({error}); the mean absolute error per customer is {mae}, better than the naive past-rate forecast "
+                 "({mae_naive}).", **numbers)
+    else:
+        text = t("Fitted up to {date}, the model predicted {predicted} holdout purchase days against {actual} actual "
+                 "({error}); the mean absolute error per customer is {mae}, no better than the naive past-rate "
+                 "forecast ({mae_naive}).", **numbers)
     if validation.rejected:
         dropout_model = next(iter(validation.rejected))
         error = validation.fit_report.set_index("model").loc[dropout_model, "holdout_error"]
-        text += (f" The model is the NBD model without dropout: {dropout_model} missed the holdout total by more than "
-                 f"the ±{fmt_pct(validation.max_error, 0)} allowed ({fmt_change(error)}).")
+        text += " " + t("The model is the NBD model without dropout: {model} missed the holdout total by more than the "
+                        "±{max_error} allowed ({error}).", model=_model_name(dropout_model),
+                        max_error=fmt_pct(validation.max_error, 0), error=fmt_change(error))
     elif validation.purchase_model_name == NO_DROPOUT_MODEL:
-        text += " The model is the NBD model without dropout: the dropout model gave no usable fit on this history."
+        text += " " + t("The model is the NBD model without dropout: the dropout model gave no usable fit on this history.")
     if validation.flagged:
-        text += (f" {validation.purchase_model_name} is flagged: its holdout error is beyond the "
-                 f"±{fmt_pct(validation.max_error, 0)} allowed.")
+        text += " " + t("{model} is flagged: its holdout error is beyond the ±{max_error} allowed.",
+                        model=_model_name(validation.purchase_model_name), max_error=fmt_pct(validation.max_error, 0))
     if validation.holdout_weeks and validation.holdout_weeks < validation.requested_weeks:
-        text += f" The holdout is {validation.holdout_weeks} weeks, not {validation.requested_weeks}: the history is too short."
+        text += " " + t("The holdout is {weeks} weeks, not {requested}: the history is too short.",
+                        weeks=validation.holdout_weeks, requested=validation.requested_weeks)
     return text

@@ -17,6 +17,8 @@ from helpers import facts
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
+from helpers.report.fmt import fmt_quarter
+from helpers.report.i18n import t
 from helpers.validation import require_columns
 
 GROWTH_METRICS = {
@@ -24,6 +26,13 @@ GROWTH_METRICS = {
     "active_customers": "Active customers",
     "revenue": "Revenue (net)",
 }
+
+
+def _metric_label(metric: str) -> str:
+    """The ``GROWTH_METRICS`` label of ``metric`` in the report's language (the label of charts and legends)."""
+    labels = {"new_customers": t("New customers"), "active_customers": t("Active customers"),
+              "revenue": t("Revenue (net)")}
+    return labels.get(metric, GROWTH_METRICS[metric])
 
 
 def forecast_series(history: pd.Series, horizon: int = 1, alpha: float = 0.05) -> pd.DataFrame:
@@ -86,13 +95,14 @@ def growth_trend(orders: pd.DataFrame, period: Quarter | str, n_quarters: int = 
     """
     require_columns(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
     if orders.empty:
-        raise NotAvailable("no order lines", "an orders export with rows")
+        raise NotAvailable(t("no order lines"), t("an orders export with rows"))
     data_start, data_end = orders["order_date"].min(), orders["order_date"].max()
     trailing = [q for q in Quarter.parse(period).trailing(n_quarters)
                 if facts.quarter_coverage(q, data_start, data_end) != "none"]
     if not trailing:
-        raise NotAvailable(f"no order line in the {n_quarters} quarters up to {Quarter.parse(period)}",
-                           "an export that covers the report's quarter")
+        raise NotAvailable(t("no order line in the {n_quarters} quarters up to {quarter}", n_quarters=n_quarters,
+                             quarter=fmt_quarter(period)),
+                           t("an export that covers the report's quarter"))
     index = [q.year * 4 + q.q - 1 for q in trailing]  # integer quarter keys: cheaper than text labels
 
     def quarter_index(dates: pd.Series) -> pd.Series:
@@ -135,7 +145,8 @@ def growth_forecast(trend: pd.DataFrame, horizon: int = 1, alpha: float = 0.05, 
     future = [str(last.shift(step)) for step in range(1, horizon + 1)]
     full = trend["coverage"] == "full"
     rows, forecast_made = [], False
-    for metric, metric_label in GROWTH_METRICS.items():
+    for metric in GROWTH_METRICS:
+        metric_label = _metric_label(metric)
         actual = pd.DataFrame({"quarter": trend["quarter"], "coverage": trend["coverage"], "metric": metric,
                                "label": metric_label, "value": trend[metric].astype(float), "lower": np.nan,
                                "upper": np.nan, "kind": "actual", "method": ""})
@@ -154,7 +165,10 @@ def growth_forecast(trend: pd.DataFrame, horizon: int = 1, alpha: float = 0.05, 
         rows += [actual, forecast]
     if not forecast_made:
         held = int(full.sum())
-        raise NotAvailable(f"{held} fully covered quarter{'' if held == 1 else 's'} of history, the forecast needs "
-                           f"{min_quarters}",
-                           "a longer export, or a lower forecast_min_quarters in the parameters")
+        if held == 1:
+            missing = t("1 fully covered quarter of history, the forecast needs {needed}", needed=min_quarters)
+        else:
+            missing = t("{held} fully covered quarters of history, the forecast needs {needed}", held=held,
+                        needed=min_quarters)
+        raise NotAvailable(missing, t("a longer export, or a lower forecast_min_quarters in the parameters"))
     return pd.concat(rows, ignore_index=True)

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers.facts.kpis import KPIS, RELATIVE_CHANGE_UNITS, kpi_units, nps_points
+from helpers.report.i18n import t
 
 KINDS = ("mean", "nps", "proportion", "total", "count")
 # Index draws per chunk of resamples: bounds memory at about 8 bytes x this number.
@@ -377,16 +378,18 @@ def significance_finding(significance: pd.DataFrame, kpis: pd.DataFrame | None =
     name = lambda metric: labels.get(metric, metric.replace("_", " "))  # noqa: E731
     tested = significance.dropna(subset=["change_low", "change_high"])
     if tested.empty:
-        return "No KPI has data in both quarters, so no change can be tested."
+        return t("No KPI has data in both quarters, so no change can be tested.")
     real = [name(m) for m in tested.loc[tested["significant"].astype(bool), "metric"]]
     small = [name(m) for m in tested.loc[tested["small_sample"].astype(bool), "metric"]]
+    separator = t(", ")  # between the names of a list
     if real:
-        text = (f"{len(real)} of {len(tested)} KPI changes on the previous quarter are larger than chance: "
-                f"{', '.join(real)}.")
+        text = t("{real} of {tested} KPI changes on the previous quarter are larger than chance: {kpis}.",
+                 real=len(real), tested=len(tested), kpis=separator.join(real))
     else:
-        text = f"None of the {len(tested)} KPI changes on the previous quarter is larger than chance variation."
+        text = t("None of the {tested} KPI changes on the previous quarter is larger than chance variation.",
+                 tested=len(tested))
     if small:
-        text += f" Read with care (small sample): {', '.join(small)}."
+        text += " " + t("Read with care (small sample): {kpis}.", kpis=separator.join(small))
     return text
 
 
@@ -403,11 +406,12 @@ def kpi_table_with_significance(kpi_overview: pd.DataFrame, currency: str = "¥"
         raise ValueError(f"kpi_overview lacks column(s) {missing}; merge compute_kpis with kpi_significance")
     table = kpi_table_for_readers(kpi_overview, currency)
     known = kpi_overview["change_low"].notna() & kpi_overview["change_high"].notna() & kpi_overview["qoq_change"].notna()
-    table[f"{1 - alpha:.0%} interval of the change"] = [
-        f"{format_kpi_change(low, unit)} to {format_kpi_change(high, unit)}" if ok else "–"
+    table[t("{level} interval of the change", level=f"{1 - alpha:.0%}")] = [
+        t("{low} to {high}", low=format_kpi_change(low, unit), high=format_kpi_change(high, unit)) if ok else "–"
         for low, high, unit, ok in zip(kpi_overview["change_low"], kpi_overview["change_high"], kpi_overview["unit"],
                                        known)
     ]
-    table["Change beyond chance"] = np.where(known, np.where(kpi_overview["significant"], "yes", "no"), "–")
-    table["Small sample"] = np.where(kpi_overview["small_sample"], "yes", "")
+    yes, no = t("yes"), t("no")
+    table[t("Change beyond chance")] = np.where(known, np.where(kpi_overview["significant"], yes, no), "–")
+    table[t("Small sample")] = np.where(kpi_overview["small_sample"], yes, "")
     return table

@@ -31,6 +31,8 @@ from helpers.paths import RunLayout
 from helpers.quarters import Quarter
 from helpers.report import display as html_parts
 from helpers.report import export
+from helpers.report.fmt import fmt_date, fmt_quarter
+from helpers.report.i18n import set_language, t, translate_values
 from helpers.report.plotting import describe_chart, setup_style
 from helpers.report.registry import ARTIFACT_COLUMNS, SectionSpec, chapter_spec, section_spec, writer_of
 
@@ -166,47 +168,65 @@ class Chapter:
         for key in spec.after:
             earlier = self.sections.get(key)
             if earlier is None:
-                return NotAvailable(f"it builds on the section '{key}', which has not run")
+                return NotAvailable(t("it builds on the section '{key}', which has not run", key=key))
             if earlier["status"] == "not available":
-                return NotAvailable(f"it builds on the section '{key}', which is not available ({earlier['reason']})")
+                return NotAvailable(t("it builds on the section '{key}', which is not available ({reason})",
+                                      key=key, reason=earlier["reason"]))
             if earlier["status"] != "ok":
-                return NotAvailable(f"it builds on the section '{key}', which failed")
+                return NotAvailable(t("it builds on the section '{key}', which failed", key=key))
         missing = [s for s in spec.sources if not self.has(s)]
         if spec.any_source and not any(self.has(s) for s in spec.any_source):
-            missing.append(" or ".join(spec.any_source))
+            missing.append(_either(spec.any_source))
         if missing:
-            return NotAvailable(f"no {' and '.join(missing)} data",
-                                f"add the {' and '.join(missing)} export to the data folder "
-                                f"(sources in the parameters file)")
+            sources = _both(missing)
+            return NotAvailable(t("no {sources} data", sources=sources),
+                                t("add the {sources} export to the data folder (sources in the parameters file)",
+                                  sources=sources))
         for source, columns in spec.columns.items():
             profile = self.log["profile"].get(source)
             for column in columns:
                 if profile is None or not _has_values(profile, column):
-                    return NotAvailable(f"the {source} data has no {column} values",
-                                        f"map a column to {source}.{column} (sources.{source}.columns in the "
-                                        f"parameters file)")
+                    return NotAvailable(t("the {source} data has no {column} values", source=source, column=column),
+                                        t("map a column to {source}.{column} (sources.{source}.columns in the "
+                                          "parameters file)", source=source, column=column))
         for source, columns in spec.breakdown.items():
             profile = self.log["profile"].get(source)
             for column in columns:
                 values = _values(profile, column) if profile is not None else set()
                 if values is not None and len(values) < 2:
-                    found = f"only the value {next(iter(values))!r}" if values else "no values"
-                    return NotAvailable(f"the {source} data has {found} in {column}, so there is nothing to compare",
-                                        f"map a column with two values or more to {source}.{column} "
-                                        f"(sources.{source}.columns in the parameters file)")
+                    if values:
+                        missing_text = t("the {source} data has only the value {value} in {column}, so there is "
+                                         "nothing to compare", source=source, value=repr(next(iter(values))),
+                                         column=column)
+                    else:
+                        missing_text = t("the {source} data has no values in {column}, so there is nothing to "
+                                         "compare", source=source, column=column)
+                    return NotAvailable(missing_text,
+                                        t("map a column with two values or more to {source}.{column} "
+                                          "(sources.{source}.columns in the parameters file)",
+                                          source=source, column=column))
         if spec.history_days:
             held = self.history_days()
             if held < spec.history_days:
-                return NotAvailable(f"{held} days of order history up to {self.period.last_day.date()}, this "
-                                    f"section needs {spec.history_days}", "an export that starts earlier")
+                return NotAvailable(t("{held} days of order history up to {day}, this section needs {needed}",
+                                      held=held, day=fmt_date(self.period.last_day.date()),
+                                      needed=spec.history_days),
+                                    t("an export that starts earlier"))
         missing = [n for n in spec.artifacts if not (self.layout.artifacts / n).exists()]
         if missing:
-            writers = list(dict.fromkeys(writer_of(n).title for n in missing))
-            one, alone = len(missing) == 1, len(writers) == 1
-            return NotAvailable(f"{' and '.join(missing)} {'was' if one else 'were'} not written in this run",
-                                f"{' and '.join(writers)} {'writes' if alone else 'write'} {'it' if one else 'them'}: "
-                                f"run {'it' if alone else 'them'} first, or see {'its' if alone else 'their'} "
-                                "'Not available' lines for what the data lack")
+            writers = list(dict.fromkeys(t(writer_of(n).title) for n in missing))  # the registry's titles
+            files, by = _both(missing), _both(writers)
+            if len(missing) == 1:
+                written = t("{files} was not written in this run", files=files)
+                enable = t("{writers} writes it: run it first, or see its 'Not available' lines for what the data "
+                           "lack", writers=by)
+            else:
+                written = t("{files} were not written in this run", files=files)
+                enable = (t("{writers} writes them: run it first, or see its 'Not available' lines for what the "
+                            "data lack", writers=by) if len(writers) == 1 else
+                          t("{writers} write them: run them first, or see their 'Not available' lines for what the "
+                            "data lack", writers=by))
+            return NotAvailable(written, enable)
         return None
 
     def history_days(self, source: str = "orders") -> int:
@@ -246,8 +266,8 @@ class Chapter:
              max_rows: int = 50, sortable: bool = False, index: bool = False, full_table: str | None = None) -> None:
         """The table for readers (``display.table_html``); ``full_table``: the CSV this chapter saves
         with all its rows, named under a table cut at ``max_rows``."""
-        display(HTML(html_parts.table_html(frame, formats, caption, self.params.currency_symbol, max_rows,
-                                           sortable, index, full_table)))
+        display(HTML(html_parts.table_html(translate_values(frame), formats, caption, self.params.currency_symbol,
+                                           max_rows, sortable, index, full_table)))
 
     def finding(self, text: str, **numbers) -> None:
         self.findings.append({"chapter": self.name, "text": text,
@@ -273,8 +293,11 @@ class Chapter:
         display({"text/html": image, "text/plain": alt}, raw=True)
 
     def save(self, frame: pd.DataFrame, name: str) -> Path:
-        """Write a table for the teams as ``artifacts/<name>``, safe to open in Excel or WPS."""
-        return export.write_csv(frame, self.layout.artifacts / name)
+        """Write a table for the teams as ``artifacts/<name>``, safe to open in Excel or WPS, its
+        headers in the report's language unless ``team_csv_headers`` is ``en`` (``export.write_csv``)."""
+        params = getattr(self, "params", None)  # a chapter made only to save and read has no parameters
+        headers = params.team_csv_headers if params is not None else "en"
+        return export.write_csv(frame, self.layout.artifacts / name, headers=headers)
 
     def glossary(self, entries: dict[str, str]) -> None:
         display(HTML(html_parts.glossary_html(entries)))
@@ -285,21 +308,44 @@ class Chapter:
             json.dumps(self.findings, indent=2, ensure_ascii=False), encoding="utf-8")
         (self.layout.artifacts / SECTIONS_FILE.format(chapter=self.name)).write_text(
             json.dumps(list(self.sections.values()), indent=2, ensure_ascii=False), encoding="utf-8")
+        headings = {"source": t("Source"), "file": t("File"), "rows": t("Rows"), "sha256": t("SHA-256")}
         inputs = pd.DataFrame([
             {"source": item["source"], "file": Path(f["file"]).name, "rows": f["rows"], "sha256": f["sha256"][:16]}
             for item in self.log["inventory"] for f in item.get("files", [])
-        ])
+        ]).rename(columns=headings)
         versions = package_versions()
+        summary = t("Quarter {quarter}; data as of {as_of}; git commit {commit}.", quarter=fmt_quarter(self.params.quarter),
+                    as_of=fmt_date(self.log["as_of"]), commit=git_commit()[:12])
+        title, folder = html.escape(t("Provenance of these numbers")), html.escape(t("Data folder:"))
         display(HTML(
-            "<details class='ci-provenance'><summary>Provenance of these numbers</summary>"
-            f"<p>Quarter {self.params.quarter}; data as of {self.log['as_of']}; git commit {git_commit()[:12]}.</p>"
-            + html_parts.table_html(inputs, caption="Input files (SHA-256, first 16 hex digits)", max_rows=100)
-            + html_parts.table_html(pd.DataFrame({"package": list(versions), "version": list(versions.values())}),
-                                    caption="Software versions", max_rows=100)
+            f"<details class='ci-provenance'><summary>{title}</summary>"
+            f"<p>{html.escape(summary)}</p>"
+            + html_parts.table_html(translate_values(inputs), caption=t("Input files (SHA-256, first 16 hex digits)"),
+                                    max_rows=100)
+            + html_parts.table_html(pd.DataFrame({t("Package"): list(versions), t("Version"): list(versions.values())}),
+                                    caption=t("Software versions"), max_rows=100)
             # The data folder by its name only: the machine's folders are nobody's business.
-            + f"<p>Data folder: <code>{html.escape(Path(self.params.data_dir).name)}</code></p>"
+            + f"<p>{folder} <code>{html.escape(Path(self.params.data_dir).name)}</code></p>"
             + "<pre>" + html.escape(self.params.model_dump_json(indent=1, exclude={"sources", "data_dir"}))
             + "</pre></details>"))
+
+
+def _both(items) -> str:
+    """``["orders", "surveys"]`` -> "orders and surveys" (in the report's language)."""
+    items = list(items)
+    text = items[0]
+    for item in items[1:]:
+        text = t("{first} and {second}", first=text, second=item)
+    return text
+
+
+def _either(items) -> str:
+    """``["tickets", "events"]`` -> "tickets or events" (in the report's language)."""
+    items = list(items)
+    text = items[0]
+    for item in items[1:]:
+        text = t("{first} or {second}", first=text, second=item)
+    return text
 
 
 def _values(profile: dict, column: str) -> set[str] | None:
@@ -356,6 +402,7 @@ def open_chapter(name: str, quarter: str = "2026Q3", run_dir: str = "", params_f
     else:
         params = load_params(quarter=quarter, params_file=params_file or None)
         layout = work_layout(params)
+    set_language(params.report_language, params.large_money_units)
     setup_style()
     pd.set_option("display.max_columns", 50)
     chapter = Chapter(name, params, layout)

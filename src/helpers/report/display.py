@@ -11,7 +11,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from helpers.report.fmt import fmt_change, fmt_int, fmt_money, fmt_num, fmt_p, fmt_pct, fmt_pp
+from helpers.report.fmt import fmt_change, fmt_date, fmt_int, fmt_money, fmt_num, fmt_p, fmt_pct, fmt_pp
+from helpers.report.i18n import t
 from helpers.report.labels import plain_number, prose_html, reader_label, reader_value
 
 
@@ -19,7 +20,7 @@ def fmt_text(value) -> str:
     """A cell without a number format: a dash when missing, yes / no for a boolean, a float in
     positional notation, anything else as its text with codes in words."""
     if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
+        return t("yes") if value else t("no")
     if _missing(value):
         return "–"
     if isinstance(value, (float, np.floating)):
@@ -36,7 +37,7 @@ FORMATTERS = {
     "float2": lambda v: fmt_num(v, 2),
     "float3": lambda v: fmt_num(v, 3),
     "pvalue": fmt_p,
-    "date": lambda v: "–" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"),
+    "date": lambda v: "–" if pd.isna(v) else fmt_date(pd.Timestamp(v).date()),  # the day only, as the language writes it
     "text": fmt_text,
 }
 TEXT_KINDS = ("text", "date", "id")
@@ -140,15 +141,19 @@ def table_html(frame: pd.DataFrame, formats: dict[str, str] | None = None, capti
     cap = f"<caption>{prose_html(caption)}</caption>" if caption else ""
     more = ""
     if total > max_rows:
-        where = f"; all {total:,} are in <code>{html.escape(full_table)}</code>" if full_table else ""
-        more = f'<p class="ci-note">Showing the first {max_rows:,} of {total:,} rows{where}.</p>'
+        if full_table:
+            text = t("Showing the first {shown} of {total} rows; all {total} are in {file}.", shown=fmt_int(max_rows),
+                     total=fmt_int(total), file=f"<code>{html.escape(full_table)}</code>")
+        else:
+            text = t("Showing the first {shown} of {total} rows.", shown=fmt_int(max_rows), total=fmt_int(total))
+        more = f'<p class="ci-note">{text}</p>'
     return (f'<div class="ci-table-wrap"><table class="{" ".join(table_classes)}">{cap}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
 
 
 def finding_html(text: str) -> str:
     """A finding in words (``labels.prose_html``): parameter names in ``<code>``, codes in words."""
-    return f'<p class="ci-finding"><strong>Finding.</strong> {prose_html(text)}</p>'
+    return '<p class="ci-finding"><strong>' + html.escape(t("Finding.")) + f"</strong> {prose_html(text)}</p>"
 
 
 def note_html(text: str, kind: str = "note") -> str:
@@ -160,13 +165,14 @@ def note_html(text: str, kind: str = "note") -> str:
 
 def section_error_html(section: str, error: str, details: str) -> str:
     """The box a failed section leaves: what failed for the reader, the frames for the analyst."""
-    return (f'<div class="ci-error"><p><strong>This section could not be computed</strong> ({html.escape(section)}): '
-            f'{html.escape(error)}</p><details><summary>Details for the analyst</summary>'
+    failed, details_for = html.escape(t("This section could not be computed")), html.escape(t("Details for the analyst"))
+    return (f'<div class="ci-error"><p><strong>{failed}</strong> ({html.escape(section)}): {html.escape(error)}</p>'
+            f'<details><summary>{details_for}</summary>'
             f'<pre>{html.escape(details)}</pre></details></div>')
 
 
 def glossary_html(entries: dict[str, str]) -> str:
     """The chapter's glossary under its one heading (the notebook adds none of its own)."""
     items = "".join(f"<dt>{html.escape(k)}</dt><dd>{prose_html(v)}</dd>" for k, v in entries.items())
-    return f'<h2 id="glossary">Glossary</h2><dl class="ci-glossary">{items}</dl>'
+    return '<h2 id="glossary">' + html.escape(t("Glossary")) + f'</h2><dl class="ci-glossary">{items}</dl>'
 

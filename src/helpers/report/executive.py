@@ -30,7 +30,6 @@ from helpers.chapters.complaints import complaints_by
 from helpers.data.prepare import load_prepared
 from helpers.facts.kpis import (
     KPIS,
-    NO_TARGET,
     DataSpans,
     format_kpi_change,
     format_kpi_target,
@@ -40,7 +39,8 @@ from helpers.facts.kpis import (
 from helpers.paths import RunLayout
 from helpers.quarters import Quarter
 from helpers.report import export
-from helpers.report.fmt import fmt_int, fmt_money, fmt_num, fmt_pct
+from helpers.report.fmt import fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_quarter
+from helpers.report.i18n import t
 from helpers.validation import require_columns
 
 __all__ = [
@@ -62,8 +62,6 @@ EXECUTIVE_CSS = """
 """
 
 UP, DOWN = "▲", "▼"
-MET, NOT_MET, NO_TARGET_STATUS, NO_VALUE = "✓ met", "✗ not met", f"– {NO_TARGET}", "– no value"
-NOT_COMPARED = "not compared"
 
 
 # --- the evidence --------------------------------------------------------------------------------
@@ -114,6 +112,23 @@ def _text(value) -> str:
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
+def _deadline(action: pd.Series) -> str:
+    """An action's deadline for readers ("" when it has none): see :func:`_day`."""
+    return _day(action["deadline"]) if "deadline" in action else ""
+
+
+def _day(value) -> str:
+    """A deadline cell for readers: a day (2027-01-16) as the report's language writes it, other
+    text as written, "" when missing."""
+    text = _text(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return fmt_date(text)
+        except ValueError:  # not a day of the calendar: shown as written
+            return text
+    return text
+
+
 # --- 1. the KPI scorecard ------------------------------------------------------------------------
 
 def kpi_trend(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter | str, churn_days: int,
@@ -145,7 +160,7 @@ def change_cell(change: float, unit: str, not_compared: str = "") -> str:
     out for a reason (``not_compared``), "–" when it is missing otherwise; a change that rounds
     to zero has neither arrow nor sign ("0.0 pp")."""
     if pd.isna(change):
-        return NOT_COMPARED if _text(not_compared).strip() else "–"
+        return t("not compared") if _text(not_compared).strip() else "–"
     text = format_kpi_change(change, unit)
     if _shown_as_zero(change, unit):
         return text.lstrip("+-")
@@ -156,13 +171,13 @@ def status_cell(target: float, met) -> tuple[str, str]:
     """(status text, CSS class): "✓ met" / "✗ not met" for a KPI with a target and a value,
     "– no target" without a target, "– no value" with a target but no value."""
     if pd.isna(target):
-        return NO_TARGET_STATUS, "ci-none"
+        return t("– no target"), "ci-none"
     word = str(met).strip().lower()
     if word == "true":
-        return MET, "ci-met"
+        return t("✓ met"), "ci-met"
     if word == "false":
-        return NOT_MET, "ci-missed"
-    return NO_VALUE, "ci-none"
+        return t("✗ not met"), "ci-missed"
+    return t("– no value"), "ci-none"
 
 
 def _direction_class(change: float, metric: str) -> str:
@@ -186,7 +201,8 @@ def scorecard(kpis: pd.DataFrame, currency: str) -> pd.DataFrame:
         status, status_class = status_cell(row["target"], row["met"])
         rows.append({
             "metric": row["metric"], "KPI": row["label"],
-            "This quarter": format_kpi_value(row["value"], row["unit"], currency) + (" (partial quarter)" if part else ""),
+            "This quarter": (t("{value} (partial quarter)", value=format_kpi_value(row["value"], row["unit"], currency))
+                             if part else format_kpi_value(row["value"], row["unit"], currency)),
             "vs previous quarter": change_cell(row["qoq_change"], row["unit"], reason),
             "vs a year ago": change_cell(row["yoy_change"], row["unit"], reason),
             "Target": format_kpi_target(row["target"], row["unit"], currency),
@@ -251,8 +267,11 @@ def _trend_cell(trend: pd.DataFrame | None, metric: str, label: str, unit: str, 
     if trend is None or metric not in trend.columns or len(trend) < 2:
         return "–"
     series = trend[metric].astype(float)
-    shown = ", ".join(f"{q} {format_kpi_value(v, unit, currency)}" for q, v in series.items() if not pd.isna(v))
-    return sparkline_svg(series.to_numpy(), f"{label}, {series.index[0]} to {series.index[-1]}: {shown}")
+    shown = t(", ").join(t("{quarter} {value}", quarter=fmt_quarter(q), value=format_kpi_value(v, unit, currency))
+                         for q, v in series.items() if not pd.isna(v))
+    return sparkline_svg(series.to_numpy(), t("{kpi}, {first} to {last}: {values}", kpi=label,
+                                              first=fmt_quarter(series.index[0]), last=fmt_quarter(series.index[-1]),
+                                              values=shown))
 
 
 def scorecard_html(kpis: pd.DataFrame, currency: str, quarter: Quarter | str | None = None,
@@ -272,20 +291,27 @@ def scorecard_html(kpis: pd.DataFrame, currency: str, quarter: Quarter | str | N
             f"<td>{spark}</td></tr>")
     if quarter is not None:
         q = Quarter.parse(quarter)
-        caption = f"KPIs, {q}, against {q.previous()} and {q.year_ago()}"
+        caption = t("KPIs, {quarter}, against {previous} and {year_ago}", quarter=fmt_quarter(q),
+                    previous=fmt_quarter(q.previous()), year_ago=fmt_quarter(q.year_ago()))
     else:
-        caption = "KPIs this quarter"
-    span = f"last {len(trend)} quarters" if trend is not None else "trend"
+        caption = t("KPIs this quarter")
+    span = t("last {count} quarters", count=fmt_int(len(trend))) if trend is not None else t("trend")
     reasons = ([r for r in dict.fromkeys(kpis["not_compared"].map(_text)) if r.strip()]
                if "not_compared" in kpis else [])
-    note = ("▲ / ▼: up / down on the previous quarter and on the same quarter a year ago; counts and money change in "
-            "%, rates in percentage points (pp), NPS in points (pts). Green is a move the right way, red the wrong "
-            "way. The trend line ends at this quarter (dot); a quarter the data cover only in part is left out.")
     if reasons:
-        note += f" Not compared: {'; '.join(reasons)}."
-    return (f"<table class='ci-table ci-scorecard'><caption>{esc(caption)}</caption><thead><tr><th>KPI</th>"
-            f"<th class='num'>This quarter</th><th class='num'>vs previous quarter</th>"
-            f"<th class='num'>vs a year ago</th><th class='num'>Target</th><th>Status</th><th>{esc(span)}</th>"
+        note = t("▲ / ▼: up / down on the previous quarter and on the same quarter a year ago; counts and money change "
+                 "in %, rates in percentage points (pp), NPS in points (pts). Green is a move the right way, red the "
+                 "wrong way. The trend line ends at this quarter (dot); a quarter the data cover only in part is left "
+                 "out. Not compared: {reasons}.", reasons=t("; ").join(reasons))
+    else:
+        note = t("▲ / ▼: up / down on the previous quarter and on the same quarter a year ago; counts and money change "
+                 "in %, rates in percentage points (pp), NPS in points (pts). Green is a move the right way, red the "
+                 "wrong way. The trend line ends at this quarter (dot); a quarter the data cover only in part is left "
+                 "out.")
+    head = "".join(f"<th{klass}>{esc(text)}</th>" for klass, text in (
+        ("", t("KPI")), (" class='num'", t("This quarter")), (" class='num'", t("vs previous quarter")),
+        (" class='num'", t("vs a year ago")), (" class='num'", t("Target")), ("", t("Status")), ("", span)))
+    return (f"<table class='ci-table ci-scorecard'><caption>{esc(caption)}</caption><thead><tr>{head}"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table><p class='ci-note'>{esc(note)}</p>")
 
 
@@ -356,16 +382,32 @@ def region_nps_story(evidence: Evidence, quarter: Quarter | str) -> Story | None
     departments = departments.reset_index(name="n").sort_values(["n", "department"], ascending=[False, True])
     department, handled = str(departments.iloc[0]["department"]), int(departments.iloc[0]["n"])
     total = int(_complaints(own, quarter, "department", known_only=False).sum())
-    previous = (f" (from {fmt_num(fall['nps_previous'])} in {quarter.previous()})"
-                if "nps_previous" in fall and pd.notna(fall["nps_previous"]) else "")
-    text = (f"NPS in {region} fell {fmt_num(-fall['nps_change'])} points to {fmt_num(fall['nps'])}{previous}, while its "
-            f"{rising['type']} complaints went from {fmt_int(rising['before'])} to {fmt_int(rising['now'])}; "
-            f"{department} handled {fmt_int(handled)} of its {fmt_int(total)} complaints this quarter, so the cause "
-            f"points to {department}")
     owners = list(dict.fromkeys(_actions_about(evidence.actions, [region], NPS_ACTION)["owner"].dropna().astype(str)))
-    if owners and department.lower() not in {o.lower() for o in owners}:
-        text += f", yet the report's NPS actions for {region} go to {', '.join(owners)}"
-    return Story("region_nps", text + ".", department, ("02_needs", "05_crm_recommendations") if owners else ("02_needs",))
+    values = {"region": region, "fall": fmt_num(-fall["nps_change"]), "nps": fmt_num(fall["nps"]),
+              "type": rising["type"], "before": fmt_int(rising["before"]), "now": fmt_int(rising["now"]),
+              "department": department, "handled": fmt_int(handled), "total": fmt_int(total)}
+    elsewhere = bool(owners) and department.lower() not in {o.lower() for o in owners}
+    if "nps_previous" in fall and pd.notna(fall["nps_previous"]):
+        values.update(previous=fmt_num(fall["nps_previous"]), previous_quarter=fmt_quarter(quarter.previous()))
+        if elsewhere:
+            text = t("NPS in {region} fell {fall} points to {nps} (from {previous} in {previous_quarter}), while its "
+                     "{type} complaints went from {before} to {now}; {department} handled {handled} of its {total} "
+                     "complaints this quarter, so the cause points to {department}, yet the report's NPS actions for "
+                     "{region} go to {owners}.", owners=t(", ").join(owners), **values)
+        else:
+            text = t("NPS in {region} fell {fall} points to {nps} (from {previous} in {previous_quarter}), while its "
+                     "{type} complaints went from {before} to {now}; {department} handled {handled} of its {total} "
+                     "complaints this quarter, so the cause points to {department}.", **values)
+    elif elsewhere:
+        text = t("NPS in {region} fell {fall} points to {nps}, while its {type} complaints went from {before} to "
+                 "{now}; {department} handled {handled} of its {total} complaints this quarter, so the cause points "
+                 "to {department}, yet the report's NPS actions for {region} go to {owners}.",
+                 owners=t(", ").join(owners), **values)
+    else:
+        text = t("NPS in {region} fell {fall} points to {nps}, while its {type} complaints went from {before} to "
+                 "{now}; {department} handled {handled} of its {total} complaints this quarter, so the cause points "
+                 "to {department}.", **values)
+    return Story("region_nps", text, department, ("02_needs", "05_crm_recommendations") if owners else ("02_needs",))
 
 
 def _standardised(row: pd.Series) -> float:
@@ -407,27 +449,52 @@ def kpi_change_story(evidence: Evidence, currency: str) -> Story | None:
         return None  # no cause named: the story would be half told
     action = tracked.iloc[0]
     unit = worst["unit"]
-    verb = "rose" if worst["qoq_change"] > 0 else "fell"
     size = format_kpi_change(abs(worst["qoq_change"]), unit).lstrip("+")
     size = size.replace(" pts", " points")
-    target = ("" if pd.isna(worst["target"]) else
-              f" against a target of {format_kpi_target(worst['target'], unit, currency)}")
-    chance = "beyond chance variation" if bool(significant.get(worst.name, False)) else "within chance variation"
-    due = f", by {action['deadline']}" if "deadline" in action and _text(action["deadline"]) else ""
-    text = (f"{worst['label']} {verb} {size} to {format_kpi_value(worst['value'], unit, currency)}{target} "
-            f"({chance}); likely cause: {_text(action['likely_cause'])}; owner: {action['owner']}{due}.")
+    values = {"kpi": worst["label"], "size": size, "value": format_kpi_value(worst["value"], unit, currency),
+              "chance": t("beyond chance variation") if bool(significant.get(worst.name, False))
+              else t("within chance variation"),
+              "cause": _text(action["likely_cause"]), "owner": action["owner"], "deadline": _deadline(action)}
+    rose, due = worst["qoq_change"] > 0, bool(values["deadline"])
+    if not pd.isna(worst["target"]):
+        values["target"] = format_kpi_target(worst["target"], unit, currency)
+        if rose and due:
+            text = t("{kpi} rose {size} to {value} against a target of {target} ({chance}); likely cause: {cause}; "
+                     "owner: {owner}, by {deadline}.", **values)
+        elif rose:
+            text = t("{kpi} rose {size} to {value} against a target of {target} ({chance}); likely cause: {cause}; "
+                     "owner: {owner}.", **values)
+        elif due:
+            text = t("{kpi} fell {size} to {value} against a target of {target} ({chance}); likely cause: {cause}; "
+                     "owner: {owner}, by {deadline}.", **values)
+        else:
+            text = t("{kpi} fell {size} to {value} against a target of {target} ({chance}); likely cause: {cause}; "
+                     "owner: {owner}.", **values)
+    elif rose and due:
+        text = t("{kpi} rose {size} to {value} ({chance}); likely cause: {cause}; owner: {owner}, by {deadline}.",
+                 **values)
+    elif rose:
+        text = t("{kpi} rose {size} to {value} ({chance}); likely cause: {cause}; owner: {owner}.", **values)
+    elif due:
+        text = t("{kpi} fell {size} to {value} ({chance}); likely cause: {cause}; owner: {owner}, by {deadline}.",
+                 **values)
+    else:
+        text = t("{kpi} fell {size} to {value} ({chance}); likely cause: {cause}; owner: {owner}.", **values)
     return Story("kpi_change", text, str(action["owner"]), ("01_overview", "05_crm_recommendations"))
 
 
-# Reasons of chapter 05's at-risk list in words; the model-score codes are how the list is drawn,
-# so they are no cause.
-REASON_WORDS = {
-    "INACTIVE_60D": "no purchase for 60 days or more",
-    "COMPLAINT_90D": "a complaint in the last 90 days",
-    "DETRACTOR": "a last NPS answer of 6 or less",
-    "LOW_CSAT": "a last satisfaction answer of 1 or 2",
-    "LOW_P_ALIVE": "a probability of still being a customer below 50%",
-}
+def reason_words() -> dict[str, str]:
+    """Reasons of chapter 05's at-risk list in words, in the report's language; the model-score
+    codes (``MODEL_CODES``) are how the list is drawn, so they are no cause."""
+    return {
+        "INACTIVE_60D": t("no purchase for 60 days or more"),
+        "COMPLAINT_90D": t("a complaint in the last 90 days"),
+        "DETRACTOR": t("a last NPS answer of 6 or less"),
+        "LOW_CSAT": t("a last satisfaction answer of 1 or 2"),
+        "LOW_P_ALIVE": t("a probability of still being a customer below 50%"),
+    }
+
+
 MODEL_CODES = ("MODEL_SCORE_HIGH", "MODEL_SCORE_ELEVATED")
 
 
@@ -447,23 +514,57 @@ def at_risk_story(evidence: Evidence, currency: str) -> Story | None:
     counts = codes.value_counts()
     counts = counts.sort_index().sort_values(ascending=False, kind="stable")
     code, n_code = str(counts.index[0]), int(counts.iloc[0])
-    reason = REASON_WORDS.get(code, code.replace("_", " ").lower())
+    reason = reason_words().get(code, code.replace("_", " ").lower())
     n = int(at_risk["customer_id"].nunique())
-    where = ""
+    top = None
     if _has(evidence.customers, ["customer_id", "region"]):
         regions = at_risk["customer_id"].astype(str).map(
             evidence.customers.drop_duplicates("customer_id").assign(customer_id=lambda d: d["customer_id"].astype(str))
             .set_index("customer_id")["region"]).dropna().astype(str)
         if len(regions):
             top = regions.value_counts().sort_index().sort_values(ascending=False, kind="stable")
-            where = f" ({fmt_int(top.iloc[0])} of them in {top.index[0]})"
     action = owner_rows.sort_values("priority", kind="stable").iloc[0] if "priority" in owner_rows else owner_rows.iloc[0]
-    due = f" by {action['deadline']}" if "deadline" in action and _text(action["deadline"]) else ""
-    customers = "customer is" if n == 1 else "customers are"
-    text = (f"{fmt_int(n)} high-value {customers} at risk of churning, carrying {fmt_money(at_risk['clv'].sum(), currency)} "
-            f"of 12-month CLV{where}; the most common reason is {reason} ({fmt_int(n_code)} of {fmt_int(n)}), and the "
-            f"calls to keep them point to {action['owner']}{due}.")
+    values = {"count": fmt_int(n), "clv": fmt_money(at_risk["clv"].sum(), currency), "reason": reason,
+              "with_reason": fmt_int(n_code), "owner": action["owner"], "deadline": _deadline(action)}
+    text = _at_risk_sentence(n == 1, top is not None, bool(values["deadline"]), values if top is None else
+                             {**values, "in_region": fmt_int(top.iloc[0]), "region": top.index[0]})
     return Story("at_risk", text, str(action["owner"]), ("03_behaviour", "04_value", "05_crm_recommendations"))
+
+
+def _at_risk_sentence(one: bool, where: bool, due: bool, values: dict) -> str:
+    """The at-risk story's sentence: one customer or more, with or without the region most of
+    them are in, with or without the action's deadline."""
+    if one:
+        if where and due:
+            return t("{count} high-value customer is at risk of churning, carrying {clv} of 12-month CLV ({in_region} "
+                     "of them in {region}); the most common reason is {reason} ({with_reason} of {count}), and the "
+                     "calls to keep them point to {owner} by {deadline}.", **values)
+        if where:
+            return t("{count} high-value customer is at risk of churning, carrying {clv} of 12-month CLV ({in_region} "
+                     "of them in {region}); the most common reason is {reason} ({with_reason} of {count}), and the "
+                     "calls to keep them point to {owner}.", **values)
+        if due:
+            return t("{count} high-value customer is at risk of churning, carrying {clv} of 12-month CLV; the most "
+                     "common reason is {reason} ({with_reason} of {count}), and the calls to keep them point to "
+                     "{owner} by {deadline}.", **values)
+        return t("{count} high-value customer is at risk of churning, carrying {clv} of 12-month CLV; the most "
+                 "common reason is {reason} ({with_reason} of {count}), and the calls to keep them point to "
+                 "{owner}.", **values)
+    if where and due:
+        return t("{count} high-value customers are at risk of churning, carrying {clv} of 12-month CLV ({in_region} "
+                 "of them in {region}); the most common reason is {reason} ({with_reason} of {count}), and the "
+                 "calls to keep them point to {owner} by {deadline}.", **values)
+    if where:
+        return t("{count} high-value customers are at risk of churning, carrying {clv} of 12-month CLV ({in_region} "
+                 "of them in {region}); the most common reason is {reason} ({with_reason} of {count}), and the "
+                 "calls to keep them point to {owner}.", **values)
+    if due:
+        return t("{count} high-value customers are at risk of churning, carrying {clv} of 12-month CLV; the most "
+                 "common reason is {reason} ({with_reason} of {count}), and the calls to keep them point to "
+                 "{owner} by {deadline}.", **values)
+    return t("{count} high-value customers are at risk of churning, carrying {clv} of 12-month CLV; the most "
+             "common reason is {reason} ({with_reason} of {count}), and the calls to keep them point to "
+             "{owner}.", **values)
 
 
 def complaint_product_story(evidence: Evidence, quarter: Quarter | str) -> Story | None:
@@ -491,11 +592,26 @@ def complaint_product_story(evidence: Evidence, quarter: Quarter | str) -> Story
     types = types.sort_index().sort_values(ascending=False, kind="stable")
     action = owners.iloc[0]
     months = int(product["longest_run_months"])
-    due = f" by {action['deadline']}" if "deadline" in action and _text(action["deadline"]) else ""
-    text = (f"{name} drew {fmt_int(product['complaints'])} complaints on {fmt_int(product['orders'])} orders against "
-            f"{fmt_num(product['expected_complaints'])} expected at the overall rate, above it {fmt_int(months)} "
-            f"month{'s' if months != 1 else ''} running; most were {types.index[0]} complaints "
-            f"({fmt_int(types.iloc[0])} of {fmt_int(types.sum())} this quarter), which points to {action['owner']}{due}.")
+    values = {"product": name, "complaints": fmt_int(product["complaints"]), "orders": fmt_int(product["orders"]),
+              "expected": fmt_num(product["expected_complaints"]), "months": fmt_int(months), "type": types.index[0],
+              "of_type": fmt_int(types.iloc[0]), "total": fmt_int(types.sum()), "owner": action["owner"],
+              "deadline": _deadline(action)}
+    if months == 1 and values["deadline"]:
+        text = t("{product} drew {complaints} complaints on {orders} orders against {expected} expected at the "
+                 "overall rate, above it {months} month running; most were {type} complaints ({of_type} of {total} "
+                 "this quarter), which points to {owner} by {deadline}.", **values)
+    elif months == 1:
+        text = t("{product} drew {complaints} complaints on {orders} orders against {expected} expected at the "
+                 "overall rate, above it {months} month running; most were {type} complaints ({of_type} of {total} "
+                 "this quarter), which points to {owner}.", **values)
+    elif values["deadline"]:
+        text = t("{product} drew {complaints} complaints on {orders} orders against {expected} expected at the "
+                 "overall rate, above it {months} months running; most were {type} complaints ({of_type} of {total} "
+                 "this quarter), which points to {owner} by {deadline}.", **values)
+    else:
+        text = t("{product} drew {complaints} complaints on {orders} orders against {expected} expected at the "
+                 "overall rate, above it {months} months running; most were {type} complaints ({of_type} of {total} "
+                 "this quarter), which points to {owner}.", **values)
     return Story("complaint_product", text, str(action["owner"]), ("02_needs", "05_crm_recommendations"))
 
 
@@ -530,13 +646,16 @@ def inline_html(text: str) -> str:
 def stories_html(stories: list[Story], titles: dict[str, str], chapters: Sequence[str]) -> str:
     """The stories as a numbered list, each with links to the chapters behind it (those in ``chapters``)."""
     if not stories:
-        return ("<p class='ci-note'>No main story could be told: the chapters whose results the stories join "
-                "did not run or found nothing to tell.</p>")
+        none = t("No main story could be told: the chapters whose results the stories join did not run or found "
+                 "nothing to tell.")
+        return f"<p class='ci-note'>{html.escape(none)}</p>"
     items = []
     for story in stories:
-        links = ", ".join(f"<a href='{html.escape(c)}.html'>{html.escape(titles.get(c, c))}</a>"
-                          for c in story.chapters if c in chapters)
-        evidence = f"<p class='ci-note'>Evidence: {links}</p>" if links else ""
+        # The registry's chapter titles are catalog messages: read in the report's language.
+        links = t(", ").join(f"<a href='{html.escape(c)}.html'>{html.escape(t(titles.get(c, c)))}</a>"
+                             for c in story.chapters if c in chapters)
+        evidence = t("Evidence: {links}", links=links) if links else ""
+        evidence = f"<p class='ci-note'>{evidence}</p>" if links else ""
         items.append(f"<li>{inline_html(story.text)}{evidence}</li>")
     return f"<ol class='ci-stories'>{''.join(items)}</ol>"
 
@@ -558,21 +677,25 @@ def top_actions_table(actions: pd.DataFrame, n: int = 5) -> pd.DataFrame:
 def top_actions_html(actions: pd.DataFrame | None, n: int = 5, fallback: Sequence[str] = ()) -> str:
     """The top actions as a table; the ``fallback`` lines as a list when actions.csv lacks the
     columns; "" when there is neither."""
+    heading = html.escape(t("Top actions"))
     if _has(actions, list(ACTION_COLUMNS)):
         table = top_actions_table(actions, n)
-        head = "".join(f"<th{' class=num' if c == '#' else ''}>{html.escape(c)}</th>" for c in table.columns)
+        headings = {"Problem": t("Problem"), "Action": t("Action"), "Owner": t("Owner"), "Due": t("Due")}
+        head = "".join(f"<th{' class=num' if c == '#' else ''}>{html.escape(headings.get(c, c))}</th>"
+                       for c in table.columns)
         body = "".join(
             "<tr>" + f"<td class='num'>{fmt_int(row['#'])}</td>"
             + "".join(f"<td>{inline_html(row[c])}</td>" for c in ("Problem", "Action", "Owner"))
-            + f"<td class='ci-date'>{inline_html(row['Due'])}</td></tr>"
+            + f"<td class='ci-date'>{inline_html(_day(row['Due']))}</td></tr>"
             for _, row in table.iterrows())
         more = len(actions) - len(table)
-        note = (f"<p class='ci-note'>{fmt_int(more)} more in the <a href='05_crm_recommendations.html'>CRM "
-                f"recommendations</a>.</p>" if more > 0 else "")
-        return (f"<h2>Top actions</h2><table class='ci-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-                f"</table>{note}")
+        chapter = "<a href='05_crm_recommendations.html'>" + html.escape(t("CRM recommendations")) + "</a>"
+        note = ("<p class='ci-note'>" + t("{count} more in the {chapter}.", count=fmt_int(more), chapter=chapter)
+                + "</p>" if more > 0 else "")
+        return (f"<h2>{heading}</h2><table class='ci-table'><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table>{note}")
     if fallback:
-        return "<h2>Top actions</h2><ol>" + "".join(f"<li>{inline_html(a)}</li>" for a in fallback) + "</ol>"
+        return f"<h2>{heading}</h2><ol>" + "".join(f"<li>{inline_html(a)}</li>" for a in fallback) + "</ol>"
     return ""
 
 
@@ -594,9 +717,10 @@ def segment_changes(rfm_summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-# Chapter 05's lists by what they are.
-LIST_NAMES = {"at_risk_high_value.csv": "At-risk high-value customers", "win_back.csv": "Win-back list",
-              "onboarding.csv": "New customers to onboard", "cross_sell.csv": "Cross-sell list"}
+def list_names() -> dict[str, str]:
+    """Chapter 05's lists by what they are, in the report's language."""
+    return {"at_risk_high_value.csv": t("At-risk high-value customers"), "win_back.csv": t("Win-back list"),
+            "onboarding.csv": t("New customers to onboard"), "cross_sell.csv": t("Cross-sell list")}
 
 
 def changes_html(evidence: Evidence, quarter: Quarter | str | None = None) -> str:
@@ -609,27 +733,37 @@ def changes_html(evidence: Evidence, quarter: Quarter | str | None = None) -> st
             ["size", "Segment"], ascending=[False, True]).head(2)
         lead = ""
         if len(moved):
-            lead = ("<p>Largest moves in the RFM segments: " + "; ".join(
-                f"{html.escape(r['Segment'])} {html.escape(r['Change'])} ({html.escape(r['Last quarter'])} to "
-                f"{html.escape(r['This quarter'])})" for _, r in moved.iterrows()) + ".</p>")
-        rows = "".join(f"<tr><td>{html.escape(r['Segment'])}</td><td class='num'>{html.escape(r['Last quarter'])}</td>"
+            # Segment names are the parameter file's, read in the report's language (helpers.report.catalog).
+            moves = t("; ").join(t("{segment} {change} ({before} to {after})", segment=t(r["Segment"]),
+                                   change=r["Change"], before=r["Last quarter"], after=r["This quarter"])
+                                 for _, r in moved.iterrows())
+            lead = "<p>" + html.escape(t("Largest moves in the RFM segments: {moves}.", moves=moves)) + "</p>"
+        rows = "".join(f"<tr><td>{html.escape(t(r['Segment']))}</td><td class='num'>{html.escape(r['Last quarter'])}</td>"
                        f"<td class='num'>{html.escape(r['This quarter'])}</td><td class='num'>{html.escape(r['Change'])}"
                        f"</td></tr>" for _, r in table.iterrows())
-        when = ""
         if quarter is not None:
             q = Quarter.parse(quarter)
-            when = f": end of {q.previous()} and of {q}"
-        parts.append(f"{lead}<table class='ci-table'><caption>Customers per RFM segment{html.escape(when)}</caption>"
-                     f"<thead><tr><th>Segment</th><th class='num'>Last quarter</th><th class='num'>This quarter</th>"
-                     f"<th class='num'>Change</th></tr></thead><tbody>{rows}</tbody></table>")
+            caption = t("Customers per RFM segment: end of {previous} and of {quarter}",
+                        previous=fmt_quarter(q.previous()), quarter=fmt_quarter(q))
+        else:
+            caption = t("Customers per RFM segment")
+        head = "".join(f"<th{klass}>{html.escape(text)}</th>" for klass, text in (
+            ("", t("Segment")), (" class='num'", t("Last quarter")), (" class='num'", t("This quarter")),
+            (" class='num'", t("Change"))))
+        parts.append(f"{lead}<table class='ci-table'><caption>{html.escape(caption)}</caption>"
+                     f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
     lists = evidence.closed_loop_lists
     if _has(lists, ["list", "customers on it", "outcome", "customers with the outcome", "share"]):
+        names = list_names()
         items = "".join(
-            f"<li>{html.escape(LIST_NAMES.get(str(r['list']), str(r['list'])))}: {fmt_int(r['customers with the outcome'])}"
-            f" of {fmt_int(r['customers on it'])} {html.escape(str(r['outcome']))} ({fmt_pct(r['share'])}).</li>"
+            "<li>" + html.escape(t("{list}: {count} of {total} {outcome} ({share}).",
+                                   list=names.get(str(r["list"]), str(r["list"])),
+                                   count=fmt_int(r["customers with the outcome"]), total=fmt_int(r["customers on it"]),
+                                   outcome=str(r["outcome"]), share=fmt_pct(r["share"]))) + "</li>"
             for _, r in lists.iterrows())
-        parts.append(f"<p>Last quarter's action lists, checked against this quarter:</p><ul>{items}</ul>")
-    return "<h2>What changed since last quarter</h2>" + "".join(parts) if parts else ""
+        intro = t("Last quarter's action lists, checked against this quarter:")
+        parts.append(f"<p>{html.escape(intro, quote=False)}</p><ul>{items}</ul>")
+    return "<h2>" + html.escape(t("What changed since last quarter")) + "</h2>" + "".join(parts) if parts else ""
 
 
 # --- the page block -----------------------------------------------------------------------------------
@@ -641,10 +775,14 @@ def executive_html(evidence: Evidence, quarter: Quarter | str | None, currency: 
     if _has(evidence.kpis, ["metric", "label", "value", "unit", "qoq_change", "yoy_change", "target", "met"]):
         card = scorecard_html(evidence.kpis, currency, quarter, trend)
     else:
-        card = "<p class='ci-na'>Not available: the KPI table (chapter 01 did not produce it in this run).</p>"
-    stories = (stories_html(main_stories(evidence, quarter, currency), titles, chapters) if quarter is not None
-               else "<p class='ci-note'>No main story: the quarter is not known.</p>")
-    return (f"<section class='ci-exec'><h2>The quarter at a glance</h2>{card}<h2>Main stories of the quarter</h2>"
+        missing = t("Not available: the KPI table (chapter 01 did not produce it in this run).")
+        card = f"<p class='ci-na'>{html.escape(missing)}</p>"
+    if quarter is not None:
+        stories = stories_html(main_stories(evidence, quarter, currency), titles, chapters)
+    else:
+        stories = "<p class='ci-note'>" + html.escape(t("No main story: the quarter is not known.")) + "</p>"
+    glance, told = html.escape(t("The quarter at a glance")), html.escape(t("Main stories of the quarter"))
+    return (f"<section class='ci-exec'><h2>{glance}</h2>{card}<h2>{told}</h2>"
             f"{stories}{top_actions_html(evidence.actions, n_actions, fallback_actions)}"
             f"{changes_html(evidence, quarter)}</section>")
 

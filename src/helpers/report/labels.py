@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import pandas as pd
 
+from helpers.report.i18n import t
+
 # Words of a snake_case name that are written otherwise: acronyms and units.
 WORD_LABELS = {
     "auc": "AUC", "nps": "NPS", "csat": "CSAT", "kpi": "KPI", "id": "ID", "clv": "CLV", "cac": "CAC", "crv": "CRV",
@@ -79,6 +81,60 @@ CODE_LABELS = {
     "LOW_P_ALIVE": "probability alive below 50%",
 }
 
+
+# Labels made from column names (``reader_label``: the words of the name) that the report's tables
+# show; listed so that the message catalogs translate them too (``catalog_messages``).
+TABLE_LABELS = (
+    "Rate", "Benchmark",
+    "Above benchmark", "Above in last month", "Active at start", "Active customers lower", "Active customers upper",
+    "Actual mean", "Actual purchases", "Added value per year", "All comments", "Amount", "Answered rate",
+    "Antecedent", "Antecedent support", "Attribute", "Balanced", "Base rate", "Baskets", "Baskets with both",
+    "Breached", "Brier score", "CSAT high", "CSAT low", "CSAT responses", "Calibration end", "Change in customers",
+    "Check", "Chosen", "Churned", "Churner share", "Churners", "Churners with feedback", "Churners with reason",
+    "Closest theme", "Cluster name", "Coefficient", "Columns mapped", "Comments", "Consequent", "Consequent support",
+    "Consultations", "Converged", "Conversion", "Conversion from visit", "Counts as", "Coverage", "Cumulative share",
+    "Current", "Current price", "Current product", "Customer ID", "Customers on it", "Customers previous",
+    "Customers with the outcome", "Days since first order", "Deadline", "Decile", "Degrees of freedom", "Description",
+    "Detractor share", "Detractors change", "Detractors previous", "Difference", "Dimension", "Direction",
+    "Discounts", "Driver", "Effect measure", "Effect size", "Example", "Examples", "Expected complaints",
+    "Expected order value", "Expected value", "Feedback share", "Field", "Files", "First order date",
+    "First order value", "Frequency", "From", "Group", "Groups", "Holdout actual", "Holdout cutoff", "Holdout end",
+    "Holdout error", "Holdout predicted", "Importance", "Inactivity days", "Inertia", "Kind", "Label", "Language",
+    "Language name", "Last purchase date", "Least satisfied", "Level", "Lift", "Lift top decile", "List",
+    "Longest run months", "Main category", "Main reason", "Margin", "Mean", "Mean CSAT score", "Mean orders",
+    "Mean profit", "Mean resolution hours", "Mean revenue", "Mean score", "Median", "Median days",
+    "Median days since first purchase", "Median days since last purchase", "Median days to churn",
+    "Median first response hours", "Median profit", "Median resolution hours", "Method", "Metric", "Model",
+    "Most satisfied", "NPS answers", "NPS change", "NPS high", "NPS low", "NPS previous", "NPS responses",
+    "Net sentiment", "New customers lower", "New customers quarter", "New customers trailing", "New customers upper",
+    "Not churned after 365 days", "Note", "Now", "Offer price", "Offer product", "Order lines", "Order pairs",
+    "Order share", "Order value band", "Orders per customer", "Orders year before lapse", "Outcome", "P25 days",
+    "P75 days", "P90 first response hours", "P90 resolution hours", "Penalizer", "Per customer", "Period", "Position",
+    "Precision", "Precision top decile", "Predicted mean", "Predicted purchases", "Previous", "Previous comments",
+    "Previous share", "Priority", "Product ID", "Product name", "Profit", "Profit per customer", "Purity", "Rank",
+    "Ratio", "Reached", "Reading", "Reason", "Records in the raw files", "Relative error", "Repeat purchase rate",
+    "Resolved", "Retained", "Retention", "Returns", "Revenue", "Revenue lower", "Revenue share", "Revenue upper",
+    "Revenue year before lapse", "Rows kept", "Rows read", "Rows set aside", "Rule", "Rules", "Score", "Seconds",
+    "Service cost", "Share", "Share change", "Share of active", "Share of customers", "Share of least",
+    "Share of most", "Share of purchase value", "Share of revenue", "Share of similar", "Share reproduced",
+    "Share unprofitable", "Significant", "Similar buyers", "Similar category buyers", "Spend", "Spend quarter",
+    "Spend trailing", "Stayer share", "Stayers", "Stayers with feedback", "Suppressed", "Suppression",
+    "Survey responses", "Table", "Tenure days", "Theme", "Theme agreement", "Tickets", "Top main category",
+    "Top main category share", "Top region", "Top region share", "Top segment", "Top segment share", "Top terms",
+    "Topic", "Tracking KPI", "Train cutoff", "Units in window", "Unprofitable customers", "Used", "User share",
+    "Users", "Uses", "Uses per user", "Value", "Why", "Window days",
+)
+
+# Codes and words the report's tables show as values (forecast kinds, coverage, cleaning rules in
+# words, funnel steps, ticket types, suppression); listed so that the catalogs translate them.
+TABLE_VALUES = (
+    "email", "name", "product view", "add to cart", "visit", "purchase", "price", "feature request",
+    "product quality", "ease of use", "support responsiveness", "returns refunds", "trust", "respect",
+    "complaint type", "survey", "complaint", "consultation", "secondary", "primary", "actual", "full", "partial",
+    "forecast", "strategic", "important", "general", "read", "birth year missing", "merged duplicate customer",
+    "exact duplicate", "non positive amount", "future date", "customer ID remapped",
+)
+
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
 # A snake_case word on its own: not part of a path, a file name or a dotted parameter name.
 _SNAKE = re.compile(r"(?<![\w/.\-])([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)(?![\w\-]|\.[A-Za-z0-9])")
@@ -86,6 +142,7 @@ _CODE_LIST = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*(?:\s*;\s*[A-Z][A-Z0-9]*(
 _FILE = re.compile(r"(?<![\w/.\-])((?:[\w.\-]+/)*[\w.\-]*[A-Za-z][\w.\-]*"
                    r"\.(?:csv|json|ya?ml|parquet|html|ipynb|txt|xlsx))\b")
 _DOTTED = re.compile(r"(?<![\w/.\-])([a-z][a-z0-9_]*(?:\.[A-Za-z0-9_]+)+)(?![\w\-]|\.[A-Za-z0-9])")
+_MONTH_SUFFIX = re.compile(r"([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*)_(\d{4}-\d{2})")
 _SCIENTIFIC = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)[eE]([+-]\d+)\b")
 _P_SCIENTIFIC = re.compile(r"\b(p\s*=\s*)(\d+(?:\.\d+)?[eE]-\d+)\b")
 
@@ -94,7 +151,7 @@ def words(token: str) -> str:
     """A code in words: ``"add_to_cart"`` -> ``"add to cart"``, ``"INACTIVE_60D"`` -> its label,
     an unknown ``"NEW_CODE"`` -> ``"new code"``; acronyms of ``WORD_LABELS`` in capitals."""
     if token in CODE_LABELS:
-        return CODE_LABELS[token]
+        return t(CODE_LABELS[token])
     if token.isupper():
         token = token.lower()
     return " ".join(WORD_LABELS.get(part.lower(), part) if part.islower() or part.isupper() else part
@@ -108,15 +165,23 @@ def reader_label(name) -> str:
     labelling a label again changes nothing."""
     text = str(name)
     if text in COLUMN_LABELS:
-        return COLUMN_LABELS[text]
+        return t(COLUMN_LABELS[text])
     if _IDENTIFIER.fullmatch(text):
         label = words(text)
+    elif _MONTH_SUFFIX.fullmatch(text):  # "rate_2026-07": a label and a month
+        name, month = _MONTH_SUFFIX.fullmatch(text).groups()
+        return f"{reader_label(name)} {month}"
     else:
         label = text.replace("_", " ")
     first = label.split(" ", 1)[0]
     if first.isascii() and first[:1].isalpha() and first == first.lower():  # "re-analyse", not "iPhone"
         label = label[:1].upper() + label[1:]
-    return label
+    return t(label)
+
+
+def catalog_messages() -> list[str]:
+    """The labels of this module's maps, for the message catalogs (``helpers.report.catalog``)."""
+    return [*COLUMN_LABELS.values(), *CODE_LABELS.values(), *TABLE_LABELS, *TABLE_VALUES]
 
 
 def for_readers(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -36,7 +36,9 @@ from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, Na
 
 from helpers.params import Params
 from helpers.paths import RunLayout
-from helpers.report.registry import TITLES
+from helpers.report.fmt import fmt_date, fmt_quarter
+from helpers.report.i18n import ENGLISH, current_language, t
+from helpers.report.registry import chapter_title
 from helpers.report.render import REPORT_CSS
 
 __all__ = ["CHROMIUM_ENV", "CHROMIUM_NAMES", "NO_CHROMIUM", "PdfNotWritten", "PrintedPdf", "find_chromium",
@@ -134,17 +136,22 @@ def run_details(params: Params, log: Mapping, run_date: dt.date, commit: str) ->
         cut_off = max(last_days)
         orders = coverage.get("orders", {})
         if orders.get("first_day") and orders.get("last_day"):
-            cut_off += f" (orders from {orders['first_day']} to {orders['last_day']})"
+            cut_off = t("{day} (orders from {first} to {last})", day=fmt_date(cut_off),
+                        first=fmt_date(orders["first_day"]), last=fmt_date(orders["last_day"]))
+        else:
+            cut_off = fmt_date(cut_off)
+        cut_off = t("{cut_off}: the last day with a record", cut_off=cut_off)
     else:
-        cut_off = "not recorded"
+        cut_off = t("not recorded")
     return [
-        ("Quarter", f"{period} ({period.start:%Y-%m-%d} to {period.last_day:%Y-%m-%d})"),
-        ("Company", params.company_name),
-        ("Data folder", params.data_path.name),
-        ("Data as of", f"{log['as_of']} (dates after it are set aside as errors)"),
-        ("Data cut-off", f"{cut_off}: the last day with a record"),
-        ("Run date", run_date.isoformat()),
-        ("Git commit", commit),
+        (t("Quarter"), t("{quarter} ({start} to {end})", quarter=fmt_quarter(period), start=fmt_date(period.start),
+                         end=fmt_date(period.last_day))),
+        (t("Company"), t(params.company_name)),
+        (t("Data folder"), params.data_path.name),
+        (t("Data as of"), t("{day} (dates after it are set aside as errors)", day=fmt_date(log["as_of"]))),
+        (t("Data cut-off"), cut_off),
+        (t("Run date"), fmt_date(run_date)),
+        (t("Git commit"), commit),
     ]
 
 
@@ -154,12 +161,14 @@ def cover_html(title: str, details: Sequence[tuple[str, str]], contents: Sequenc
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in details)
     toc = "".join(f"<tr><td><a href='{esc(page)}'>{esc(name)}</a></td><td class='num'>{number}</td></tr>"
                   for name, page, number in contents)
+    run, contents_heading = esc(t("The run")), esc(t("Contents"))
+    page_heading, pdf_page = esc(t("Page of the report")), esc(t("PDF page"))
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>{REPORT_CSS}"
             f"<style>.ci-cover{{padding-top:30mm}}.ci-cover h1{{font-size:26px;margin-bottom:18mm}}"
             f".ci-cover .ci-table{{font-size:14px;min-width:60%}}</style></head><body><div class='ci-cover'>"
-            f"<h1>{esc(title)}</h1><h2>The run</h2><table class='ci-table'>{rows}</table>"
-            f"<h2>Contents</h2><table class='ci-table'><thead><tr><th>Page of the report</th>"
-            f"<th class='num'>PDF page</th></tr></thead><tbody>{toc}</tbody></table></div></body></html>")
+            f"<h1>{esc(title)}</h1><h2>{run}</h2><table class='ci-table'>{rows}</table>"
+            f"<h2>{contents_heading}</h2><table class='ci-table'><thead><tr><th>{page_heading}</th>"
+            f"<th class='num'>{pdf_page}</th></tr></thead><tbody>{toc}</tbody></table></div></body></html>")
 
 
 def print_copy(page: str) -> str:
@@ -336,7 +345,9 @@ def join_parts(cover: Part, parts: list[Part], target: Path, folder: Path, title
     total = len(writer.pages)
     for number, page in enumerate(writer.pages, start=1):
         box = page.mediabox
-        page.merge_page(_footer(float(box.width), float(box.height), f"Page {number} of {total}"))
+        # The footer is drawn in Helvetica (WinAnsi): English words, else the language-neutral "3 / 41".
+        footer = f"Page {number} of {total}" if current_language() == ENGLISH else f"{number} / {total}"
+        page.merge_page(_footer(float(box.width), float(box.height), footer))
         page.compress_content_streams()  # merging left the page's drawing uncompressed (5.5 MB instead of 3)
     _relink(writer, [cover, *parts], folder)
     for part in (cover, *parts):
@@ -366,7 +377,7 @@ def write_report_pdf(layout: RunLayout, chapters: Sequence[str], title: str, det
                   f"no Chromium found ({CHROMIUM_ENV}={wanted} is not a program): report.pdf not written; "
                   f"install chromium or correct {CHROMIUM_ENV}")
         return PrintedPdf("no chromium", reason)
-    pages = [("Summary", layout.index_html.name)] + [(TITLES.get(c, c), layout.chapter_html(c).name) for c in chapters]
+    pages = [(t("Summary"), layout.index_html.name)] + [(chapter_title(c), layout.chapter_html(c).name) for c in chapters]
     try:
         with tempfile.TemporaryDirectory(prefix="report-pdf-") as scratch:
             work = Path(scratch)
@@ -384,7 +395,7 @@ def write_report_pdf(layout: RunLayout, chapters: Sequence[str], title: str, det
                 jobs.append((copy, parts[-1].pdf))
             for part, pages_printed in zip(parts, _print_all(chromium, jobs, work)):
                 part.pages = pages_printed
-            cover = Part("The run and contents", "cover.html", work / "cover.pdf", pages=1)
+            cover = Part(t("The run and contents"), "cover.html", work / "cover.pdf", pages=1)
             for _ in range(3):  # the contents give page numbers that depend on the cover's own length
                 first = cover.pages + 1
                 contents = []

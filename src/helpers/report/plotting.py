@@ -11,6 +11,8 @@ from matplotlib.category import StrCategoryFormatter
 from matplotlib.collections import PathCollection, PolyCollection, QuadMesh
 from matplotlib.container import BarContainer, ErrorbarContainer
 
+from helpers.report.fmt import fmt_date
+from helpers.report.i18n import t
 from helpers.report.labels import reader_text
 
 # Tried in order; matplotlib falls back glyph by glyph through the list (Debian's Noto CJK,
@@ -92,11 +94,30 @@ def describe_chart(figure) -> str:
     parts = [p for p in (_describe_axes_or_labels(ax, twins[ax]) for ax in main) if p]
     title = figure._suptitle.get_text() if getattr(figure, "_suptitle", None) else ""
     if not parts:
-        text = f"Chart: {title}." if title else "Empty chart."
+        text = t("Chart: {title}.", title=title) if title else t("Empty chart.")
     else:
-        text = parts[0] if len(parts) == 1 else " ".join(f"Plot {i}: {p}" for i, p in enumerate(parts, 1))
-        text = (f"{title}. " if title else "") + text
+        text = parts[0] if len(parts) == 1 else _spaced(
+            [t("Plot {number}: {description}", number=i, description=p) for i, p in enumerate(parts, 1)])
+        text = _spaced([_sentences([title]), text]) if title else text
     return reader_text(text)
+
+
+def _spaced(sentences: list[str]) -> str:
+    """Sentences one after another: a space after each but one that ends in a full-width stop (Chinese)."""
+    text = ""
+    for sentence in sentences:
+        text += sentence if not text or text.endswith(("。", "；", "：")) else " " + sentence
+    return text
+
+
+def _sentences(parts) -> str:
+    """Each non-empty part ended with a full stop, as one text: "A. B." (in Chinese "A。B。")."""
+    return _spaced([t("{sentence}.", sentence=p) for p in parts if p])
+
+
+def _clauses(parts) -> str:
+    """Clauses of one sentence joined by semicolons: "A; B" (in Chinese "A；B")."""
+    return t("; ").join(p for p in parts if p)
 
 
 def _describe_axes_or_labels(ax, twins: list) -> str:
@@ -105,13 +126,15 @@ def _describe_axes_or_labels(ax, twins: list) -> str:
     try:
         return _describe_axes(ax, twins)
     except (TypeError, ValueError, IndexError, AttributeError):
-        title = f"Chart: {ax.get_title()}" if ax.get_title() else "Chart"
-        return ". ".join(p for p in (title, _axis_labels(ax, twins)) if p) + "."
+        title = t("Chart: {title}", title=ax.get_title()) if ax.get_title() else t("Chart")
+        return _sentences([title, _axis_labels(ax, twins)])
 
 
 def _axis_labels(ax, twins: list) -> str:
-    labels = [("x axis", ax.get_xlabel()), ("y axis", ax.get_ylabel()), *(("right axis", t.get_ylabel()) for t in twins)]
-    return "; ".join(f"{where} {text}" for where, text in labels if text)
+    told = [t("x axis {label}", label=ax.get_xlabel()) if ax.get_xlabel() else "",
+            t("y axis {label}", label=ax.get_ylabel()) if ax.get_ylabel() else "",
+            *(t("right axis {label}", label=twin.get_ylabel()) for twin in twins if twin.get_ylabel())]
+    return _clauses(told)
 
 
 def _describe_axes(ax, twins: list) -> str:
@@ -128,16 +151,17 @@ def _describe_axes(ax, twins: list) -> str:
     meshes = [c for c in ax.collections if isinstance(c, QuadMesh)] + list(ax.images)
     points = markers + sum(len(c.get_offsets()) for a in axes for c in a.collections if isinstance(c, PathCollection))
     shaded = any(isinstance(c, PolyCollection) for a in axes for c in a.collections)
-    title = ax.get_title() or next((t.get_title() for t in twins if t.get_title()), "")
+    title = ax.get_title() or next((twin.get_title() for twin in twins if twin.get_title()), "")
     if meshes:
-        return ". ".join([f"Heatmap: {title}" if title else "Heatmap", _describe_heatmap(ax, meshes[0])]) + "."
+        return _sentences([t("Heatmap: {title}", title=title) if title else t("Heatmap"),
+                           _describe_heatmap(ax, meshes[0])])
     kinds = (["horizontal bar" if bars[0][1].orientation == "horizontal" else "bar"] if bars else []) + (
         ["line"] if lines else []) + (["dot"] if errorbars and not bars and not lines else []) + (
         ["scatter"] if points and not (bars or lines or errorbars) else [])
     if not kinds:
         return ""
-    kind = " and ".join(kinds).capitalize() + " chart"
-    sentences = [f"{kind}: {title}" if title else kind, _axis_labels(ax, twins)]
+    kind = _kind_name(tuple(kinds))
+    sentences = [t("{kind}: {title}", kind=kind, title=title) if title else kind, _axis_labels(ax, twins)]
     if bars:
         sentences.append(_describe_bars(bars))
     if lines:
@@ -145,12 +169,20 @@ def _describe_axes(ax, twins: list) -> str:
     if errorbars:
         sentences.append(_describe_errorbars(errorbars))
     if points and (bars or lines or errorbars):
-        sentences.append(f"{points} marked point{'s' if points > 1 else ''}")
+        sentences.append(t("{count} marked points", count=points) if points > 1 else t("1 marked point"))
     elif points:
-        sentences.append(f"{points} point{'s' if points > 1 else ''}")
+        sentences.append(t("{count} points", count=points) if points > 1 else t("1 point"))
     if shaded:
-        sentences.append("shaded bands show intervals")
-    return ". ".join(s for s in sentences if s) + "."
+        sentences.append(t("shaded bands show intervals"))
+    return _sentences(sentences)
+
+
+def _kind_name(kinds: tuple[str, ...]) -> str:
+    """The kind of a plot for readers: ("bar", "line") -> "Bar and line chart"."""
+    names = {("bar",): t("Bar chart"), ("horizontal bar",): t("Horizontal bar chart"), ("line",): t("Line chart"),
+             ("bar", "line"): t("Bar and line chart"), ("horizontal bar", "line"): t("Horizontal bar and line chart"),
+             ("dot",): t("Dot chart"), ("scatter",): t("Scatter chart")}
+    return names[kinds]
 
 
 def _is_data_line(ax, line) -> bool:
@@ -185,16 +217,16 @@ def _position_text(axis, value: float, left: float | None = None, right: float |
     ``left to right`` of a bar on a number axis, or the number."""
     if _is_categorical(axis):
         ticks = np.asarray(axis.get_majorticklocs(), dtype=float)
-        labels = [t.get_text() for t in axis.get_majorticklabels()]
+        labels = [tick.get_text() for tick in axis.get_majorticklabels()]
         if len(ticks) and len(ticks) == len(labels):
             nearest = int(np.argmin(np.abs(ticks - value)))
             slot = np.min(np.diff(np.sort(ticks))) if len(ticks) > 1 else 1.0
             if abs(ticks[nearest] - value) <= 0.5 * slot and labels[nearest]:
                 return labels[nearest]
     if _is_date(axis):
-        return mdates.num2date(value).strftime("%Y-%m-%d")
+        return fmt_date(mdates.num2date(value).date())
     if left is not None and right is not None:
-        return f"{_short_number(left)} to {_short_number(right)}"
+        return t("{low} to {high}", low=_short_number(left), high=_short_number(right))
     return _short_number(value)
 
 
@@ -216,7 +248,7 @@ def _short_number(value: float) -> str:
         return f"{value:,.0f}"
     decimals = 1 if size >= 10 else 2 if size >= 0.1 else 3 if size >= 0.01 else 4
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
-    return "about 0" if text in ("0", "-0") else text
+    return t("about 0") if text in ("0", "-0") else text
 
 
 def _extremes(entries: list[tuple[float, str]], value_axis) -> str:
@@ -224,9 +256,10 @@ def _extremes(entries: list[tuple[float, str]], value_axis) -> str:
     high, low = max(entries, key=lambda e: e[0]), min(entries, key=lambda e: e[0])
 
     def told(entry):
-        return f"{entry[1]} ({_value_text(value_axis, entry[0])})" if entry[1] else _value_text(value_axis, entry[0])
+        value = _value_text(value_axis, entry[0])
+        return t("{name} ({value})", name=entry[1], value=value) if entry[1] else value
 
-    return told(high) if len(entries) == 1 else f"highest {told(high)}, lowest {told(low)}"
+    return told(high) if len(entries) == 1 else t("highest {high}, lowest {low}", high=told(high), low=told(low))
 
 
 def _describe_bars(bars) -> str:
@@ -236,7 +269,7 @@ def _describe_bars(bars) -> str:
     names = [_name(c) for _, c in bars]
     if not all(names):
         legend = ax.get_legend()
-        texts = [t.get_text() for t in legend.get_texts()] if legend else []
+        texts = [entry.get_text() for entry in legend.get_texts()] if legend else []
         names = texts if len(texts) == len(bars) else []
     entries = []
     for i, (_, container) in enumerate(bars):
@@ -246,21 +279,23 @@ def _describe_bars(bars) -> str:
             start, size = (patch.get_y(), patch.get_height()) if horizontal else (patch.get_x(), patch.get_width())
             where = _position_text(category_axis, start + size / 2, start, start + size)
             series = names[i] if names and len(bars) > 1 else ""
-            entries.append((float(value), f"{series}, {where}" if series else where))
+            entries.append((float(value), t("{series}, {category}", series=series, category=where) if series else where))
     entries = [e for e in entries if np.isfinite(e[0])]
     if not entries:
-        return "no bars with values"
-    count = f"{len(entries)} bar{'s' if len(entries) != 1 else ''}"
-    if len(bars) > 1:
-        count += f" in {len(bars)} series" + (f" ({_name_list(names)})" if names else "")
-    return f"{count}; {_extremes(entries, value_axis)}"
+        return t("no bars with values")
+    count = t("{count} bars", count=len(entries)) if len(entries) != 1 else t("1 bar")
+    if len(bars) > 1 and names:
+        count = t("{bars} in {series} series ({names})", bars=count, series=len(bars), names=_name_list(names))
+    elif len(bars) > 1:
+        count = t("{bars} in {series} series", bars=count, series=len(bars))
+    return _clauses([count, _extremes(entries, value_axis)])
 
 
 def _describe_lines(lines) -> str:
     names = [_name(line) for _, line in lines]
-    count = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
+    count = t("{count} lines", count=len(lines)) if len(lines) != 1 else t("1 line")
     if any(names):
-        count += f" ({_name_list([n for n in names if n])})"
+        count = t("{counted} ({names})", counted=count, names=_name_list([n for n in names if n]))
     summaries = []
     for (ax, line), name in list(zip(lines, names))[:MAX_SUMMARISED_LINES]:
         xy = np.asarray(line.get_xydata(), dtype=float)  # categories and dates converted to axis units
@@ -268,13 +303,18 @@ def _describe_lines(lines) -> str:
         if not len(xy):
             continue
         (x0, y0), (x1, y1) = xy[0], xy[-1]
-        text = (f"{name + ' ' if name else ''}from {_value_text(ax.yaxis, y0)} at {_position_text(ax.xaxis, x0)} "
-                f"to {_value_text(ax.yaxis, y1)} at {_position_text(ax.xaxis, x1)}")
+        values = {"name": name, "start": _value_text(ax.yaxis, y0), "first": _position_text(ax.xaxis, x0),
+                  "end": _value_text(ax.yaxis, y1), "last": _position_text(ax.xaxis, x1)}
         peak = int(np.argmax(xy[:, 1]))
         if xy[peak, 1] > max(y0, y1):
-            text += f", peak {_value_text(ax.yaxis, xy[peak, 1])} at {_position_text(ax.xaxis, xy[peak, 0])}"
+            values.update(peak=_value_text(ax.yaxis, xy[peak, 1]), at=_position_text(ax.xaxis, xy[peak, 0]))
+            text = (t("{name} from {start} at {first} to {end} at {last}, peak {peak} at {at}", **values) if name
+                    else t("from {start} at {first} to {end} at {last}, peak {peak} at {at}", **values))
+        else:
+            text = (t("{name} from {start} at {first} to {end} at {last}", **values) if name
+                    else t("from {start} at {first} to {end} at {last}", **values))
         summaries.append(text)
-    return "; ".join([count, *summaries])
+    return _clauses([count, *summaries])
 
 
 def _describe_errorbars(errorbars) -> str:
@@ -288,35 +328,45 @@ def _describe_errorbars(errorbars) -> str:
         for x, y in xy[np.isfinite(xy).all(axis=1)]:
             value, where = (x, y) if across else (y, x)
             entries.append((float(value), _position_text(category_axis, where) if len(errorbars) == 1 or not name
-                            else f"{name}, {_position_text(category_axis, where)}"))
+                            else t("{series}, {category}", series=name, category=_position_text(category_axis, where))))
     if not entries:
         return ""
-    count = f"{len(entries)} estimate{'s' if len(entries) != 1 else ''} with intervals"
+    count = (t("{count} estimates with intervals", count=len(entries)) if len(entries) != 1
+             else t("1 estimate with intervals"))
     if any(names):
-        count += f" ({_name_list([n for n in names if n])})"
-    return f"{count}; {_extremes(entries, value_axis)}"
+        count = t("{counted} ({names})", counted=count, names=_name_list([n for n in names if n]))
+    return _clauses([count, _extremes(entries, value_axis)])
 
 
 def _describe_heatmap(ax, mesh) -> str:
     values = np.ma.masked_invalid(np.ma.asarray(mesh.get_array(), dtype=float))
     shape = values.shape if values.ndim == 2 else (len(ax.get_yticks()), len(ax.get_xticks()))
-    rows = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
-    columns = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    rows = [tick.get_text() for tick in ax.get_yticklabels() if tick.get_text()]
+    columns = [tick.get_text() for tick in ax.get_xticklabels() if tick.get_text()]
 
     def side(label: str, n: int, names: list[str]) -> str:
-        named = f", {names[0]} to {names[-1]}" if len(names) >= 2 else (f", {names[0]}" if names else "")
-        return f"{n} {label or 'rows'}{named}"
+        label = label or t("rows")
+        if len(names) >= 2:
+            return t("{count} {label}, {first} to {last}", count=n, label=label, first=names[0], last=names[-1])
+        if names:
+            return t("{count} {label}, {name}", count=n, label=label, name=names[0])
+        return t("{count} {label}", count=n, label=label)
 
-    text = f"Rows: {side(ax.get_ylabel(), shape[0], rows)}; columns: {side(ax.get_xlabel(), shape[-1], columns)}"
-    if values.count():
-        colorbar = next((a for a in ax.figure.axes if a.get_label() == "<colorbar>"), None)
-        unit = colorbar.get_ylabel() if colorbar is not None else ""
-        low, high = float(values.min()), float(values.max())
-        told = (lambda v: f"{v:,.1f}%") if "%" in unit else _short_number
-        text += f"; values{f' ({unit})' if unit else ''} from {told(low)} to {told(high)}"
-    return text
+    sides = {"rows": side(ax.get_ylabel(), shape[0], rows), "columns": side(ax.get_xlabel(), shape[-1], columns)}
+    if not values.count():
+        return t("Rows: {rows}; columns: {columns}", **sides)
+    colorbar = next((a for a in ax.figure.axes if a.get_label() == "<colorbar>"), None)
+    unit = colorbar.get_ylabel() if colorbar is not None else ""
+    low, high = float(values.min()), float(values.max())
+    told = (lambda v: f"{v:,.1f}%") if "%" in unit else _short_number
+    if unit:
+        return t("Rows: {rows}; columns: {columns}; values ({unit}) from {low} to {high}", unit=unit, low=told(low),
+                 high=told(high), **sides)
+    return t("Rows: {rows}; columns: {columns}; values from {low} to {high}", low=told(low), high=told(high), **sides)
 
 
 def _name_list(names: list[str]) -> str:
-    shown = ", ".join(names[:MAX_NAMED_SERIES])
-    return shown + (f" and {len(names) - MAX_NAMED_SERIES} more" if len(names) > MAX_NAMED_SERIES else "")
+    shown = t(", ").join(names[:MAX_NAMED_SERIES])
+    if len(names) > MAX_NAMED_SERIES:
+        return t("{names} and {more} more", names=shown, more=len(names) - MAX_NAMED_SERIES)
+    return shown

@@ -59,7 +59,10 @@ SECTIONS: dict[str, tuple[SectionSpec, ...]] = {
         S("distribution_industry", breakdown={"customers": ("industry",)}),
         S("distribution_segment", breakdown={"customers": ("segment",)}),
         S("distribution_acquisition_channel", breakdown={"customers": ("acquisition_channel",)}),
-        S("key_accounts"), S("cross_table"), S("growth"), S("glossary"),
+        S("key_accounts"), S("cross_table"), S("growth"),
+        S("growth_region", breakdown={"customers": ("region",)}),
+        S("growth_segment", breakdown={"customers": ("segment",)}),
+        S("glossary"),
     ),
     "02_needs": (
         S("nps_csat", sources=("surveys",)),
@@ -167,6 +170,13 @@ ARTIFACT_COLUMNS: dict[str, dict[str, str]] = {
                                   "lift": "float64", "expected_value": "float64", "score": "float64"},
 }
 TITLES: dict[str, str] = {spec.name: spec.title for spec in CHAPTER_SPECS}
+
+
+def chapter_title(name: str) -> str:
+    """A chapter's title in the report's language (``01 Overview``, ``01 客户概述``); an unknown name as it is."""
+    from helpers.report.i18n import t
+
+    return t(TITLES[name]) if name in TITLES else name
 
 
 def chapter_spec(name: str) -> ChapterSpec:

@@ -2,7 +2,9 @@
 
 Pages carry no code, embed their charts, load nothing from the network (nbconvert's CDN
 script URLs are emptied and any remaining remote script or style is removed) and share one
-navigation bar. Large tables get an offline filter box and click-to-sort headers.
+navigation bar. Large tables get an offline filter box and click-to-sort headers. A page with an
+interactive chart (``helpers.report.interactive``) loads Plotly's script from the report folder,
+where the first such page writes it.
 """
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
 from helpers.paths import RunLayout
-from helpers.report import executive
-from helpers.report.registry import TITLES
+from helpers.report import executive, interactive
+from helpers.report.i18n import current_language, t
+from helpers.report.registry import chapter_title
 
 REPORT_CSS = """
 <style>
@@ -91,15 +94,16 @@ _REMOTE = re.compile(r"<script[^>]+src=\"https?://[^\"]*\"[^>]*>\s*</script>|<li
 
 
 def nav_html(chapters: list[str], current: str | None) -> str:
-    links = ['<a href="index.html"%s>Summary</a>' % (' class="current"' if current is None else "")]
+    links = ['<a href="index.html"%s>%s</a>' % (' class="current"' if current is None else "", html.escape(t("Summary")))]
     for chapter in chapters:
         cls = ' class="current"' if chapter == current else ""
-        links.append(f'<a href="{chapter}.html"{cls}>{html.escape(TITLES.get(chapter, chapter))}</a>')
+        links.append(f'<a href="{chapter}.html"{cls}>{html.escape(chapter_title(chapter))}</a>')
     return f'<nav class="ci-nav">{"".join(links)}</nav>'
 
 
 def _finish_page(page: str, nav: str) -> str:
     page = _REMOTE.sub("", page)
+    page = re.sub(r"<html(?![^>]*\blang=)", f'<html lang="{current_language()}"', page, count=1)
     page = page.replace("</head>", REPORT_CSS + "</head>", 1)
     page = re.sub(r"(<body[^>]*>)", r"\1" + nav.replace("\\", "\\\\"), page, count=1)
     return page.replace("</body>", SORT_JS + "</body>", 1)
@@ -121,9 +125,16 @@ def _exporter() -> HTMLExporter:
 def render_chapter(notebook_path: Path, html_path: Path, chapter: str, chapters: list[str], report_title: str) -> None:
     """The executed notebook as a code-free HTML page."""
     notebook = nbformat.read(notebook_path, as_version=4)
-    title = f"{TITLES.get(chapter, chapter)} · {report_title}"
+    for cell in notebook.cells:  # the chapter's own text in the report's language (its catalog entry)
+        if cell.cell_type == "markdown":
+            cell.source = t(cell.source)
+    title = f"{chapter_title(chapter)} · {t(report_title)}"
     body, _ = _exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
-    html_path.write_text(_finish_page(body, nav_html(chapters, chapter)), encoding="utf-8")
+    page = _finish_page(body, nav_html(chapters, chapter))
+    if interactive.uses_script(page):  # Plotly's script once in the report folder, linked by its relative path
+        interactive.write_script(RunLayout(html_path.parent))
+        page = interactive.link_script(page)
+    html_path.write_text(page, encoding="utf-8")
 
 
 def failed_cell(notebook_path: Path) -> tuple[str, str, str]:
@@ -142,14 +153,17 @@ def render_error_page(html_path: Path, chapter: str, chapters: list[str], report
                       notebook_path: Path) -> None:
     """A page that says the chapter failed, with the error and the cell that raised it."""
     ename, evalue, source = failed_cell(notebook_path)
-    title = f"{TITLES.get(chapter, chapter)} · {report_title}"
+    title = f"{chapter_title(chapter)} · {t(report_title)}"
     message = f"{ename}: {evalue}" if ename else error
-    cell = (f"<h3>The cell that raised it</h3><pre>{html.escape(source)}</pre>" if source else "")
+    raised, failed, unaffected = (html.escape(t("The cell that raised it")), html.escape(t("This chapter failed to run.")),
+                                  html.escape(t("The other chapters are unaffected. Error:")))
+    cell = (f"<h3>{raised}</h3><pre>{html.escape(source)}</pre>" if source else "")
+    notebook = f"<code>analyst/notebooks/{html.escape(chapter)}.ipynb</code>"
+    where = html.escape(t("The executed notebook with the full traceback is in {notebook} of this report folder."))
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
-            f"<h1>{html.escape(title)}</h1><div class='ci-error'><p><strong>This chapter failed to run.</strong> "
-            f"The other chapters are unaffected. Error:</p><pre>{html.escape(message)}</pre></div>{cell}"
-            f"<p>The executed notebook with the full traceback is in <code>analyst/notebooks/{html.escape(chapter)}.ipynb"
-            f"</code> of this report folder.</p></body></html>")
+            f"<h1>{html.escape(title)}</h1><div class='ci-error'><p><strong>{failed}"
+            f"</strong> {unaffected}</p><pre>{html.escape(message)}</pre>"
+            f"</div>{cell}<p>{where.replace('{notebook}', notebook)}</p></body></html>")
     html_path.write_text(_finish_page(page, nav_html(chapters, chapter)), encoding="utf-8")
 
 
@@ -169,6 +183,14 @@ def _status_text(step: dict) -> str:
     return step.get("sections_summary", step["status"]) if step["status"] == "ok" else step["status"]
 
 
+def _status_row(step: dict, title: str) -> str:
+    esc = html.escape
+    seconds = t("{seconds} s", seconds=f"{step['seconds']:.1f}")
+    return (f"<tr><td><a href='{esc(step['name'])}.html'>{esc(title)}</a></td>"
+            f"<td class='ci-status-{_status_class(step)}'>{esc(_status_text(step))}</td>"
+            f"<td class='num'>{esc(seconds)}</td></tr>")
+
+
 def render_index(root: Path, report_title: str, company: str, scope: list[tuple[str, str]], steps: list[dict],
                  chapters: list[str], top_actions: list[str], findings_per_chapter: int = 3, *,
                  quarter: str | None = None, currency: str = "¥", kpi_trend: pd.DataFrame | None = None) -> Path:
@@ -178,7 +200,8 @@ def render_index(root: Path, report_title: str, company: str, scope: list[tuple[
     last quarter); then the chapters with their status and key findings, the data scope and the files."""
     esc = html.escape
     layout = RunLayout(root)
-    top = executive.executive_html(executive.read_evidence(root), quarter, currency, TITLES, chapters, kpi_trend,
+    titles = {chapter: chapter_title(chapter) for chapter in chapters}
+    top = executive.executive_html(executive.read_evidence(root), quarter, currency, titles, chapters, kpi_trend,
                                    top_actions)
     scope_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in scope)
     summary = []
@@ -186,15 +209,12 @@ def render_index(root: Path, report_title: str, company: str, scope: list[tuple[
         items = _findings(layout.artifacts, chapter)[:findings_per_chapter]
         if items:
             bullets = "".join(f"<li>{executive.inline_html(item['text'])}</li>" for item in items)
-            summary.append(f"<h3><a href='{chapter}.html'>{esc(TITLES.get(chapter, chapter))}</a></h3>"
+            summary.append(f"<h3><a href='{chapter}.html'>{esc(titles[chapter])}</a></h3>"
                            f"<ul>{bullets}</ul>")
-    findings = (f"<details><summary>Key findings of each chapter</summary>{''.join(summary)}</details>"
-                if summary else "<p>No findings were recorded.</p>")
-    status_rows = "".join(
-        f"<tr><td><a href='{esc(s['name'])}.html'>{esc(TITLES.get(s['name'], s['name']))}</a></td>"
-        f"<td class='ci-status-{_status_class(s)}'>{esc(_status_text(s))}</td>"
-        f"<td class='num'>{s['seconds']:.1f} s</td></tr>"
-        for s in steps if s["name"] in chapters)
+    key_findings, no_findings = esc(t("Key findings of each chapter")), esc(t("No findings were recorded."))
+    findings = (f"<details><summary>{key_findings}</summary>{''.join(summary)}</details>"
+                if summary else f"<p>{no_findings}</p>")
+    status_rows = "".join(_status_row(step, titles[step["name"]]) for step in steps if step["name"] in chapters)
 
     analyst = getattr(layout, "analyst", None)  # the run's folder kept for the analyst: named, never linked
 
@@ -206,16 +226,22 @@ def render_index(root: Path, report_title: str, company: str, scope: list[tuple[
     def file_links(folder: Path) -> str:
         return "".join(f"<li>{file_link(p)}</li>" for p in sorted(folder.glob("*.csv")))
 
+    words = {"chapters": t("Chapters"), "chapter": t("Chapter"), "status": t("Status"), "run_time": t("Run time"),
+             "scope": t("Data scope"), "tables": t("Tables for the teams (CSV)"),
+             "set_aside": t("Rows set aside during cleaning"), "none": t("none")}
+    words = {key: esc(text) for key, text in words.items()}
+    details = esc(t("Run details (parameters, input hashes, versions, timings): {file}.")).replace(
+        "{file}", file_link(layout.manifest))
     page = (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(report_title)}</title>{executive.EXECUTIVE_CSS}"
-        f"</head><body><h1>{esc(report_title)}</h1><p>{esc(company)}</p>{top}"
-        f"<h2>Chapters</h2><table class='ci-table'><thead><tr><th>Chapter</th><th>Status</th>"
-        f"<th class='num'>Run time</th></tr></thead><tbody>{status_rows}</tbody></table>{findings}"
-        f"<h2>Data scope</h2><table class='ci-table'>{scope_rows}</table>"
-        f"<h2>Tables for the teams (CSV)</h2><ul class='ci-files'>{file_links(layout.artifacts)}</ul>"
-        f"<h2>Rows set aside during cleaning</h2><ul class='ci-files'>{file_links(layout.quarantine) or '<li>none</li>'}</ul>"
-        f"<p class='ci-note'>Run details (parameters, input hashes, versions, timings): "
-        f"{file_link(layout.manifest)}.</p></body></html>")
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(t(report_title))}</title>"
+        f"{executive.EXECUTIVE_CSS}</head><body><h1>{esc(t(report_title))}</h1><p>{esc(t(company))}</p>{top}"
+        f"<h2>{words['chapters']}</h2><table class='ci-table'><thead><tr><th>{words['chapter']}</th>"
+        f"<th>{words['status']}</th><th class='num'>{words['run_time']}</th></tr></thead><tbody>{status_rows}</tbody>"
+        f"</table>{findings}<h2>{words['scope']}</h2><table class='ci-table'>{scope_rows}</table>"
+        f"<h2>{words['tables']}</h2><ul class='ci-files'>{file_links(layout.artifacts)}</ul>"
+        f"<h2>{words['set_aside']}</h2><ul class='ci-files'>"
+        f"{file_links(layout.quarantine) or '<li>' + words['none'] + '</li>'}</ul>"
+        f"<p class='ci-note'>{details}</p></body></html>")
     path = root / "index.html"
     path.write_text(_finish_page(page, nav_html(chapters, None)), encoding="utf-8")
     return path

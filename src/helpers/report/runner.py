@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import ctypes
 import datetime as dt
 import errno
@@ -54,6 +53,8 @@ from helpers.report.chapter import (
     package_versions,
     write_resolved_params,
 )
+from helpers.report.fmt import fmt_date, fmt_int, fmt_quarter
+from helpers.report.i18n import set_language, t
 from helpers.report.registry import CHAPTER_SPECS, CHAPTERS, TITLES
 from helpers.report.render import render_chapter, render_error_page, render_index
 
@@ -125,6 +126,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quarter", help="quarter to report, e.g. 2026Q3 (default: from the parameters)")
     parser.add_argument("--params", help="parameters file merged over params/default.yaml")
     parser.add_argument("--data", help="folder with the raw data files (overrides data_dir)")
+    parser.add_argument("--language", help="language of the report: en or zh-CN (overrides report_language)")
     parser.add_argument("--out", help="output folder (default: outputs/)")
     parser.add_argument("--chapters", help="comma-separated chapter numbers or names, e.g. 01,04 (default: all)")
     parser.add_argument("--jobs", type=int, default=1,
@@ -412,15 +414,15 @@ def section_status(layout: RunLayout, chapter: str) -> dict:
     unavailable = [s["section"] for s in sections if s["status"] == "not available"]
     failed = [s["section"] for s in sections if s["status"] == "failed"]
 
-    def count(n: int, what: str) -> str:
-        return f"{n} section{'' if n == 1 else 's'} {what}"
-
+    not_shown = (t("1 section not available") if len(unavailable) == 1 else
+                 t("{count} sections not available", count=len(unavailable)))
     if failed:
-        summary = count(len(failed), "failed") + (f", {count(len(unavailable), 'not available')}" if unavailable else "")
+        broken = t("1 section failed") if len(failed) == 1 else t("{count} sections failed", count=len(failed))
+        summary = t("{failed}, {not_available}", failed=broken, not_available=not_shown) if unavailable else broken
     elif unavailable:
-        summary = f"ok, {count(len(unavailable), 'not available')}"
+        summary = t("ok, {not_available}", not_available=not_shown)
     else:
-        summary = "ok"
+        summary = t("ok")
     return {"sections_failed": failed, "sections_not_available": unavailable, "sections_summary": summary}
 
 
@@ -455,11 +457,17 @@ def check_settings(args: argparse.Namespace) -> Settings:
     notebooks_dir = Path(args.notebooks) if args.notebooks else paths.NOTEBOOKS_DIR
     if not notebooks_dir.is_dir():
         raise ParameterError(f"the notebooks folder {notebooks_dir} does not exist")
-    params = load_params(quarter=args.quarter, params_file=args.params, data_dir=args.data)
+    params = load_params(quarter=args.quarter, params_file=args.params, data_dir=args.data,
+                         report_language=getattr(args, "language", None))
     out_root = paths.resolve(args.out) if args.out else paths.OUTPUTS_DIR
     if out_root.exists() and not out_root.is_dir():
         raise ParameterError(f"--out: {out_root} is a file, not a folder")
     return Settings(params, chapters, args.jobs, out_root, notebooks_dir)
+
+
+def report_heading(params: Params) -> str:
+    """The report's title with its quarter, in the report's language ("Quarterly customer analysis · 2026Q3")."""
+    return f"{t(params.report_title)} · {fmt_quarter(params.quarter)}"
 
 
 def run(args: argparse.Namespace, state: RunState | None = None) -> int:
@@ -472,6 +480,7 @@ def run(args: argparse.Namespace, state: RunState | None = None) -> int:
     KERNELS.reset()
     settings = check_settings(args)
     params, chapters = settings.params, settings.chapters
+    set_language(params.report_language, params.large_money_units)
     state.out_root = settings.out_root
     state.quarter_dir = settings.out_root / params.quarter
     state.step = "creating the build folder"
@@ -497,7 +506,7 @@ def run(args: argparse.Namespace, state: RunState | None = None) -> int:
     set_apart_for_the_analyst(layout)
     progress.step("writing the index page and manifest")
     state.step = "writing the index page and manifest"
-    render_index(state.build, f"{params.report_title} · {params.quarter}", params.company_name,
+    render_index(state.build, report_heading(params), params.company_name,
                  report_scope(params, log), steps, chapters, top_actions(layout), quarter=params.quarter,
                  currency=params.currency_symbol, kpi_trend=executive.run_kpi_trend(layout, params, log))
     write_manifest(layout, params, log, steps, time.perf_counter() - started)
@@ -548,14 +557,16 @@ def commit(state: RunState) -> Path:
 
 def report_scope(params: Params, log: dict) -> list[tuple[str, str]]:
     period = params.period
-    rows = [("Quarter", f"{period} ({period.start:%Y-%m-%d} to {period.last_day:%Y-%m-%d})"),
-            ("Compared with", f"{period.previous()} (previous quarter) and {period.year_ago()} (a year ago)"),
-            ("Data as of", log["as_of"]),
-            ("Sources used", ", ".join(log["available"])),
-            ("Sources absent", ", ".join(log["absent"]) or "none")]
+    rows = [(t("Quarter"), t("{quarter} ({first_day} to {last_day})", quarter=fmt_quarter(period),
+                             first_day=fmt_date(period.start.date()), last_day=fmt_date(period.last_day.date()))),
+            (t("Compared with"), t("{previous} (previous quarter) and {year_ago} (a year ago)",
+                                   previous=fmt_quarter(period.previous()), year_ago=fmt_quarter(period.year_ago()))),
+            (t("Data as of"), fmt_date(log["as_of"])),
+            (t("Sources used"), t(", ").join(log["available"])),
+            (t("Sources absent"), t(", ").join(log["absent"]) or t("none"))]
     removed = sum(r["rows_quarantined"] for r in log["reconciliation"])
     read = sum(r["rows_in"] for r in log["reconciliation"])
-    rows.append(("Rows read / set aside", f"{read:,} / {removed:,}"))
+    rows.append((t("Rows read / set aside"), f"{fmt_int(read)} / {fmt_int(removed)}"))
     return rows
 
 
@@ -570,10 +581,9 @@ def top_actions(layout: RunLayout, n: int = 5) -> list[str]:
 
 def is_customer_level(csv_path: Path) -> bool:
     """A CSV with one row per customer (or per customer and something else): its header names
-    ``customer_id``. Only the header line is read."""
-    with csv_path.open(encoding=export.ENCODING, newline="") as handle:
-        header = next(csv.reader(handle), [])
-    return "customer_id" in header
+    ``customer_id`` (a header in the report's language read back as its name). Only the header
+    line is read."""
+    return "customer_id" in export.column_names(csv_path)
 
 
 def set_apart_for_the_analyst(layout: RunLayout) -> list[str]:
@@ -585,7 +595,7 @@ def set_apart_for_the_analyst(layout: RunLayout) -> list[str]:
     moved = []
     for path in sorted(layout.artifacts.glob("*.csv")):
         if path.name not in paths.TEAM_LISTS and is_customer_level(path):
-            os.replace(path, layout.analyst_artifacts / path.name)
+            export.move_csv(path, layout.analyst_artifacts)
             moved.append(path.name)
     for name in (RESOLVED_PARAMS, RUN_INFO):  # read by the chapters from the run folder, so moved only now
         if (layout.root / name).exists():
@@ -598,7 +608,7 @@ def print_report_pdf(layout: RunLayout, params: Params, log: dict, chapters: lis
     missing Chromium, or a page it cannot print, costs the PDF only: one line says so and the exit
     code is what the chapters make it."""
     details = pdf.run_details(params, log, dt.date.today(), git_commit())
-    printed = pdf.write_report_pdf(layout, chapters, f"{params.report_title} · {params.quarter}", details)
+    printed = pdf.write_report_pdf(layout, chapters, report_heading(params), details)
     if printed.status == "written":
         print(f"      {paths.REPORT_PDF}: {printed.pages} pages, {_size(printed.bytes)} in {printed.seconds:.1f} s",
               flush=True)
