@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,9 +49,12 @@ def tiny_orders() -> pd.DataFrame:
 
 # --- the whole report on a small generated data set, shared by the end-to-end and browser tests ---
 
-def run_report(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_report(*args: str, timeout: int = 600, pdf: bool = True) -> subprocess.CompletedProcess:
+    """run_all.py with ``args``; ``pdf=False`` for tests that read only the pages: the run finds no
+    browser (CHROME_BIN names none), says so and writes the HTML report without report.pdf."""
+    env = None if pdf else {**os.environ, "CHROME_BIN": "no-browser-for-this-test"}
     return subprocess.run([sys.executable, str(PROJECT_ROOT / "run_all.py"), *args],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def folder_digest(folder: Path) -> str:

@@ -28,7 +28,7 @@ def other_company(tmp_path_factory):
     params.write_text(yaml.safe_dump({"quarter": "2026Q2", "data_dir": str(data), "churn_inactivity_days": 60,
                                       "company_name": "Other company"}), encoding="utf-8")
     out = tmp_path_factory.mktemp("other_out")
-    result = run_report("--params", str(params), "--out", str(out))
+    result = run_report("--params", str(params), "--out", str(out), pdf=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return next(p for p in (out / "2026Q2").iterdir() if not p.name.startswith("."))
 

@@ -83,7 +83,8 @@ def test_share_counts_letters_outside_the_allowed_list():
 @pytest.fixture(scope="module")
 def chinese_report(demo, tmp_path_factory):
     out = tmp_path_factory.mktemp("zh")
-    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(out), "--language", "zh-CN")
+    result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(out), "--language", "zh-CN",
+                        pdf=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (folder,) = [p for p in (out / "2026Q3").iterdir() if not p.name.startswith(".")]
     return folder

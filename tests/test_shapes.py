@@ -106,7 +106,7 @@ def shaped(request, company, tmp_path_factory):
     """(shape, report folder, run) for each export shape."""
     root = tmp_path_factory.mktemp(request.param)
     data = write_export(SHAPES[request.param](company), root / "data")
-    result = run_report("--quarter", QUARTER, "--data", str(data), "--out", str(root / "out"))
+    result = run_report("--quarter", QUARTER, "--data", str(data), "--out", str(root / "out"), pdf=False)
     folders = [p for p in (root / "out" / QUARTER).iterdir()] if (root / "out" / QUARTER).exists() else []
     return request.param, (folders[0] if folders else None), result
 
@@ -137,7 +137,7 @@ def test_every_chapter_renders_and_no_section_fails(shaped):
 def test_a_customers_only_export_stops_with_2_naming_the_order_columns_and_the_readme(company, tmp_path):
     data = write_export({"customers": company["customers"].drop(columns=["name", "phone", "email", "id_number"])},
                         tmp_path / "data")
-    result = run_report("--quarter", QUARTER, "--data", str(data), "--out", str(tmp_path / "out"))
+    result = run_report("--quarter", QUARTER, "--data", str(data), "--out", str(tmp_path / "out"), pdf=False)
     assert result.returncode == 2
     assert ("every report needs an orders export (one row per order line with order_id, customer_id, order_date, "
             "amount; amount may be derived from quantity and unit_price)") in result.stderr
