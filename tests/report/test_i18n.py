@@ -144,3 +144,21 @@ def test_no_template_hides_inside_an_f_string_where_the_extractor_cannot_see_it(
                 hidden.update({f"{notebook.name}: {call}": 1 for call in _t_calls_inside_fstrings(code)})
     assert not hidden, list(hidden)
     assert _t_calls_inside_fstrings('x = f"a {t(\'b\')}"') == ["t('b')"]
+
+
+def test_chart_categories_and_legends_from_the_catalog(chinese):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    ax.bar(["Large enterprise", "Individual", "East China"], [1, 2, 3])
+    ax.plot([0, 1], [1, 2], label="Unknown")
+    ax.legend()
+    figure.tight_layout()  # draws the figure: the tick labels exist
+    i18n.translate_chart_words(figure)
+    # segment names and "Unknown" are catalog entries; a region from the data is not
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["大型企业", "个人客户", "East China"]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["未知"]
+    plt.close(figure)

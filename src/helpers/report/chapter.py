@@ -32,7 +32,7 @@ from helpers.quarters import Quarter
 from helpers.report import display as html_parts
 from helpers.report import export
 from helpers.report.fmt import fmt_date, fmt_quarter
-from helpers.report.i18n import set_language, t, translate_values
+from helpers.report.i18n import set_language, t, translate_chart_words, translate_values
 from helpers.report.plotting import describe_chart, setup_style
 from helpers.report.registry import ARTIFACT_COLUMNS, SectionSpec, chapter_spec, section_spec, writer_of
 
@@ -285,6 +285,7 @@ class Chapter:
         alt text from an image output and writes "No description has been provided" instead."""
         figure = getattr(ax_or_fig, "figure", ax_or_fig)
         figure.tight_layout()
+        translate_chart_words(figure)
         png = print_figure(figure, "png", bbox_inches="tight")  # what IPython's inline backend shows
         alt = describe_chart(figure) + (f" {summary}" if summary else "")
         plt.close(figure)

@@ -128,3 +128,20 @@ def translate_values(frame):
     if is_string_dtype(frame.index.dtype) or frame.index.dtype == object:
         frame.index = frame.index.map(word)
     return frame
+
+
+def translate_chart_words(figure) -> None:
+    """The tick labels and legend entries of a drawn matplotlib ``figure`` that are catalog entries
+    (segment names, "Unknown", funnel steps) in the report's language; nothing in English."""
+    catalog = messages(_state["language"])
+    if not catalog:
+        return
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            ticks = axis.get_ticklabels()
+            words = [tick.get_text() for tick in ticks]
+            if any(word in catalog for word in words):
+                axis.set_ticks(axis.get_ticklocs(), labels=[catalog.get(word, word) for word in words])
+        legend = ax.get_legend()
+        for text in legend.get_texts() if legend is not None else ():
+            text.set_text(catalog.get(text.get_text(), text.get_text()))
