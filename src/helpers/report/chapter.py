@@ -176,9 +176,9 @@ class Chapter:
                 return NotAvailable(t("it builds on the section '{key}', which failed", key=key))
         missing = [s for s in spec.sources if not self.has(s)]
         if spec.any_source and not any(self.has(s) for s in spec.any_source):
-            missing.append(_either(spec.any_source))
+            missing.append(_joined(spec.any_source, either=True))
         if missing:
-            sources = _both(missing)
+            sources = _joined(missing)
             return NotAvailable(t("no {sources} data", sources=sources),
                                 t("add the {sources} export to the data folder (sources in the parameters file)",
                                   sources=sources))
@@ -215,7 +215,7 @@ class Chapter:
         missing = [n for n in spec.artifacts if not (self.layout.artifacts / n).exists()]
         if missing:
             writers = list(dict.fromkeys(t(writer_of(n).title) for n in missing))  # the registry's titles
-            files, by = _both(missing), _both(writers)
+            files, by = _joined(missing), _joined(writers)
             if len(missing) == 1:
                 written = t("{files} was not written in this run", files=files)
                 enable = t("{writers} writes it: run it first, or see its 'Not available' lines for what the data "
@@ -331,21 +331,14 @@ class Chapter:
             + "</pre></details>"))
 
 
-def _both(items) -> str:
-    """``["orders", "surveys"]`` -> "orders and surveys" (in the report's language)."""
+def _joined(items, either: bool = False) -> str:
+    """``["orders", "surveys"]`` -> "orders and surveys"; with ``either``, "orders or surveys" (in the
+    report's language)."""
     items = list(items)
     text = items[0]
     for item in items[1:]:
-        text = t("{first} and {second}", first=text, second=item)
-    return text
-
-
-def _either(items) -> str:
-    """``["tickets", "events"]`` -> "tickets or events" (in the report's language)."""
-    items = list(items)
-    text = items[0]
-    for item in items[1:]:
-        text = t("{first} or {second}", first=text, second=item)
+        text = (t("{first} or {second}", first=text, second=item) if either
+                else t("{first} and {second}", first=text, second=item))
     return text
 
 
