@@ -35,6 +35,15 @@ def make_orders(rows: list[tuple]) -> pd.DataFrame:
     return orders
 
 
+def skip_without_spark() -> None:
+    """Skip the calling test, saying why, where pyspark or Java 17 is missing (``make test`` installs pyspark)."""
+    from helpers.facts.customer_facts import spark_unavailable
+
+    reason = spark_unavailable()
+    if reason:
+        pytest.skip(f"{reason} (optional: pip install -r requirements-spark.lock, with Java 17)")
+
+
 @pytest.fixture
 def tiny_orders() -> pd.DataFrame:
     return make_orders([

@@ -283,3 +283,23 @@ def test_every_chapter_option_is_read(chapter):
         if path.name != "params.py")
     unread = [name for name in CHAPTER_MODELS[chapter].model_fields if f".{name}" not in code]
     assert not unread, f"{chapter}: no notebook or helper reads {unread}"
+
+
+# ----------------------------------------------------------------------------- engine of the customer facts
+def test_customer_facts_run_on_duckdb_unless_spark_is_chosen(tmp_path):
+    params = load_params(quarter="2026Q3")
+    assert (params.facts_engine, params.spark_master, params.spark_input_path) == ("duckdb", "local[1]", None)
+    local = load_params(params_file=write(tmp_path, {"facts_engine": "spark", "spark_master": "local[2]"}))
+    assert (local.facts_engine, local.spark_master, local.spark_input_path) == ("spark", "local[2]", None)
+    with pytest.raises(ParameterError, match=r"- facts_engine: Input should be 'duckdb' or 'spark' \(got 'flink'\)"):
+        load_params(params_file=write(tmp_path, {"facts_engine": "flink"}))
+
+
+def test_a_cluster_master_needs_a_shared_spark_input_folder(tmp_path):
+    with pytest.raises(ParameterError, match="spark_master 'yarn' runs on other machines: set spark_input_dir"):
+        load_params(params_file=write(tmp_path, {"facts_engine": "spark", "spark_master": "yarn"}))
+    cluster = {"facts_engine": "spark", "spark_master": "spark://host:7077"}
+    on_hdfs = load_params(params_file=write(tmp_path, {**cluster, "spark_input_dir": "hdfs://nn:8020/tmp/facts"}))
+    assert on_hdfs.spark_input_path == "hdfs://nn:8020/tmp/facts"  # a URL as written
+    mounted = load_params(params_file=write(tmp_path, {**cluster, "spark_input_dir": "shared/spark"}))
+    assert mounted.spark_input_path == paths.PROJECT_ROOT / "shared" / "spark"  # relative: to the project

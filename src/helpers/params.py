@@ -267,6 +267,18 @@ class Params(_Strict):
     max_parse_failure_share: float = Field(
         0.2, ge=0, le=1, description="Above this share of unparseable values a column is an error, below it rows are quarantined"
     )
+    facts_engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="Engine of the per-customer facts (analyst/prepared/customer_facts.parquet): duckdb in "
+                              "this process, or spark (Spark SQL at spark_master; needs pip install -r "
+                              "requirements-spark.lock and Java 17). Both run the same SQL and write the same file")
+    spark_master: str = Field(
+        "local[1]", min_length=1, description="Spark master URL when facts_engine is spark: local[N] (N threads on this "
+                                              "machine), spark://host:7077, yarn, k8s://...")
+    spark_input_dir: str | None = Field(
+        None, description="Folder the Spark input Parquet (the prepared order lines, tickets, surveys, events) is "
+                          "written to, one subfolder per run; every Spark executor must read it under the same name: "
+                          "a shared mount or an hdfs:// or s3:// URL. Relative: to the project. Empty: the run's "
+                          "prepared folder, which only a local master reads")
     chapter_options: ChapterOptions = Field(default_factory=ChapterOptions, description="Settings of each chapter")
 
     @field_validator("quarter")
@@ -327,6 +339,22 @@ class Params(_Strict):
         if len(self.cross_table_dimensions) != 2:
             raise ValueError("cross_table_dimensions must list exactly two customer attributes")
         return self
+
+    @model_validator(mode="after")
+    def _spark_input_for_a_cluster(self):
+        from helpers.facts.customer_facts import local_threads
+
+        if self.facts_engine == "spark" and local_threads(self.spark_master) is None and not self.spark_input_dir:
+            raise ValueError(f"spark_master {self.spark_master!r} runs on other machines: set spark_input_dir to a "
+                             "folder its executors read (a shared mount, hdfs://... or s3://...)")
+        return self
+
+    @property
+    def spark_input_path(self) -> str | Path | None:
+        """``spark_input_dir`` as a path (a relative one from the project), a URL as written, or None."""
+        if not self.spark_input_dir:
+            return None
+        return self.spark_input_dir if "://" in self.spark_input_dir else paths.resolve(self.spark_input_dir)
 
     @property
     def period(self) -> Quarter:

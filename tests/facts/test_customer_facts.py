@@ -1,14 +1,12 @@
 """helpers.facts.customer_facts: one SQL text on DuckDB and Spark, a pandas reference, values by hand."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import skip_without_spark
 
 from helpers import facts
 from helpers.demo.generator import iter_sources
@@ -429,45 +427,12 @@ def test_engines_agree_on_the_generated_other_tables(generated_tables, without_s
 
 
 # ----------------------------------------------------------------------------- Spark, local mode
-def _spark_unavailable() -> str | None:
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark is not installed (optional: pip install '.[spark]')"
-    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else shutil.which("java")
-    if not java or not os.path.exists(java):
-        return "no Java runtime (pyspark needs Java 17 or later on PATH or in JAVA_HOME)"
-    version = subprocess.run([java, "-version"], check=False, capture_output=True, text=True).stderr
-    major = re.search(r'version "(\d+)', version)
-    if not major or int(major.group(1)) < 17:
-        return f"pyspark 4 needs Java 17 or later; found: {version.splitlines()[0] if version else 'nothing'}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def spark():
-    reason = _spark_unavailable()
-    if reason:
-        pytest.skip(reason)
-    from pyspark.sql import SparkSession
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # the driver listens on loopback only
-        session = (
-            SparkSession.builder.master("local[1]")
-            .appName("customer-insights-test")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "1")
-            # Not UTC: an order's day must not depend on the session's time zone.
-            .config("spark.sql.session.timeZone", "Asia/Shanghai")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .getOrCreate()
-        )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    skip_without_spark()
+    # Not UTC: an order's day must not depend on the session's time zone.
+    with aggregation.spark_session("local[1]", time_zone="Asia/Shanghai", app_name="customer-insights-test") as session:
+        yield session
 
 
 @pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
@@ -502,3 +467,54 @@ def test_spark_gives_the_same_other_columns(spark, generated_tables, tmp_path):
     orders = tables.pop("orders")
     assert_same(aggregation.run_spark(spark, paths.pop("orders_parquet_path"), "2026-06-30", **paths),
                 aggregation.run_pandas(orders, "2026-06-30", **tables))
+
+
+@pytest.mark.parametrize("master, threads", [("local", 1), ("local[4]", 4), ("local[2,3]", 2), ("yarn", None),
+                                             ("spark://host:7077", None), ("k8s://https://host:443", None)])
+def test_a_local_master_shuffles_into_one_partition_per_thread(master, threads):
+    assert aggregation.local_threads(master) == threads
+
+
+def test_spark_that_cannot_run_is_a_parameter_error_with_the_fix(monkeypatch, tmp_path):
+    from helpers.params import ParameterError
+
+    monkeypatch.setattr(aggregation, "spark_unavailable", lambda: "pyspark is not installed")
+    with pytest.raises(ParameterError, match=r"facts_engine: spark cannot run: pyspark is not installed\. "
+                                             r"It needs pyspark \(pip install -r requirements-spark\.lock\) and Java 17"):
+        aggregation.write_customer_facts(tmp_path / "orders.parquet", [AS_OF], aggregation.WINDOWS,
+                                         tmp_path / "facts.parquet", engine="spark")
+    with pytest.raises(ParameterError, match="facts_engine must be one of duckdb, spark, got 'flink'"):
+        aggregation.check_engine("flink")
+    aggregation.check_engine("duckdb")  # needs neither
+
+
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+def test_spark_writes_the_customer_facts_file_duckdb_writes(spark, tmp_path):
+    # Prepared tables as the preparation writes them (nanosecond timestamps, every column).
+    tables = context_tables()
+    for name, table in tables.items():
+        table.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    given = {f"{name}_parquet": tmp_path / f"{name}.parquet" for name in ("tickets", "surveys", "events")}
+    days = [AS_OF, "2026-06-30"]
+    facts = {}
+    for engine in aggregation.ENGINES:
+        path = tmp_path / engine / aggregation.FACTS_FILE
+        path.parent.mkdir()
+        lines = []
+        rows = aggregation.write_customer_facts(tmp_path / "orders.parquet", days, aggregation.WINDOWS, path,
+                                                engine=engine, progress=lines.append, **given)
+        facts[engine] = pd.read_parquet(path)
+        assert rows == len(facts[engine]) == 6  # customers A, B, C on each of the two days
+    assert lines[-2:] == ["customer facts as of 2026-09-30 (spark at local[1])",
+                          "customer facts as of 2026-06-30 (spark at local[1])"]
+    pd.testing.assert_frame_equal(facts["spark"], facts["duckdb"], check_exact=True)
+    on_the_day = facts["spark"].loc[facts["spark"]["as_of"] == AS_OF, ["customer_id", *OTHER_COLUMNS]]
+    pd.testing.assert_frame_equal(on_the_day.reset_index(drop=True), expected_context_by_hand(), check_exact=True)
+    # Spark read copies with microsecond timestamps, beside the facts file; the test's session was
+    # used as it is (its time zone kept) and is still running.
+    import pyarrow.parquet as pq
+
+    copy = pq.read_schema(tmp_path / "spark" / "spark_input" / "orders.parquet")
+    assert str(copy.field("order_date").type) == "timestamp[us]"
+    assert spark.conf.get("spark.sql.session.timeZone") == "Asia/Shanghai"
+    assert spark.range(1).count() == 1

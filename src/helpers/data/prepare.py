@@ -175,6 +175,7 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
     when the input cannot be used.
     """
     started = time.perf_counter()
+    customer_facts.check_engine(params.facts_engine)  # before the sources are read: pyspark and Java are there
     as_of = as_of_date(params)
     q = cleaning.Quarantine()
     inventory: dict[str, dict] = {}
@@ -239,7 +240,9 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
         layout.prepared / "orders.parquet", customer_facts.report_days(params.period), windows,
         layout.prepared / customer_facts.FACTS_FILE,
         **{f"{name}_parquet": layout.prepared / f"{name}.parquet" for name in ("tickets", "surveys", "events")
-           if name in tables})
+           if name in tables},
+        engine=params.facts_engine, spark_master=params.spark_master, spark_input_dir=params.spark_input_path,
+        progress=progress)
     q.write(layout.quarantine)
 
     reconciliation = []

@@ -54,8 +54,14 @@ give identical frames; beyond that they agree to ``rtol=1e-9``.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from collections.abc import Iterable
+import shutil
+import subprocess
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +69,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "FACTS_FILE", "MAIN_WINDOW", "ORDER_COLUMNS", "RECENT_WINDOW", "SUM_DECIMALS", "TABLE", "WINDOWS",
-    "AvailableTables", "as_of_day", "customer_aggregates_sql", "output_columns", "report_days", "run_duckdb",
-    "run_pandas", "run_spark", "write_customer_facts", "write_input_parquet", "write_orders_parquet",
+    "ENGINES", "FACTS_FILE", "MAIN_WINDOW", "ORDER_COLUMNS", "RECENT_WINDOW", "SPARK_TIME_ZONE", "SUM_DECIMALS", "TABLE",
+    "WINDOWS", "AvailableTables", "as_of_day", "check_engine", "customer_aggregates_sql", "local_threads", "output_columns",
+    "report_days", "run_duckdb", "run_pandas", "run_spark", "spark_session", "spark_unavailable",
+    "write_customer_facts", "write_input_parquet", "write_orders_parquet",
 ]
 
 WINDOWS = (90, 180, 365)  # trailing windows in days, those of churn_model.WINDOWS
@@ -76,6 +83,10 @@ FACTS_FILE = "customer_facts.parquet"  # in the run's prepared folder: one row p
 MAIN_WINDOW = 365  # days of purchases behind main_channel and main_category
 RECENT_WINDOW = 90  # days of tickets and events behind complaints_90d and sessions_90d
 COMPLAINT = "complaint"  # the ticket_type of a complaint (the prepared tickets' vocabulary)
+ENGINES = ("duckdb", "spark")  # the engines write_customer_facts runs the SQL on (Params.facts_engine)
+# Spark's session time zone. The inputs' timestamps carry none (TIMESTAMP_NTZ), so no result
+# depends on it; it is fixed so that nothing of a run depends on the machine's zone either.
+SPARK_TIME_ZONE = "UTC"
 
 # The column of the orders behind each "main" column (optional: missing without it).
 MAIN_LABELS = {"main_channel": "channel", "main_category": "category"}
@@ -419,26 +430,37 @@ def _has_sessions(events: pd.DataFrame) -> bool:
     return "session_id" in events.columns and bool(events["session_id"].notna().any())
 
 
-def write_input_parquet(frame: pd.DataFrame, table: str, path: str | Path) -> Path:
+def _is_url(path: str | Path) -> bool:
+    return isinstance(path, str) and "://" in path
+
+
+def _child(folder: str | Path, name: str) -> str | Path:
+    """``name`` inside ``folder``, a path or a URL."""
+    return f"{folder.rstrip('/')}/{name}" if _is_url(folder) else Path(folder) / name
+
+
+def write_input_parquet(frame: pd.DataFrame, table: str, path: str | Path) -> str | Path:
     """Write the columns the aggregation reads from ``table`` (``"orders"``, ``"tickets"``,
     ``"surveys"`` or ``"events"``: its needed columns and the optional ones ``frame`` has) as
     Parquet that both DuckDB and Spark read.
 
     Timestamps are stored in microseconds (Spark reads no nanosecond Parquet timestamps); a
     timestamp with nanoseconds raises rather than being truncated, so no number changes.
+    ``path`` is a file path (its folder is created) or a URL such as ``hdfs://...``.
     """
     if table not in INPUT_COLUMNS:
         raise ValueError(f"table must be one of {list(INPUT_COLUMNS)}, got {table!r}")
     _check_table(frame, table)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not _is_url(path):  # a URL (hdfs://, s3://) is written by pyarrow's file system of that scheme
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     columns = list(INPUT_COLUMNS[table]) + [c for c in OPTIONAL_COLUMNS[table] if c in frame.columns]
     frame[columns].reset_index(drop=True).to_parquet(path, index=False, coerce_timestamps="us",
                                                     allow_truncated_timestamps=False)
     return path
 
 
-def write_orders_parquet(orders: pd.DataFrame, path: str | Path) -> Path:
+def write_orders_parquet(orders: pd.DataFrame, path: str | Path) -> str | Path:
     """Write the columns the aggregation reads from the orders (``ORDER_COLUMNS`` and
     ``channel`` / ``category`` when present) as Parquet that both DuckDB and Spark read;
     see ``write_input_parquet``."""
@@ -533,15 +555,114 @@ def run_spark(spark, orders_parquet_path: str | Path, as_of, windows: Iterable[i
     is collected to the driver.
     """
     day, windows = as_of_day(as_of), _windows(windows)
-    labels = _spark_view(spark, TABLE, orders_parquet_path)
-    given = {name: path for name, path in (("tickets", tickets_parquet_path), ("surveys", surveys_parquet_path),
-                                           ("events", events_parquet_path)) if path is not None}
+    available = _spark_tables(spark, orders_parquet_path, {"tickets": tickets_parquet_path,
+                                                           "surveys": surveys_parquet_path, "events": events_parquet_path})
+    return _normalise(_spark_frame(spark, customer_aggregates_sql(day, windows, available)), windows)
+
+
+def _spark_tables(spark, orders_path: str | Path, others: dict) -> AvailableTables:
+    """Register the orders and each given table of ``others`` (Parquet paths) as temporary views;
+    what the SQL may read."""
+    labels = _spark_view(spark, TABLE, orders_path)
+    given = {name: path for name, path in others.items() if path is not None}
     optional = {name: _spark_view(spark, name, path) for name, path in given.items()}
     sessions = "session_id" in optional.get("events", ()) and \
         spark.sql("SELECT COUNT(session_id) FROM events").first()[0] > 0
-    available = AvailableTables(order_labels=labels, tickets="tickets" in given, surveys="surveys" in given,
-                                events="events" in given, event_sessions=bool(sessions))
-    return _normalise(spark.sql(customer_aggregates_sql(day, windows, available)).toPandas(), windows)
+    return AvailableTables(order_labels=labels, tickets="tickets" in given, surveys="surveys" in given,
+                           events="events" in given, event_sessions=bool(sessions))
+
+
+@contextlib.contextmanager
+def _pandas_3_accepted() -> Iterator[None]:
+    """pyspark 4.3 warns, as a session starts and as it converts, that it does not fully support
+    pandas 3; the one conversion used here (``toPandas`` of a flat frame of numbers, text and
+    timestamps) is tested to give identical frames."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+        yield
+
+
+def _spark_frame(spark, sql: str) -> pd.DataFrame:
+    """The query's rows on the driver, as pandas."""
+    with _pandas_3_accepted():
+        return spark.sql(sql).toPandas()
+
+
+def spark_unavailable() -> str | None:
+    """Why Spark cannot run here (pyspark not installed, no Java 17 or later), or None when it can."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed"
+    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else shutil.which("java")
+    if not java or not os.path.exists(java):
+        return "no Java runtime (pyspark needs Java 17 or later on PATH or in JAVA_HOME)"
+    version = subprocess.run([java, "-version"], check=False, capture_output=True, text=True).stderr
+    major = re.search(r'version "(\d+)', version)
+    if not major or int(major.group(1)) < 17:
+        return f"pyspark 4 needs Java 17 or later; found: {version.splitlines()[0] if version else 'nothing'}"
+    return None
+
+
+def check_engine(engine: str) -> None:
+    """``ParameterError`` naming the fix when ``engine`` is unknown or cannot run here."""
+    from helpers.params import ParameterError
+
+    if engine not in ENGINES:
+        raise ParameterError(f"facts_engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    reason = spark_unavailable() if engine == "spark" else None
+    if reason:
+        raise ParameterError(f"facts_engine: spark cannot run: {reason}. It needs pyspark "
+                             "(pip install -r requirements-spark.lock) and Java 17 (JAVA_HOME or java on PATH); "
+                             "or set facts_engine: duckdb")
+
+
+def local_threads(master: str) -> int | None:
+    """The threads of a local master (``local``, ``local[4]``, ``local[*]``, ``local[4,2]``); None for a cluster."""
+    found = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", master.strip())
+    if not found:
+        return None
+    return (os.cpu_count() or 1) if found[1] == "*" else int(found[1] or 1)
+
+
+@contextlib.contextmanager
+def spark_session(master: str = "local[1]", *, time_zone: str = SPARK_TIME_ZONE, app_name: str = "customer-facts"):
+    """A new SparkSession at ``master``, stopped at the end; an active session (a notebook's, a
+    test's) is used as it is instead, and left running.
+
+    UI and console progress off, the session time zone fixed. A local master's driver listens on
+    127.0.0.1 only and shuffles into one partition per thread.
+    """
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        yield active
+        return
+    builder = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.session.timeZone", time_zone))
+    threads = local_threads(master)
+    local_ip = os.environ.get("SPARK_LOCAL_IP")
+    if threads is not None:
+        builder = (builder.config("spark.sql.shuffle.partitions", str(threads))
+                   .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1"))
+        os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # read by the JVM the first session launches
+    try:
+        with _pandas_3_accepted():
+            session = builder.getOrCreate()
+    finally:
+        if threads is not None:
+            if local_ip is None:
+                os.environ.pop("SPARK_LOCAL_IP", None)
+            else:
+                os.environ["SPARK_LOCAL_IP"] = local_ip
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
 
 
 def _customer_positions(customers: pd.Index, frame: pd.DataFrame, time_column: str,
@@ -693,21 +814,68 @@ def report_days(period) -> list[pd.Timestamp]:
     return [period.last_day, period.previous().last_day, period.year_ago().last_day]
 
 
-def write_customer_facts(orders_parquet: str | Path, days: Iterable, windows: Iterable[int], path: str | Path, *,
-                         tickets_parquet: str | Path | None = None, surveys_parquet: str | Path | None = None,
-                         events_parquet: str | Path | None = None) -> int:
-    """The per-customer facts as of each of ``days`` (DuckDB over the prepared orders and the
-    prepared tickets, surveys and events that exist: ``None`` for an absent one), one file with
-    an ``as_of`` column; returns the rows written. The tables are registered once for all days."""
-    days, windows = [as_of_day(day) for day in days], _windows(windows)
+Query = Callable[[str], pd.DataFrame]  # SQL text -> its rows as pandas
+
+
+@contextlib.contextmanager
+def _duckdb_engine(orders: str | Path, others: dict) -> Iterator[tuple[Query, AvailableTables]]:
     connection = _duckdb_connect(None)
     try:
-        available = _duckdb_tables(connection, orders_parquet, {"tickets": tickets_parquet,
-                                                                "surveys": surveys_parquet, "events": events_parquet})
-        frames = [_normalise(connection.sql(customer_aggregates_sql(day, windows, available)).df(), windows)
-                  .assign(as_of=day) for day in days]
+        yield (lambda sql: connection.sql(sql).df()), _duckdb_tables(connection, orders, others)
     finally:
         connection.close()
+
+
+@contextlib.contextmanager
+def _spark_engine(orders: str | Path, others: dict, master: str, input_dir: str | Path,
+                  progress: Callable[[str], None]) -> Iterator[tuple[Query, AvailableTables]]:
+    """Spark at ``master`` over copies of the prepared tables in ``input_dir`` (microsecond
+    timestamps, only the columns the SQL reads), which its executors must be able to read."""
+    import pyarrow.dataset
+
+    progress(f"writing the Spark input to {input_dir}")
+    inputs = {}
+    for name, source in {TABLE: orders, **others}.items():
+        if source is None:
+            continue
+        present = set(pyarrow.dataset.dataset(str(source)).schema.names)
+        columns = [c for c in (*INPUT_COLUMNS[name], *OPTIONAL_COLUMNS[name]) if c in present]
+        inputs[name] = write_input_parquet(pd.read_parquet(source, columns=columns), name,
+                                           _child(input_dir, f"{name}.parquet"))
+    with spark_session(master) as spark:
+        available = _spark_tables(spark, inputs.pop(TABLE), inputs)
+        yield (lambda sql: _spark_frame(spark, sql)), available
+
+
+def write_customer_facts(orders_parquet: str | Path, days: Iterable, windows: Iterable[int], path: str | Path, *,
+                         tickets_parquet: str | Path | None = None, surveys_parquet: str | Path | None = None,
+                         events_parquet: str | Path | None = None, engine: str = "duckdb",
+                         spark_master: str = "local[1]", spark_input_dir: str | Path | None = None,
+                         progress: Callable[[str], None] = lambda message: None) -> int:
+    """The per-customer facts as of each of ``days`` over the prepared orders and the prepared
+    tickets, surveys and events that exist (``None`` for an absent one), one file with an
+    ``as_of`` column; returns the rows written. The tables are registered once for all days.
+
+    ``engine`` (``ENGINES``): ``"duckdb"`` in this process, or ``"spark"`` at ``spark_master``,
+    which reads copies of the tables written for it (``write_input_parquet``) into a new
+    subfolder of ``spark_input_dir`` (a path or URL every executor reads; default: the folder
+    ``spark_input`` beside ``path``). Both run ``customer_aggregates_sql`` and give the same file.
+    ``progress`` receives a line per as-of day.
+    """
+    days, windows = [as_of_day(day) for day in days], _windows(windows)
+    check_engine(engine)
+    others = {"tickets": tickets_parquet, "surveys": surveys_parquet, "events": events_parquet}
+    if engine == "spark":
+        input_dir = Path(path).parent / "spark_input" if spark_input_dir is None \
+            else _child(spark_input_dir, f"customer-facts-{uuid.uuid4().hex[:12]}")
+        opened, where = _spark_engine(orders_parquet, others, spark_master, input_dir, progress), f"spark at {spark_master}"
+    else:
+        opened, where = _duckdb_engine(orders_parquet, others), "duckdb"
+    frames = []
+    with opened as (query, available):
+        for day in days:
+            progress(f"customer facts as of {day.date()} ({where})")
+            frames.append(_normalise(query(customer_aggregates_sql(day, windows, available)), windows).assign(as_of=day))
     table = pd.concat(frames, ignore_index=True)
     table.to_parquet(path, index=False)
     return len(table)
