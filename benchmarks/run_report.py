@@ -77,13 +77,27 @@ class MemorySampler(threading.Thread):
         return (max(o for o, _ in inside), max(t for _, t in inside)) if inside else (float("nan"), float("nan"))
 
 
+def closing_seconds(stdout: str) -> float:
+    """Seconds from the runner's "writing the index page" step to the end of the run, read off
+    its progress lines ("[8/9] writing the index page and manifest (elapsed 41.2 s)") and its
+    last line ("Report: .../index.html  (52.5 s)")."""
+    start = end = float("nan")
+    for line in stdout.splitlines():
+        if "writing the index page" in line and "(elapsed " in line:
+            start = float(line.rsplit("(elapsed ", 1)[1].split()[0])
+        elif line.startswith("Report: ") and line.endswith(" s)"):
+            end = float(line.rsplit("(", 1)[1].split()[0])
+    return end - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--quarter", default="2026Q3")
     parser.add_argument("--chapters", default="")
-    parser.add_argument("--jobs", type=int, default=1, help="run_all.py --jobs (chapters 01-04 side by side)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="run_all.py --jobs (chapters 01-04 side by side; default: run_all.py's own default)")
     parser.add_argument("--data", default="", help="reuse demo data already written to this folder (its "
                                                    "--customers must match) instead of generating it")
     parser.add_argument("--work", default="", help="folder for data and outputs (default: a temporary folder)")
@@ -109,14 +123,14 @@ def main() -> None:
     rows.append(("kernel start-up (one empty notebook)", kernel_startup_seconds(work), None))
 
     command = [sys.executable, str(ROOT / "run_all.py"), "--quarter", args.quarter, "--data", str(data),
-               "--out", str(out), "--jobs", str(args.jobs)]
+               "--out", str(out)] + (["--jobs", str(args.jobs)] if args.jobs else [])
     if args.chapters:
         command += ["--chapters", args.chapters]
     run_started = time.perf_counter()
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = MemorySampler(run.pid)
     sampler.start()
-    _, stderr = run.communicate()
+    stdout, stderr = run.communicate()
     sampler.done.set()
     sampler.join()
     run_seconds = time.perf_counter() - run_started
@@ -135,9 +149,10 @@ def main() -> None:
             peaks = sampler.peak(begin, begin + step["execute_seconds"] + 1)
             rows.append((f"chapter {step['name']} ({step['status']}): execute", step["execute_seconds"], peaks))
             rows.append((f"chapter {step['name']}: render HTML", step["render_seconds"], None))
+    rows.append(("index page, manifest and report.pdf", closing_seconds(stdout), None))
     rows.append(("whole run_all.py", run_seconds, sampler.peak()))
 
-    jobs = f", --jobs {args.jobs}" if args.jobs > 1 else ""
+    jobs = f", --jobs {args.jobs}" if args.jobs else ", default --jobs"
     header = (f"### {args.customers:,} customers ({order_lines:,} order lines), {os.cpu_count()} cores{jobs}, "
               f"{time.strftime('%Y-%m-%d')}\n\n"
               "| step | seconds | peak MiB, one process | peak MiB, all processes |\n| --- | ---: | ---: | ---: |\n")
@@ -145,7 +160,7 @@ def main() -> None:
         f"| {name} | {seconds:,.1f} | " + (f"{peaks[0]:,.0f} | {peaks[1]:,.0f} |" if peaks else "| |") + "\n"
         for name, seconds, peaks in rows)
     table += ("\nMemory of the prepare step is shown on its last row (reading, cleaning and writing together); "
-              "chapters run side by side show the same overlapping peaks.\n" if args.jobs > 1 else
+              "chapters run side by side show the same overlapping peaks.\n" if args.jobs != 1 else
               "\nMemory of the prepare step is shown on its last row (reading, cleaning and writing together).\n")
     print(table)
     if args.results:

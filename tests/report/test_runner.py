@@ -47,7 +47,7 @@ def test_final_folder_never_reuses_a_name(tmp_path):
 
 
 def test_side_by_side_kernels_share_the_cores(monkeypatch):
-    monkeypatch.setattr(runner.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(runner, "usable_cores", lambda: 8)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")  # set by the user: kept
     with runner.shared_cores(jobs=3):
@@ -80,6 +80,19 @@ FAKE_LOG = {"as_of": "2026-09-30", "available": ["orders"], "absent": [], "inven
             "timings": {}}
 
 
+class NoKernels:
+    """A kernel pool that starts nothing: the stub chapters need no kernel."""
+
+    def acquire(self):
+        return None
+
+    def release(self, kernel):
+        assert kernel is None
+
+    def close(self):
+        pass
+
+
 @pytest.fixture
 def stub_run(tmp_path, monkeypatch):
     """A run whose preparation writes one file and whose chapters succeed at once; returns a
@@ -97,6 +110,8 @@ def stub_run(tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "prepare", fake_prepare)
     monkeypatch.setattr(runner, "execute_chapter", lambda chapter, *args: ("ok", ""))
+    monkeypatch.setattr(runner, "warm_kernels", lambda *args: NoKernels())
+    monkeypatch.setattr(runner, "jobs_that_fit", lambda jobs, layout: jobs)  # the stub's Parquet is not one
     monkeypatch.setattr(runner, "render_chapter", fake_render)
     # No browser, unless a test gives one: printing the stub pages would cost seconds per run.
     monkeypatch.setattr(pdf, "find_chromium", lambda: None)

@@ -6,6 +6,7 @@ counts and example ids, the reconciliation of rows in and out, and the personal 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -47,21 +48,42 @@ def _inventory_entry(source: RawSource) -> dict:
             "date_from": first, "date_to": last}
 
 
-def _clean_generic(raw: RawSource, params: Params, as_of: pd.Timestamp, q: cleaning.Quarantine) -> pd.DataFrame:
+ProgressCallback = Callable[..., None]  # (message) when a step starts, (message, done, total, unit) as it advances
+
+
+def _counter(progress: ProgressCallback, label: str, total: int, unit: str) -> Callable[[], None]:
+    """Reports ``label`` as 0 of ``total`` done now, and one more at each call."""
+    done = itertools.count(1)
+    progress(label, 0, total, unit)
+    return lambda: progress(label, next(done), total, unit)
+
+
+def _clean_generic(raw: RawSource, params: Params, as_of: pd.Timestamp, q: cleaning.Quarantine,
+                   progress: ProgressCallback = lambda *args: None) -> pd.DataFrame:
     """The rules every source obeys, in order: unreadable values, required fields, vocabularies,
     value domains, exact copies, conflicting keys."""
-    frame, name = raw.frame, raw.name
-    label = source_label(raw)
-    limit = params.max_parse_failure_share
-    for mask, rule, detail in raw.rejected:
-        frame = q.set_aside(name, frame, mask.reindex(frame.index, fill_value=False), rule, detail)
-    frame = cleaning.drop_missing_required(frame, name, q)
-    frame = cleaning.normalise_vocabularies(frame, name, q, value_map=params.sources[name].value_map,
-                                            max_share=limit, label=label)
-    frame = cleaning.check_domains(frame, name, q, earliest=pd.Timestamp(params.earliest_date), as_of=as_of,
-                                   amount_ceiling=params.amount_ceiling, max_share=limit, label=label)
-    frame = cleaning.drop_exact_duplicates(frame, name, q)
-    return cleaning.drop_duplicate_keys(frame, name, q)
+    name, label, limit = raw.name, source_label(raw), params.max_parse_failure_share
+
+    def unreadable(frame: pd.DataFrame) -> pd.DataFrame:
+        for mask, rule, detail in raw.rejected:
+            frame = q.set_aside(name, frame, mask.reindex(frame.index, fill_value=False), rule, detail)
+        return frame
+
+    rules = (unreadable,
+             lambda frame: cleaning.drop_missing_required(frame, name, q),
+             lambda frame: cleaning.normalise_vocabularies(frame, name, q, value_map=params.sources[name].value_map,
+                                                           max_share=limit, label=label),
+             lambda frame: cleaning.check_domains(frame, name, q, earliest=pd.Timestamp(params.earliest_date),
+                                                  as_of=as_of, amount_ceiling=params.amount_ceiling,
+                                                  max_share=limit, label=label),
+             lambda frame: cleaning.drop_exact_duplicates(frame, name, q),
+             lambda frame: cleaning.drop_duplicate_keys(frame, name, q))
+    rule_done = _counter(progress, f"cleaning {name}", len(rules), "rules")
+    frame = raw.frame
+    for rule in rules:
+        frame = rule(frame)
+        rule_done()
+    return frame
 
 
 def source_label(raw: RawSource) -> str:
@@ -165,8 +187,11 @@ def _check_scope(orders: pd.DataFrame, params: Params, files: list[dict]) -> Non
                 f"{last:%Y}Q{(last.month - 1) // 3 + 1} (--quarter), or check the date format (dayfirst / date_format)")
 
 
-def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] = lambda message: None) -> dict:
+def prepare(params: Params, layout: RunLayout, progress: ProgressCallback = lambda *args: None) -> dict:
     """Read every source of ``params``, clean and integrate them, and write the prepared tables.
+
+    ``progress(message)`` is called as each step starts, ``progress(message, done, total, unit)``
+    as a counted one advances: rows read of a source's records, cleaning rules, integration steps.
 
     Returns the prepare log (also written as ``prepare_log.json``); the tables themselves are
     left to the chapters to read, so the caller holds no copy of them while chapters run.
@@ -190,7 +215,8 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
         progress(f"reading {name}")
         step = time.perf_counter()
         source = read_source(name, params.sources[name], params.data_path, params.max_parse_failure_share,
-                             timezone=params.report_timezone)
+                             timezone=params.report_timezone,
+                             on_rows=lambda done, total: progress(f"reading {name}", done, total, "rows"))
         read_seconds += time.perf_counter() - step
         if source is None:
             continue
@@ -201,20 +227,25 @@ def prepare(params: Params, layout: RunLayout, progress: Callable[[str], None] =
             names = pd.Series(named["name"].to_numpy(), index=named["customer_id"].to_numpy(), dtype="string")
         _scrub_free_text(source, names, masked)
         # Each source is cleaned as soon as it is read, so only one raw source is in memory at a time.
-        frames[name] = _clean_generic(source, params, as_of, q)
+        frames[name] = _clean_generic(source, params, as_of, q, progress)
     del names
     read_done = started + read_seconds
 
     id_map = pd.Series(dtype="string")
+    linked = [name for name in ("orders", "tickets", "surveys", "events") if name in frames]
+    step_done = _counter(progress, "integrating the sources", ("customers" in frames) + len(linked) + 2, "steps")
     if "customers" in frames:
         frames["customers"], id_map = cleaning.merge_duplicate_customers(frames["customers"], q)
-    for name in ("orders", "tickets", "surveys", "events"):
-        if name in frames:
-            frames[name] = cleaning.remap_customer_ids(frames[name], name, id_map, q)
-            if "customers" in frames:
-                frames[name] = cleaning.drop_orphans(frames[name], name, pd.Index(frames["customers"]["customer_id"]), q)
+        step_done()
+    for name in linked:
+        frames[name] = cleaning.remap_customer_ids(frames[name], name, id_map, q)
+        if "customers" in frames:
+            frames[name] = cleaning.drop_orphans(frames[name], name, pd.Index(frames["customers"]["customer_id"]), q)
+        step_done()
     frames["orders"] = cleaning.drop_orders_with_several_customers(frames["orders"], q)
+    step_done()
     frames["orders"] = cleaning.drop_non_positive_amounts(frames["orders"], q)
+    step_done()
 
     progress("deriving prepared tables")
     kept_rows = {name: len(frame) for name, frame in frames.items()}

@@ -21,6 +21,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -352,10 +353,13 @@ def _encoding_error(path: Path, spec: SourceSpec, name: str, exc: UnicodeDecodeE
         examples=examples, fix=fix)
 
 
-def _read_csv_file(path: Path, spec: SourceSpec, name: str) -> _FileRead:
-    """A CSV file read and checked against the records counted in its bytes."""
+def _read_csv_file(path: Path, spec: SourceSpec, name: str, counted: Callable[[int], None] | None = None) -> _FileRead:
+    """A CSV file read and checked against the records counted in its bytes (``counted`` is told
+    their number before the file is parsed)."""
     source = SOURCES[name]
     scan = _scan_csv(path, spec)
+    if counted is not None:
+        counted(scan.data_records)
     if scan.records == 0:
         raise DataError("the file is empty (no header and no rows)", file=path,
                         fix="export the data again, or remove the file from this source's files")
@@ -439,11 +443,11 @@ def _read_parquet_file(path: Path) -> _FileRead:
     return _FileRead(frame, stored, np.arange(len(frame)))
 
 
-def _read_file(path: Path, spec: SourceSpec, name: str) -> _FileRead:
+def _read_file(path: Path, spec: SourceSpec, name: str, counted: Callable[[int], None] | None = None) -> _FileRead:
     fmt = _format_of(path, spec)
     try:
         if fmt == "csv":
-            read = _read_csv_file(path, spec, name)
+            read = _read_csv_file(path, spec, name, counted)
         elif fmt == "parquet":
             read = _read_parquet_file(path)
         else:
@@ -754,7 +758,7 @@ def _date_order_error(exc: DateOrderError, raw: pd.DataFrame, values: pd.Series,
 
 
 def read_source(name: str, spec: SourceSpec, data_dir: Path, max_failure_share: float, *,
-                timezone: str = "UTC") -> RawSource | None:
+                timezone: str = "UTC", on_rows: Callable[[int, int], None] | None = None) -> RawSource | None:
     """Read, map and type one source. ``None`` when none of its files exist (absent optional source).
 
     Every CSV file's rows are checked against the records counted in its bytes
@@ -767,6 +771,9 @@ def read_source(name: str, spec: SourceSpec, data_dir: Path, max_failure_share: 
     timezone
         The report's time zone (IANA name): timestamps with a UTC offset are converted to it,
         timestamps without one are taken as already in it.
+    on_rows
+        Told ``(rows read, records counted)`` of the files met so far: once a CSV file's records
+        are counted in its bytes, and once each file is read (the last once the source is typed).
 
     Raises
     ------
@@ -789,9 +796,17 @@ def read_source(name: str, spec: SourceSpec, data_dir: Path, max_failure_share: 
                                 "'The canonical columns', explains the columns and how to map yours")
         return None
     parts, inventory = [], []
+    rows_read = rows_counted = 0
+
+    def counted(records: int) -> None:
+        on_rows(rows_read, rows_counted + records)
+
     for path in files:
-        read = _read_file(path, spec, name)
+        read = _read_file(path, spec, name, counted if on_rows else None)
         frame = read.frame
+        rows_read, rows_counted = rows_read + len(frame), rows_counted + int(read.raw_records)
+        if on_rows and path != files[-1]:
+            on_rows(rows_read, rows_counted)
         inventory.append({"file": str(path), "rows": len(frame), "raw_records": int(read.raw_records),
                           "columns": len(frame.columns), "sha256": file_sha256(path)})
         frame["_source_file"] = path.name
@@ -866,6 +881,8 @@ def read_source(name: str, spec: SourceSpec, data_dir: Path, max_failure_share: 
             bad_rows |= excluded
     canonical[ROW_COLUMNS] = raw[ROW_COLUMNS]
     result.frame = canonical[source.names + ROW_COLUMNS]
+    if on_rows:
+        on_rows(rows_read, rows_counted)
     return result
 
 

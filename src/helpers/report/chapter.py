@@ -12,6 +12,7 @@ import html
 import json
 import subprocess
 import sys
+import time
 import traceback
 from importlib import metadata
 from pathlib import Path
@@ -34,6 +35,7 @@ from helpers.report import export
 from helpers.report.fmt import fmt_date, fmt_quarter
 from helpers.report.i18n import set_language, t, translate_chart_words, translate_values
 from helpers.report.plotting import describe_chart, setup_style
+from helpers.report.progress import record_section, section_file
 from helpers.report.registry import ARTIFACT_COLUMNS, SectionSpec, chapter_spec, section_spec, writer_of
 
 RESOLVED_PARAMS = "params.json"
@@ -89,9 +91,15 @@ def work_layout(params: Params) -> RunLayout:
         ensure_demo_data(params)
         layout.make()
         write_resolved_params(params, layout)
-        prepare(params, layout, progress=lambda message: print(f"preparing data: {message}", flush=True))
+        prepare(params, layout, progress=_print_step)
         marker.write_text(fingerprint)
     return layout
+
+
+def _print_step(message: str, done: int | None = None, total: int | None = None, unit: str = "") -> None:
+    """The preparation's steps, printed in the notebook as they start (their counts are not)."""
+    if done is None:
+        print(f"preparing data: {message}", flush=True)
 
 
 class Chapter:
@@ -105,6 +113,7 @@ class Chapter:
         self.findings: list[dict] = []
         self._tables: dict[str, pd.DataFrame | None] = {}
         self.sections: dict[str, dict] = {}
+        self.progress_file: Path | None = None  # run by run_all: each finished section is appended to it
         layout.artifacts.mkdir(parents=True, exist_ok=True)
 
     # data
@@ -376,7 +385,10 @@ def register_section_magic(chapter: Chapter) -> None:
         return
 
     def section(line: str, cell: str) -> None:
-        chapter.run_section(line.strip(), shell.transform_cell(cell), shell.user_ns)
+        key, started = line.strip(), time.perf_counter()
+        status = chapter.run_section(key, shell.transform_cell(cell), shell.user_ns)
+        if chapter.progress_file is not None:
+            record_section(chapter.progress_file, key, status, time.perf_counter() - started)
 
     shell.register_magic_function(section, "cell", "section")
 
@@ -400,5 +412,7 @@ def open_chapter(name: str, quarter: str = "2026Q3", run_dir: str = "", params_f
     setup_style()
     pd.set_option("display.max_columns", 50)
     chapter = Chapter(name, params, layout)
+    if run_dir:
+        chapter.progress_file = section_file(run_dir, name)
     register_section_magic(chapter)
     return chapter

@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -42,7 +42,7 @@ from helpers.report.registry import chapter_title
 from helpers.report.render import REPORT_CSS
 
 __all__ = ["CHROMIUM_ENV", "CHROMIUM_NAMES", "NO_CHROMIUM", "PdfNotWritten", "PrintedPdf", "find_chromium",
-           "run_details", "cover_html", "print_copy", "Part", "join_parts", "write_report_pdf"]
+           "run_details", "cover_html", "print_copy", "PagePrinter", "Part", "join_parts", "write_report_pdf"]
 
 CHROMIUM_ENV = "CHROME_BIN"  # the usual variable for a browser binary (Karma and many CI images set it)
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -238,25 +238,6 @@ def _print(chromium: str, source: Path, target: Path, scratch: Path) -> int:
         raise PdfNotWritten(f"Chromium's PDF of {source.name} cannot be read: {exc}") from None
 
 
-def _print_all(chromium: str, jobs: list[tuple[Path, Path]], scratch: Path) -> list[int]:
-    """Print each (source, target) of ``jobs``, ``PRINT_WORKERS`` browsers at a time; the page
-    counts, in order.
-
-    The calling (main) thread only waits: a signal raises there, and every browser is killed
-    before it goes on; so is every other browser when one page fails."""
-    BROWSERS.stopping = False
-    workers = max(1, min(PRINT_WORKERS, os.cpu_count() or 1, len(jobs)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdf-print") as pool:
-        futures = [pool.submit(_print, chromium, source, target, scratch) for source, target in jobs]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            BROWSERS.stop_all()
-            raise
-
-
 def _stop(process: subprocess.Popen) -> None:
     """Kill a Chromium started by ``_print`` and its helpers (its own process group)."""
     try:
@@ -361,55 +342,113 @@ def join_parts(cover: Part, parts: list[Part], target: Path, folder: Path, title
     return total
 
 
+class PagePrinter:
+    """Prints the report's pages in the background as each is ready, then joins them.
+
+    A run ``add``s each chapter page once it is rendered, so Chromium prints it while the next
+    chapters run; ``finish`` adds the index and any page not added yet, waits for the prints,
+    prints the cover and writes ``layout.pdf``. ``close`` stops every browser and removes the
+    scratch files (a stopped run; ``finish`` does it too).
+    """
+
+    def __init__(self, layout: RunLayout, chromium: str | None = None):
+        self.layout = layout
+        self.chromium = chromium or find_chromium()
+        self._parts: dict[str, tuple[Part, Future | PdfNotWritten]] = {}
+        self._pool = self._scratch = None
+        if self.chromium:
+            BROWSERS.stopping = False
+            self._scratch = tempfile.TemporaryDirectory(prefix="report-pdf-")
+            # The copies sit where the pages do (relative links resolve alike) in a folder of their own.
+            (self.work / "report").mkdir()
+            self._pool = ThreadPoolExecutor(max_workers=max(1, min(PRINT_WORKERS, os.cpu_count() or 1)),
+                                            thread_name_prefix="pdf-print")
+
+    @property
+    def work(self) -> Path:
+        return Path(self._scratch.name)
+
+    def add(self, title: str, page: str) -> None:
+        """Start printing ``page`` (an HTML file of the report folder) as the part ``title``."""
+        if not self.chromium or page in self._parts:
+            return
+        source, copy = self.layout.root / page, self.work / "report" / page
+        part = Part(title, page, self.work / f"{Path(page).stem}.pdf")
+        if not source.exists():
+            self._parts[page] = (part, PdfNotWritten(f"{page} is missing"))
+            return
+        copy.write_text(print_copy(source.read_text(encoding="utf-8")), encoding="utf-8")
+        self._parts[page] = (part, self._pool.submit(_print, self.chromium, copy, part.pdf, self.work))
+
+    def add_chapter(self, chapter: str) -> None:
+        self.add(chapter_title(chapter), self.layout.chapter_html(chapter).name)
+
+    def finish(self, chapters: Sequence[str], title: str, details: Sequence[tuple[str, str]]) -> PrintedPdf:
+        """``layout.pdf`` of the index and the pages of ``chapters``, in that order. A page Chromium
+        cannot print is a "failed" result with the reason, never an exception (the HTML report
+        stands on its own). OS errors while writing (a full disk) are raised like everywhere in the run."""
+        if not self.chromium:
+            wanted = os.environ.get(CHROMIUM_ENV, "").strip()
+            reason = (NO_CHROMIUM if not wanted else
+                      f"no Chromium found ({CHROMIUM_ENV}={wanted} is not a program): report.pdf not written; "
+                      f"install chromium or correct {CHROMIUM_ENV}")
+            return PrintedPdf("no chromium", reason)
+        started = time.perf_counter()  # the time the run waits for the PDF, after the pages printed so far
+        try:
+            self.add(t("Summary"), self.layout.index_html.name)
+            for chapter in chapters:
+                self.add_chapter(chapter)
+            pages = [self.layout.index_html.name] + [self.layout.chapter_html(c).name for c in chapters]
+            parts = []
+            for page in pages:
+                part, printing = self._parts[page]
+                if isinstance(printing, PdfNotWritten):
+                    raise printing
+                part.pages = printing.result()
+                parts.append(part)
+            total = self._join(parts, title, details)
+        except (PdfNotWritten, PyPdfError) as exc:
+            self.close()
+            return PrintedPdf("failed", f"report.pdf not written: {exc}", chromium=self.chromium,
+                              seconds=round(time.perf_counter() - started, 2))
+        except BaseException:
+            self.close()
+            raise
+        self.close()
+        return PrintedPdf("written", pages=total, bytes=self.layout.pdf.stat().st_size,
+                          seconds=round(time.perf_counter() - started, 2), chromium=self.chromium)
+
+    def _join(self, parts: list[Part], title: str, details: Sequence[tuple[str, str]]) -> int:
+        copies = self.work / "report"
+        cover = Part(t("The run and contents"), "cover.html", self.work / "cover.pdf", pages=1)
+        for _ in range(3):  # the contents give page numbers that depend on the cover's own length
+            first = cover.pages + 1
+            contents = []
+            for part in parts:
+                contents.append((part.title, part.page, first))
+                first += part.pages
+            (copies / cover.page).write_text(print_copy(cover_html(title, details, contents)), encoding="utf-8")
+            printed = self._pool.submit(_print, self.chromium, copies / cover.page, cover.pdf, self.work).result()
+            if printed == cover.pages:
+                break
+            cover.pages = printed
+        return join_parts(cover, parts, self.layout.pdf, copies, title)
+
+    def close(self) -> None:
+        """Stop printing: every browser is killed, the scratch files go."""
+        if self._pool is None:
+            return
+        for _, printing in self._parts.values():
+            if isinstance(printing, Future):
+                printing.cancel()
+        BROWSERS.stop_all()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._scratch.cleanup()
+        self._pool = None
+
+
 def write_report_pdf(layout: RunLayout, chapters: Sequence[str], title: str, details: Sequence[tuple[str, str]],
                      chromium: str | None = None) -> PrintedPdf:
-    """Print ``index.html`` and the pages of ``chapters`` of ``layout`` into ``layout.pdf``.
-
-    ``chromium`` defaults to ``find_chromium()``. Returns what happened; a page Chromium cannot
-    print is a "failed" result with the reason, never an exception (the HTML report stands
-    on its own). OS errors while writing (a full disk) are raised like everywhere in the run.
-    """
-    started = time.perf_counter()
-    chromium = chromium or find_chromium()
-    if chromium is None:
-        wanted = os.environ.get(CHROMIUM_ENV, "").strip()
-        reason = (NO_CHROMIUM if not wanted else
-                  f"no Chromium found ({CHROMIUM_ENV}={wanted} is not a program): report.pdf not written; "
-                  f"install chromium or correct {CHROMIUM_ENV}")
-        return PrintedPdf("no chromium", reason)
-    pages = [(t("Summary"), layout.index_html.name)] + [(chapter_title(c), layout.chapter_html(c).name) for c in chapters]
-    try:
-        with tempfile.TemporaryDirectory(prefix="report-pdf-") as scratch:
-            work = Path(scratch)
-            # The copies sit where the pages do (relative links resolve alike) in a folder of their own.
-            copies = work / "report"
-            copies.mkdir()
-            parts, jobs = [], []
-            for name, page in pages:
-                source = layout.root / page
-                if not source.exists():
-                    raise PdfNotWritten(f"{page} is missing")
-                copy = copies / page
-                copy.write_text(print_copy(source.read_text(encoding="utf-8")), encoding="utf-8")
-                parts.append(Part(name, page, work / f"{Path(page).stem}.pdf"))
-                jobs.append((copy, parts[-1].pdf))
-            for part, pages_printed in zip(parts, _print_all(chromium, jobs, work)):
-                part.pages = pages_printed
-            cover = Part(t("The run and contents"), "cover.html", work / "cover.pdf", pages=1)
-            for _ in range(3):  # the contents give page numbers that depend on the cover's own length
-                first = cover.pages + 1
-                contents = []
-                for part in parts:
-                    contents.append((part.title, part.page, first))
-                    first += part.pages
-                (copies / cover.page).write_text(print_copy(cover_html(title, details, contents)), encoding="utf-8")
-                (printed,) = _print_all(chromium, [(copies / cover.page, cover.pdf)], work)
-                if printed == cover.pages:
-                    break
-                cover.pages = printed
-            total = join_parts(cover, parts, layout.pdf, copies, title)
-    except (PdfNotWritten, PyPdfError) as exc:
-        return PrintedPdf("failed", f"report.pdf not written: {exc}", seconds=round(time.perf_counter() - started, 2),
-                          chromium=chromium)
-    return PrintedPdf("written", pages=total, bytes=layout.pdf.stat().st_size,
-                      seconds=round(time.perf_counter() - started, 2), chromium=chromium)
+    """Print ``index.html`` and the pages of ``chapters`` of ``layout`` into ``layout.pdf``
+    (``PagePrinter.finish``); ``chromium`` defaults to ``find_chromium()``."""
+    return PagePrinter(layout, chromium).finish(chapters, title, details)

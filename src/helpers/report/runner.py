@@ -55,6 +55,16 @@ from helpers.report.chapter import (
 )
 from helpers.report.fmt import fmt_date, fmt_int, fmt_quarter
 from helpers.report.i18n import set_language, t
+from helpers.report.kernels import (
+    KernelPool,
+    WarmKernel,
+    available_memory,
+    chapter_memory,
+    kernel_environment,
+    kernels_that_fit,
+    warm_up_code,
+)
+from helpers.report.progress import Progress
 from helpers.report.registry import CHAPTER_SPECS, CHAPTERS, TITLES
 from helpers.report.render import render_chapter, render_error_page, render_index
 
@@ -129,9 +139,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--language", help="language of the report: en or zh-CN (overrides report_language)")
     parser.add_argument("--out", help="output folder (default: outputs/)")
     parser.add_argument("--chapters", help="comma-separated chapter numbers or names, e.g. 01,04 (default: all)")
-    parser.add_argument("--jobs", type=int, default=1,
+    parser.add_argument("--jobs", type=int, default=None,
                         help="run chapters 01-04 side by side in N kernels (they read only the prepared data); "
-                             "default 1: one chapter after another")
+                             "default: the number of cores this process may use (1: one chapter after another)")
     parser.add_argument("--notebooks", help=argparse.SUPPRESS)  # another notebooks folder, for tests
     return parser.parse_args(argv)
 
@@ -178,18 +188,6 @@ def return_freed_memory() -> None:
     pyarrow.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):  # malloc_trim is glibc's
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-class Progress:
-    def __init__(self, total: int):
-        self.total, self.n, self.started = total, 0, time.perf_counter()
-        self._lock = threading.Lock()  # chapters side by side report from several threads
-
-    def step(self, label: str) -> None:
-        with self._lock:
-            self.n += 1
-            print(f"[{self.n}/{self.total}] {label} (elapsed {time.perf_counter() - self.started:.1f} s)",
-                  flush=True)
 
 
 # --- chapter kernels ---------------------------------------------------------------------------
@@ -270,18 +268,21 @@ class IpcKernelManager(AsyncKernelManager):
         KERNELS.launched(self)
 
 
-def execute_chapter(chapter: str, layout: RunLayout, params: Params, notebooks_dir: Path) -> tuple[str, str]:
-    """Run one chapter notebook with papermill; returns (status, error message).
+def execute_chapter(chapter: str, layout: RunLayout, params: Params, notebooks_dir: Path,
+                    kernel: KernelManager | None = None) -> tuple[str, str]:
+    """Run one chapter notebook with papermill, in ``kernel`` (a started kernel's manager, left
+    running) or in a kernel of its own; returns (status, error message).
 
     A full disk or a read-only folder is raised (it ends the run); any other error fails only this chapter.
     """
     import papermill
 
+    start = {"km": kernel} if kernel is not None else {"kernel_manager_class": IpcKernelManager}
     try:
         papermill.execute_notebook(
             str(notebooks_dir / f"{chapter}.ipynb"), str(layout.notebooks / f"{chapter}.ipynb"),
             parameters={"quarter": params.quarter, "run_dir": str(layout.root), "params_file": ""},
-            progress_bar=False, cwd=str(notebooks_dir), kernel_name="python3", kernel_manager_class=IpcKernelManager)
+            progress_bar=False, cwd=str(notebooks_dir), kernel_name="python3", **start)
         return "ok", ""
     except OSError as exc:
         if exc.errno in ENVIRONMENT_ERRNOS:
@@ -316,13 +317,47 @@ def chapter_groups(chapters: list[str], jobs: int) -> list[list[str]]:
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and ``taskset`` set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_kernel(jobs: int) -> int:
+    return max(1, usable_cores() // jobs)
+
+
+def jobs_that_fit(jobs: int, layout: RunLayout) -> int:
+    """``jobs``, or fewer when that many chapter kernels would not fit in the memory available
+    for the prepared data (``kernels.chapter_memory``); says so when it lowers them."""
+    need, available = chapter_memory(layout.prepared), available_memory()
+    fit = kernels_that_fit(jobs, need, available)
+    if fit < jobs:
+        print(f"      chapters run {'one after another' if fit == 1 else f'{fit} side by side'}: {jobs} side by "
+              f"side would need about {jobs * need / 2**30:.1f} GiB, {available / 2**30:.1f} GiB available",
+              flush=True)
+    return fit
+
+
+def warm_kernels(chapters: list[str], jobs: int, notebooks_dir: Path) -> KernelPool:
+    """As many kernels as chapters will run side by side, started now with every chapter's
+    imports; with chapters side by side, each has the thread settings of ``shared_cores``."""
+    size = min(jobs, max(len(group) for group in chapter_groups(chapters, jobs)))
+    threads = threads_per_kernel(jobs) if size > 1 else None
+    code = warm_up_code(notebooks_dir / f"{chapter}.ipynb" for chapter in chapters)
+    env = kernel_environment(threads, THREAD_VARIABLES)
+    return KernelPool(lambda: WarmKernel(IpcKernelManager, code, notebooks_dir, env), size)
+
+
 @contextlib.contextmanager
 def shared_cores(jobs: int):
     """Kernels started inside share the machine's cores: each gets ``cores // jobs`` threads for
     its numerical libraries (unless set by the user), instead of all of them fighting for every
     core. The end-to-end test checks that such a run's artifacts are byte-identical to a
     sequential run's."""
-    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    threads = str(threads_per_kernel(jobs))
     unset = [name for name in THREAD_VARIABLES if name not in os.environ]
     os.environ.update({name: threads for name in unset})
     try:
@@ -370,39 +405,52 @@ def execute_in_workers(group: list[str], jobs: int, execute: Callable[[str], dic
 
 
 def run_chapters(group: list[str], jobs: int, layout: RunLayout, params: Params, notebooks_dir: Path,
-                 chapters: list[str], progress: Progress, state: RunState) -> list[dict]:
-    """Execute a group of chapters (side by side when ``jobs > 1``), then render each page in order."""
+                 chapters: list[str], progress: Progress, state: RunState, kernels: KernelPool,
+                 printer: pdf.PagePrinter) -> list[dict]:
+    """Execute a group of chapters (side by side when ``jobs > 1``), each rendered as soon as it
+    has run and handed to ``printer``; returns their steps in the group's order."""
 
     def execute(chapter: str) -> dict:
         progress.step(f"chapter {TITLES[chapter]}")
         start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
-        status, error = execute_chapter(chapter, layout, params, notebooks_dir)
-        return {"name": chapter, "started": stamp, "status": status, "error": error,
+        kernel = kernels.acquire()
+        try:
+            with progress.chapter(chapter, layout.root):
+                status, error = execute_chapter(chapter, layout, params, notebooks_dir, kernel and kernel.manager)
+        finally:
+            kernels.release(kernel)
+        step = {"name": chapter, "started": stamp, "status": status, "error": error,
                 "execute_seconds": round(time.perf_counter() - start, 2)}
+        if not KERNELS.stopping:  # else the run is ending: no page
+            render_page(step, layout, params, chapters)
+            printer.add_chapter(chapter)
+        return step
 
     state.step = f"running {'chapters ' if len(group) > 1 else 'chapter '}{', '.join(group)}"
     with shared_cores(jobs) if len(group) > 1 else contextlib.nullcontext():
-        steps = execute_in_workers(group, jobs, execute, state)
-    for step in steps:
-        start = time.perf_counter()
-        chapter = step["name"]
-        state.step = f"rendering chapter {chapter}"
-        html_path, nb_path = layout.chapter_html(chapter), layout.notebooks / f"{chapter}.ipynb"
-        if step["status"] == "ok":
-            try:
-                render_chapter(nb_path, html_path, chapter, chapters, params.report_title)
-            except OSError:
-                raise
-            except Exception as exc:  # a page that cannot be rendered is a failed chapter, not a failed run
-                step.update(status="failed", error=f"rendering failed: {short_error(exc)}")
-        if step["status"] == "ok":
-            step.update(section_status(layout, chapter))
-        if step["status"] != "ok":
-            print(f"      chapter {chapter} failed: {step['error']}", file=sys.stderr)
-            render_error_page(html_path, chapter, chapters, params.report_title, step["error"], nb_path)
-        step["render_seconds"] = round(time.perf_counter() - start, 2)
-        step["seconds"] = round(step["execute_seconds"] + step["render_seconds"], 2)
-    return steps
+        return execute_in_workers(group, jobs, execute, state)
+
+
+def render_page(step: dict, layout: RunLayout, params: Params, chapters: list[str]) -> None:
+    """The HTML page of the chapter of ``step`` (its error page if it failed); adds the render
+    time and the sections' status to ``step``."""
+    start = time.perf_counter()
+    chapter = step["name"]
+    html_path, nb_path = layout.chapter_html(chapter), layout.notebooks / f"{chapter}.ipynb"
+    if step["status"] == "ok":
+        try:
+            render_chapter(nb_path, html_path, chapter, chapters, params.report_title)
+        except OSError:
+            raise
+        except Exception as exc:  # a page that cannot be rendered is a failed chapter, not a failed run
+            step.update(status="failed", error=f"rendering failed: {short_error(exc)}")
+    if step["status"] == "ok":
+        step.update(section_status(layout, chapter))
+    if step["status"] != "ok":
+        print(f"      chapter {chapter} failed: {step['error']}", file=sys.stderr)
+        render_error_page(html_path, chapter, chapters, params.report_title, step["error"], nb_path)
+    step["render_seconds"] = round(time.perf_counter() - start, 2)
+    step["seconds"] = round(step["execute_seconds"] + step["render_seconds"], 2)
 
 
 def section_status(layout: RunLayout, chapter: str) -> dict:
@@ -435,6 +483,7 @@ class Settings:
     params: Params
     chapters: list[str]
     jobs: int
+    jobs_given: bool  # --jobs was given: kept whatever the memory
     out_root: Path
     notebooks_dir: Path
 
@@ -446,7 +495,8 @@ def check_settings(args: argparse.Namespace) -> Settings:
             Quarter.parse(args.quarter)
         except ValueError as exc:
             raise ParameterError(f"--quarter: {exc}") from None
-    if args.jobs < 1:
+    jobs = usable_cores() if args.jobs is None else args.jobs
+    if jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, got {args.jobs}")
     chapters = select_chapters(args.chapters)
     if args.params and paths.resolve(args.params).is_dir():
@@ -462,7 +512,7 @@ def check_settings(args: argparse.Namespace) -> Settings:
     out_root = paths.resolve(args.out) if args.out else paths.OUTPUTS_DIR
     if out_root.exists() and not out_root.is_dir():
         raise ParameterError(f"--out: {out_root} is a file, not a folder")
-    return Settings(params, chapters, args.jobs, out_root, notebooks_dir)
+    return Settings(params, chapters, jobs, args.jobs is not None, out_root, notebooks_dir)
 
 
 def report_heading(params: Params) -> str:
@@ -494,25 +544,38 @@ def run(args: argparse.Namespace, state: RunState | None = None) -> int:
     step_start, stamp = time.perf_counter(), dt.datetime.now().isoformat(timespec="seconds")
     write_resolved_params(params, layout)
     (state.build / RUN_INFO).write_text(json.dumps({"outputs_root": str(settings.out_root)}), encoding="utf-8")
-    log = prepare(params, layout, progress=lambda m: print(f"      {m}", flush=True))
-    return_freed_memory()
-    steps = [{"name": "prepare", "started": stamp, "seconds": round(time.perf_counter() - step_start, 2),
-              "status": "ok", "error": "", **log["timings"]}]
-    for group in chapter_groups(chapters, settings.jobs):
-        steps.extend(run_chapters(group, settings.jobs, layout, params, settings.notebooks_dir, chapters,
-                                  progress, state))
+    # The chapters' kernels start and import their libraries while the data is prepared.
+    kernels = warm_kernels(chapters, settings.jobs, settings.notebooks_dir)
+    printer = pdf.PagePrinter(layout)  # prints each chapter's page as soon as it is rendered
+    try:
+        with progress.substeps() as substep:
+            log = prepare(params, layout, progress=substep)
+        return_freed_memory()
+        steps = [{"name": "prepare", "started": stamp, "seconds": round(time.perf_counter() - step_start, 2),
+                  "status": "ok", "error": "", **log["timings"]}]
+        jobs = settings.jobs if settings.jobs_given else jobs_that_fit(settings.jobs, layout)
+        if jobs < settings.jobs:  # fewer side by side: kernels with more threads each
+            kernels.close()
+            kernels = warm_kernels(chapters, jobs, settings.notebooks_dir)
+        for group in chapter_groups(chapters, jobs):
+            steps.extend(run_chapters(group, jobs, layout, params, settings.notebooks_dir, chapters,
+                                      progress, state, kernels, printer))
+        kernels.close()
 
-    state.step = "setting the analyst's files apart"
-    set_apart_for_the_analyst(layout)
-    progress.step("writing the index page and manifest")
-    state.step = "writing the index page and manifest"
-    render_index(state.build, report_heading(params), params.company_name,
-                 report_scope(params, log), steps, chapters, top_actions(layout), quarter=params.quarter,
-                 currency=params.currency_symbol, kpi_trend=executive.run_kpi_trend(layout, params, log))
-    write_manifest(layout, params, log, steps, time.perf_counter() - started)
-    progress.step(f"printing {paths.REPORT_PDF}")
-    state.step = f"printing {paths.REPORT_PDF}"
-    print_report_pdf(layout, params, log, chapters)
+        state.step = "setting the analyst's files apart"
+        set_apart_for_the_analyst(layout)
+        progress.step("writing the index page and manifest")
+        state.step = "writing the index page and manifest"
+        render_index(state.build, report_heading(params), params.company_name,
+                     report_scope(params, log), steps, chapters, top_actions(layout), quarter=params.quarter,
+                     currency=params.currency_symbol, kpi_trend=executive.run_kpi_trend(layout, params, log))
+        write_manifest(layout, params, log, steps, time.perf_counter() - started)
+        progress.step(f"printing {paths.REPORT_PDF}")
+        state.step = f"printing {paths.REPORT_PDF}"
+        print_report_pdf(layout, params, log, chapters, printer)
+    finally:
+        kernels.close()
+        printer.close()
 
     state.step = f"moving the report into {state.quarter_dir}"
     final = commit(state)
@@ -603,12 +666,14 @@ def set_apart_for_the_analyst(layout: RunLayout) -> list[str]:
     return moved
 
 
-def print_report_pdf(layout: RunLayout, params: Params, log: dict, chapters: list[str]) -> pdf.PrintedPdf:
-    """``report.pdf`` of the index and ``chapters``, recorded in the manifest under "pdf". A
+def print_report_pdf(layout: RunLayout, params: Params, log: dict, chapters: list[str],
+                     printer: pdf.PagePrinter) -> pdf.PrintedPdf:
+    """``report.pdf`` of the index and ``chapters`` (``printer`` has the chapters' pages started),
+    recorded in the manifest under "pdf". A
     missing Chromium, or a page it cannot print, costs the PDF only: one line says so and the exit
     code is what the chapters make it."""
     details = pdf.run_details(params, log, dt.date.today(), git_commit())
-    printed = pdf.write_report_pdf(layout, chapters, report_heading(params), details)
+    printed = printer.finish(chapters, report_heading(params), details)
     if printed.status == "written":
         print(f"      {paths.REPORT_PDF}: {printed.pages} pages, {_size(printed.bytes)} in {printed.seconds:.1f} s",
               flush=True)
