@@ -24,6 +24,19 @@ def test_a_purchase_and_its_return_on_the_same_day():
     assert orders["net_amount"].sum() == 0.0                             # and no net revenue
 
 
+def test_purchase_lines_with_only_some_columns():
+    orders = make_orders([("o1", "a", "2026-07-01 10:00", 10.0), ("o2", "b", "2026-07-02 09:00", 20.0, "cancelled"),
+                          ("o3", "a", "2026-07-03 08:00", 30.0), ("o4", "c", "2026-07-04 12:00", 40.0)])
+    # the window 07-02 .. 07-03 holds o2 (cancelled, not a purchase) and o3
+    lines = facts.purchase_lines(orders, "2026-07-02", "2026-07-03 23:59", columns=["customer_id", "amount", "channel"])
+    assert list(lines.columns) == ["customer_id", "order_date", "amount", "is_purchase"]  # no channel in these orders
+    assert lines["amount"].tolist() == [30.0] and lines.index.tolist() == [2]
+    whole = facts.purchase_lines(orders, "2026-07-02", "2026-07-03 23:59")
+    pd.testing.assert_frame_equal(lines, whole[lines.columns])
+    # without a window: every purchase line, as all of them with every column
+    assert facts.purchase_lines(orders, columns=[])["order_date"].dt.day.tolist() == [1, 3, 4]
+
+
 def test_days_since_count_calendar_days_from_midnight():
     moments = pd.Series(pd.to_datetime(["2026-06-30 23:59", "2026-07-01 00:00", "2026-04-02 08:00"]))
     assert facts.days_since(moments, "2026-07-01").tolist() == [1, 0, 90]

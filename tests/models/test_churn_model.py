@@ -201,6 +201,23 @@ def test_fit_validate_and_score(fitted):
         churn_model.score_customers(model, orders, customers, "2026Q2")
 
 
+def test_stacked_probabilities_equal_one_call_per_matrix(monkeypatch):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    y = (x[:, 0] + rng.normal(size=300) > 0).astype(int)
+    matrices = [x[:120], x[120:130], x[130:]]  # 120 + 10 + 170 rows
+    monkeypatch.setattr(churn_model, "STACKED_ROWS", 125)  # stacks: [120, 10] (130 rows), then [170]
+    boosting = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(x, y)
+    for estimator in (boosting, LogisticRegression().fit(x, y)):
+        stacked = list(churn_model._probabilities(estimator, iter(matrices)))
+        assert [len(p) for p in stacked] == [120, 10, 170]
+        for probability, matrix in zip(stacked, matrices):
+            assert np.array_equal(probability, estimator.predict_proba(matrix)[:, 1])  # the same numbers, bit for bit
+
+
 def test_reasons_name_the_value(fitted):
     orders, customers, tickets, model = fitted
     scores = churn_model.score_customers(model, orders, customers, "2026Q2", tickets=tickets).set_index("customer_id")

@@ -117,7 +117,7 @@ def win_back(customer_facts: pd.DataFrame, orders: pd.DataFrame, churn_days: int
                    "orders_year_before_lapse"] + (["p_alive"] if clv is not None and "p_alive" in clv else [])
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("revenue_year_before_lapse", "p_alive") else "object")
                              for c in columns})
-    purchases = purchase_lines(orders, end=last.max())
+    purchases = purchase_lines(orders, end=last.max(), columns=["customer_id", "order_id", "amount"])
     window = purchases.loc[purchases["customer_id"].isin(last.index), ["customer_id", "order_id", "order_date", "amount"]]
     window = window.loc[window["order_date"] > window["customer_id"].map(last) - pd.Timedelta(days=365)]
     spend = window.groupby("customer_id").agg(revenue_year_before_lapse=("amount", "sum"),

@@ -57,7 +57,7 @@ def purchase_orders(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
     ``order_value`` sums ``net_amount`` over the order's purchase lines; ``channel`` is the
     channel of its first line ("Unknown" when the export has none).
     """
-    lines = purchase_lines(orders, start, end)
+    lines = purchase_lines(orders, start, end, columns=["order_id", "customer_id", "net_amount", "channel"])
     aggregations = {
         "customer_id": ("customer_id", "first"),
         "order_date": ("order_date", "min"),
@@ -221,7 +221,7 @@ def category_mix(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter 
     Returns ``<by>, category, revenue, share`` including an "All customers" group.
     """
     period = Quarter.parse(period)
-    lines = purchase_lines(orders, period.start, period.end)
+    lines = purchase_lines(orders, period.start, period.end, columns=["customer_id", "category", "net_amount"])
     require_columns(lines, ["category"], "orders")
     lines = attach_customers(lines[["customer_id", "category", "net_amount"]], customers, by)
     lines["category"] = lines["category"].astype("object").fillna("Uncategorised").astype(str)
@@ -310,7 +310,7 @@ def category_trend(orders: pd.DataFrame, period: Quarter | str, quarters: int = 
     """
     period = Quarter.parse(period)
     first = period.trailing(quarters)[0]
-    lines = purchase_lines(orders, first.start, period.end)
+    lines = purchase_lines(orders, first.start, period.end, columns=["category", "net_amount"])
     require_columns(lines, ["category"], "orders")
     table = (
         pd.DataFrame(

@@ -325,7 +325,8 @@ def churn_feedback_summary(
     """
     period = Quarter.parse(period)
     base = _reason_windows(orders, period, inactivity_days)
-    lines = _in_window(purchase_lines(orders)[["order_id", "customer_id", "order_date"]], "order_date", base, lookback_days)
+    lines = purchase_lines(orders, columns=["order_id", "customer_id"])[["order_id", "customer_id", "order_date"]]
+    lines = _in_window(lines, "order_date", base, lookback_days)
     table = pd.DataFrame(
         {
             "customers": base.groupby("churned").size(),

@@ -43,7 +43,7 @@ def cohort_retention(orders: pd.DataFrame, as_of, months: int = 12, min_customer
     if months < 1:
         raise ValueError(f"months must be at least 1, got {months}")
     as_of = pd.Timestamp(as_of)
-    lines = purchase_lines(orders, end=as_of)
+    lines = purchase_lines(orders, end=as_of, columns=["customer_id"])
     month = _month_index(lines["order_date"])
     cohort = month.groupby(lines["customer_id"]).transform("min")
     last_month = as_of.year * 12 + as_of.month - 1
@@ -126,7 +126,7 @@ def cohort_finding(retention: pd.DataFrame) -> str:
 
 def _first_and_second_purchase(orders: pd.DataFrame, until: pd.Timestamp) -> pd.DataFrame:
     """Time of the first valid purchase and of the next one after it, per customer (up to ``until``)."""
-    lines = purchase_lines(orders, end=until)
+    lines = purchase_lines(orders, end=until, columns=["customer_id"])
     first_time = lines["order_date"].groupby(lines["customer_id"]).transform("min")
     later = lines[lines["order_date"] > first_time]
     first = first_time.groupby(lines["customer_id"]).first()

@@ -46,9 +46,10 @@ def customer_quarter_activity(orders: pd.DataFrame, period: Quarter | str) -> pd
     ``purchase_amount`` sums the valid purchase lines (for average order value); ``revenue`` sums
     ``net_amount`` over all the customer's lines in the quarter (returns subtract).
     """
-    require_columns(orders, ["order_id", "customer_id", "order_date", "amount", "net_amount", "is_purchase"], "orders")
+    used = ["order_id", "customer_id", "order_date", "amount", "net_amount", "is_purchase"]
+    require_columns(orders, used, "orders")
     period = Quarter.parse(period)
-    lines = orders.loc[period.contains(orders["order_date"])]
+    lines = orders.loc[period.contains(orders["order_date"]), used]
     purchases = purchase_lines(lines)
     activity = purchases.groupby("customer_id").agg(
         orders=("order_id", "nunique"), purchase_amount=("amount", "sum"))
@@ -70,7 +71,7 @@ def customers_on_record(customers: pd.DataFrame, orders: pd.DataFrame, as_of) ->
     if "signup_date" in customers.columns:
         signed_up = (pd.to_datetime(customers["signup_date"], errors="coerce") <= day_end).fillna(False)
     # A purchase on or before the day means the first purchase is too (no per-customer minimum needed).
-    bought = ids.isin(purchase_lines(orders, end=day_end)["customer_id"].unique())
+    bought = ids.isin(purchase_lines(orders, end=day_end, columns=["customer_id"])["customer_id"].unique())
     return pd.Index(ids.loc[signed_up.to_numpy(dtype=bool) | bought.to_numpy(dtype=bool)].unique())
 
 

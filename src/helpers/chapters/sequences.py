@@ -21,7 +21,7 @@ def order_categories(orders: pd.DataFrame, end=None) -> pd.DataFrame:
     """One row per valid order up to ``end``: ``order_id, customer_id, order_date, category``
     (the main category), sorted by customer, date and order id.
     """
-    lines = purchase_lines(orders, end=end)
+    lines = purchase_lines(orders, end=end, columns=["order_id", "customer_id", "net_amount", "category"])
     require_columns(lines, ["category"], "orders")
     per_category = (
         pd.DataFrame(

@@ -20,7 +20,7 @@ from helpers.chapters import churn, satisfaction
 from helpers.chapters.behaviour import attach_customers
 from helpers.errors import NotAvailable
 from helpers.facts.kpis import churn_base
-from helpers.models.forecast import growth_trend
+from helpers.models.forecast import GROWTH_COLUMNS, growth_trend
 from helpers.quarters import Quarter
 from helpers.validation import require_columns
 
@@ -64,10 +64,11 @@ def kpi_trend_by(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter 
     overall = growth_trend(orders, period, quarters)  # the quarters the data reach, and their coverage
     whole = overall.loc[overall["coverage"] == "full", "quarter"]
     group_of = attach_customers(orders[["customer_id"]], customers, by)[by]
+    used = orders[[c for c in GROWTH_COLUMNS if c in orders.columns]]  # a group's lines: only what growth_trend reads
     frames = []
     for group, index in sorted(group_of.groupby(group_of, sort=False).groups.items()):
         try:
-            trend = growth_trend(orders.loc[index], period, quarters)
+            trend = growth_trend(used.loc[index], period, quarters)
         except NotAvailable:  # the group bought nothing in these quarters
             continue
         trend = trend.set_index("quarter").reindex(overall["quarter"])

@@ -50,15 +50,20 @@ def net_amount(orders: pd.DataFrame) -> pd.Series:
     return orders["amount"].where(orders["status"].fillna("completed").eq("completed"), 0.0)
 
 
-def purchase_lines(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
+def purchase_lines(orders: pd.DataFrame, start=None, end=None, columns=None) -> pd.DataFrame:
     """The purchase lines of the prepared orders (``is_purchase``), optionally with
-    ``start <= order_date <= end``.
+    ``start <= order_date <= end``; with ``columns``, only those of them the orders have (and
+    ``order_date``, ``is_purchase``).
 
     Prepared orders are sorted by date (in nanoseconds), so a window is cut as a slice (no copy)
     and rows are copied only when some in it are not purchases; at millions of lines this
-    matters, as chapters ask for many windows.
+    matters, as chapters ask for many windows, and copying only the columns used is several
+    times cheaper than copying all of them.
     """
     require_columns(orders, ["order_date", "is_purchase"], "orders")
+    if columns is not None:
+        wanted = dict.fromkeys([*columns, "order_date", "is_purchase"])
+        orders = orders[[c for c in orders.columns if c in wanted]]
     dates = orders["order_date"]
     if (start is not None or end is not None) and dates.dtype == "datetime64[ns]" and dates.is_monotonic_increasing:
         first = 0 if start is None else dates.searchsorted(pd.Timestamp(start), side="left")
@@ -97,7 +102,7 @@ def is_churned(days_since_last_purchase: pd.Series | np.ndarray | int, churn_day
 
 def last_purchase(orders: pd.DataFrame, as_of) -> pd.Series:
     """Each customer's last purchase line on or before day ``as_of`` (index ``customer_id``)."""
-    lines = purchase_lines(orders, end=end_of_day(as_of))
+    lines = purchase_lines(orders, end=end_of_day(as_of), columns=["customer_id"])
     return lines.groupby("customer_id")["order_date"].max()
 
 

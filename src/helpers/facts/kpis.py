@@ -94,12 +94,12 @@ KPI_DEFINITIONS = KpiDefinitions()
 
 
 def first_purchase_dates(orders: pd.DataFrame) -> pd.Series:
-    return purchase_lines(orders).groupby("customer_id")["order_date"].min()
+    return purchase_lines(orders, columns=["customer_id"]).groupby("customer_id")["order_date"].min()
 
 
 def retention_within(orders: pd.DataFrame, new_customers: pd.Index, days: int) -> pd.Series:
     """For each of ``new_customers``: did they buy again within ``days`` days after their first purchase?"""
-    purchases = purchase_lines(orders)
+    purchases = purchase_lines(orders, columns=["customer_id"])
     purchases = purchases.loc[purchases["customer_id"].isin(new_customers)]
     first = purchases.groupby("customer_id")["order_date"].transform("min")
     later = purchases.loc[(purchases["order_date"] > first) & (purchases["order_date"] <= first + pd.Timedelta(days=days))]
@@ -129,7 +129,7 @@ def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quart
     changes and the search for the group behind a change all start from these units.
     """
     in_quarter = quarter.contains(orders["order_date"])
-    purchases = purchase_lines(orders, quarter.start, quarter.end)
+    purchases = purchase_lines(orders, quarter.start, quarter.end, columns=["customer_id", "order_id", "amount"])
     first = first_purchase_dates(orders)
     new = first.index[quarter.contains(first)]
     eligible = first.loc[new]
@@ -144,7 +144,8 @@ def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quart
     units = {
         "new_customers": frame(pd.Series(1.0, index=new)),
         "active_customers": frame(pd.Series(1.0, index=orders_per_customer.index)),
-        "revenue": frame(orders.loc[in_quarter].groupby("customer_id")["net_amount"].sum()),
+        "revenue": frame(orders.loc[in_quarter, ["customer_id", "net_amount"]].groupby("customer_id")["net_amount"]
+                         .sum()),
         "average_order_value": per_order.reset_index(drop=True).astype({"value": float}),
         "retention_30d": frame(retention_within(orders, eligible, 30)),
         "repeat_purchase_rate": frame(orders_per_customer >= 2),

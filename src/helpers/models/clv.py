@@ -123,7 +123,8 @@ def purchases_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
     line's ``net_amount``.
     """
     require_columns(orders, ["customer_id", "order_date", "net_amount", "is_purchase"], "orders")
-    out = purchase_lines(orders)[["customer_id", "order_date", "net_amount"]].rename(columns={"net_amount": "amount"})
+    out = purchase_lines(orders, columns=["customer_id", "net_amount"])[["customer_id", "order_date", "net_amount"]]
+    out = out.rename(columns={"net_amount": "amount"})
     return out.reset_index(drop=True)
 
 

@@ -28,6 +28,10 @@ GROWTH_METRICS = {
 }
 
 
+# The columns of the orders that growth_trend reads.
+GROWTH_COLUMNS = ("order_id", "customer_id", "order_date", "net_amount", "is_purchase")
+
+
 def _metric_label(metric: str) -> str:
     """The ``GROWTH_METRICS`` label of ``metric`` in the report's language (the label of charts and legends)."""
     labels = {"new_customers": t("New customers"), "active_customers": t("Active customers"),
@@ -93,9 +97,10 @@ def growth_trend(orders: pd.DataFrame, period: Quarter | str, n_quarters: int = 
     (``facts.can_tell_new``). Returns ``quarter, coverage, new_customers, active_customers,
     revenue`` oldest first.
     """
-    require_columns(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
+    require_columns(orders, list(GROWTH_COLUMNS), "orders")
     if orders.empty:
         raise NotAvailable(t("no order lines"), t("an orders export with rows"))
+    orders = orders[list(GROWTH_COLUMNS)]  # the windows below copy only these columns
     data_start, data_end = orders["order_date"].min(), orders["order_date"].max()
     trailing = [q for q in Quarter.parse(period).trailing(n_quarters)
                 if facts.quarter_coverage(q, data_start, data_end) != "none"]
