@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import queue
+import subprocess
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -100,7 +101,10 @@ class WarmKernel:
 
     def _start(self, code: str, cwd: str, env: dict[str, str]) -> None:
         async def start() -> None:
-            await self.manager.start_kernel(cwd=cwd, env=env)
+            # the kernel's own log lines (such as its note that the runner has exited after a
+            # signal) are not the reader's business; what a cell prints reaches the notebook
+            await self.manager.start_kernel(cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
             if code:
                 await _run(self.manager, code, "the imports")
 
