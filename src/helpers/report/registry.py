@@ -19,6 +19,9 @@ class ChapterSpec:
     writes: tuple[str, ...] = ()
     reads: tuple[str, ...] = ()  # artifacts written by earlier chapters of the same run
     side_by_side: bool = False  # reads only the prepared tables, so may run beside the others
+    # Seconds of cell execution at 100,000 customers (benchmarks/RESULTS.md, 2026-12-02): side by
+    # side, the costliest chapter starts first, so the others share the other kernel meanwhile.
+    seconds_at_100k: float = 0.0
 
     @property
     def number(self) -> str:
@@ -123,21 +126,21 @@ CHAPTER_SPECS: tuple[ChapterSpec, ...] = (
                 writes=("kpi_overview.csv", "distribution_region.csv", "distribution_industry.csv",
                         "distribution_segment.csv", "distribution_acquisition_channel.csv", "key_accounts.csv",
                         "cross_table.csv", "growth_forecast.csv"),
-                side_by_side=True),
+                side_by_side=True, seconds_at_100k=24),
     ChapterSpec("02_needs", "02 Needs and satisfaction", ("customers", "orders", "products", "surveys", "tickets"),
                 writes=("nps_csat.csv", "satisfaction_by_segment.csv", "satisfaction_by_region.csv", "need_themes.csv",
                         "need_theme_trend.csv", "satisfaction_extremes.csv", "complaints.csv", "complaint_summary.csv",
                         "complaint_products.csv", "satisfaction_drivers.csv", "sentiment.csv"),
-                side_by_side=True),
+                side_by_side=True, seconds_at_100k=24),
     ChapterSpec("03_behaviour", "03 Behaviour", ("customers", "events", "orders", "products", "surveys", "tickets"),
                 writes=("category_mix_segment.csv", "category_mix_region.csv", "channel_trend.csv", "funnel.csv",
                         "cohort_retention.csv", "churn_rate_segment.csv", "churn_reasons.csv",
                         "churn_model_validation.csv", "churn_scores.csv", "association_rules.csv", "next_category.csv",
                         "cross_sell_candidates.csv", "upgrade_candidates.csv"),
-                side_by_side=True),
+                side_by_side=True, seconds_at_100k=74),
     ChapterSpec("04_value", "04 Value", ("campaigns", "customers", "orders", "products", "tickets"),
                 writes=("rfm_segments.csv", "rfm_summary.csv", "clv.csv", "clv_validation.csv", "cac_crv.csv", "clusters.csv"),
-                side_by_side=True),
+                side_by_side=True, seconds_at_100k=22),
     ChapterSpec("05_crm_recommendations", "05 CRM recommendations", ("customers", "orders", "surveys"),
                 writes=("actions.csv", "at_risk_high_value.csv", "win_back.csv", "cross_sell.csv", "onboarding.csv",
                         "follow_up_plan.csv", "closed_loop_lists.csv", "closed_loop_kpis.csv"),

@@ -367,13 +367,20 @@ def shared_cores(jobs: int):
             os.environ.pop(name, None)
 
 
+def starting_order(group: list[str]) -> list[str]:
+    """The chapters of ``group`` costliest first (``ChapterSpec.seconds_at_100k``): the longest
+    chapter is not left to start last, when the other kernel has nothing more to run."""
+    seconds = {spec.name: spec.seconds_at_100k for spec in CHAPTER_SPECS}
+    return sorted(group, key=lambda chapter: -seconds[chapter])
+
+
 def execute_in_workers(group: list[str], jobs: int, execute: Callable[[str], dict], state: RunState) -> list[dict]:
     """``execute`` each chapter of ``group`` in worker threads, at most ``jobs`` at a time, while
     the main thread waits: signals reach only the main thread, which must stay free to handle them
     rather than be inside papermill's event loop. The first error raised by a worker is re-raised
     here, after the other kernels were stopped."""
     pending: queue.SimpleQueue[str] = queue.SimpleQueue()
-    for chapter in group:
+    for chapter in starting_order(group):
         pending.put(chapter)
     results: dict[str, dict] = {}
     errors: list[BaseException] = []
