@@ -80,6 +80,34 @@ def test_purchase_lines_at_midnight_belong_to_their_day():
     assert facts.last_purchase(orders, "2026-07-01").tolist() == [pd.Timestamp("2026-07-01")]
 
 
+def test_last_purchases_of_several_days_in_one_pass():
+    # lines out of date order; b's line of 07-06 is cancelled (not a purchase); c buys only on 07-06;
+    # the days come unsorted and one with a clock time, which counts as its whole day
+    orders = make_orders([("o3", "a", "2026-07-05 09:00", 10.0), ("o1", "a", "2026-06-30 23:59:59", 10.0),
+                          ("o2", "b", "2026-07-01 00:00", 5.0), ("o4", "b", "2026-07-06 12:00", 5.0, "cancelled"),
+                          ("o5", "c", "2026-07-06 08:00", 7.0), ("o6", None, "2026-07-02 08:00", 7.0)])
+    last = facts.last_purchases(orders, ["2026-07-06", "2026-06-30", "2026-07-01 15:00"])
+    day = pd.Timestamp
+    assert list(last) == [day("2026-06-30"), day("2026-07-01"), day("2026-07-06")]
+    assert last[day("2026-06-30")].to_dict() == {"a": day("2026-06-30 23:59:59")}
+    assert last[day("2026-07-01")].to_dict() == {"a": day("2026-06-30 23:59:59"), "b": day("2026-07-01")}
+    assert last[day("2026-07-06")].to_dict() == {"a": day("2026-07-05 09:00"), "b": day("2026-07-01"),
+                                                 "c": day("2026-07-06 08:00")}
+    # the same as grouping the purchase lines up to each day, index and name included
+    for as_of, series in last.items():
+        lines = facts.purchase_lines(orders, end=facts.end_of_day(as_of))
+        pd.testing.assert_series_equal(series, lines.groupby("customer_id")["order_date"].max())
+
+
+def test_churn_as_of_days_are_the_day_before_each_quarter_and_its_last_day():
+    from helpers.facts.kpis import churn_as_of_days
+
+    assert churn_as_of_days(Quarter.parse("2026Q3")) == [pd.Timestamp("2026-06-30"), pd.Timestamp("2026-09-30")]
+    # consecutive quarters share a day: three quarters need four days
+    assert churn_as_of_days([Quarter.parse(q) for q in ("2026Q1", "2026Q2", "2026Q3")]) == [
+        pd.Timestamp(d) for d in ("2025-12-31", "2026-03-31", "2026-06-30", "2026-09-30")]
+
+
 def test_at_risk_is_the_threshold_or_more_and_high_value_is_the_high_tier():
     from helpers.facts import at_risk_high_value, is_at_risk
 

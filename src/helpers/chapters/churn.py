@@ -9,6 +9,7 @@ All dates are taken at day granularity.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -20,7 +21,7 @@ from helpers import facts, paths
 from helpers.chapters.behaviour import all_customers, attach_customers, dimension_name
 from helpers.chapters.needs import NEED_THEMES_FILE, theme_keywords, theme_pattern
 from helpers.facts import purchase_lines
-from helpers.facts.kpis import churn_base
+from helpers.facts.kpis import churn_as_of_days, churn_base
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_int, fmt_num, fmt_pct
 from helpers.report.i18n import t
@@ -67,15 +68,17 @@ def churn_status(customer_facts: pd.DataFrame, inactivity_days: int = 90) -> pd.
     return status
 
 
-def quarter_churn(orders: pd.DataFrame, period: Quarter | str, inactivity_days: int = 90) -> pd.DataFrame:
+def quarter_churn(orders: pd.DataFrame, period: Quarter | str, inactivity_days: int = 90,
+                  last: Mapping[pd.Timestamp, pd.Series] | None = None) -> pd.DataFrame:
     """Customers active at the start of the quarter (a purchase in the N days before it) and
     whether they are churned at its end (no purchase in its last N days); ``churn_date`` = last
-    purchase + N for churners.
+    purchase + N for churners. ``last`` as for ``kpis.churn_base``.
     """
     period = Quarter.parse(period)
-    churned = churn_base(orders, period, facts.churn_window(inactivity_days, "inactivity_days"))  # the KPI's definition, in one place
-    last = facts.last_purchase(orders, period.last_day).dt.normalize()
-    frame = pd.DataFrame({"customer_id": churned.index, "last_purchase": churned.index.map(last),
+    last = facts.last_purchases(orders, churn_as_of_days(period)) if last is None else last
+    churned = churn_base(orders, period, facts.churn_window(inactivity_days, "inactivity_days"), last)  # the KPI's
+    at_end = last[period.last_day].dt.normalize()
+    frame = pd.DataFrame({"customer_id": churned.index, "last_purchase": churned.index.map(at_end),
                           "churned": churned.to_numpy()})
     frame["churn_date"] = (frame["last_purchase"] + pd.Timedelta(days=inactivity_days)).where(frame["churned"])
     return frame.reset_index(drop=True)
@@ -88,14 +91,16 @@ def churn_rate(
     inactivity_days: int = 90,
     by: str = "segment",
     min_group_size: int = 1,
+    last: Mapping[pd.Timestamp, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """Churn rate of the quarter: share of customers active at the quarter start who are
     churned at its end, per customer group ``by`` and for all customers. Groups with fewer
     than ``min_group_size`` customers keep their row but not their counts (suppressed).
+    ``last`` as for ``kpis.churn_base``.
 
     Returns ``<by>, active_at_start, churned, churn_rate``.
     """
-    frame = attach_customers(quarter_churn(orders, period, inactivity_days), customers, by)
+    frame = attach_customers(quarter_churn(orders, period, inactivity_days, last), customers, by)
     table = frame.groupby(by).agg(active_at_start=("churned", "size"), churned=("churned", "sum")).reset_index()
     total = pd.DataFrame({by: [all_customers()], "active_at_start": [len(frame)],
                           "churned": [int(frame["churned"].sum())]})

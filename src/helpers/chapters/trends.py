@@ -19,7 +19,7 @@ from helpers import facts
 from helpers.chapters import churn, satisfaction
 from helpers.chapters.behaviour import attach_customers
 from helpers.errors import NotAvailable
-from helpers.facts.kpis import churn_base
+from helpers.facts.kpis import churn_as_of_days, churn_base
 from helpers.models.forecast import GROWTH_COLUMNS, growth_trend
 from helpers.quarters import Quarter
 from helpers.validation import require_columns
@@ -90,10 +90,11 @@ def churn_trend_by(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarte
     _check(quarters, min_group_size)
     require_columns(orders, ["customer_id", "order_date"], "orders")
     frames, covered = [], _covered_quarters(orders["order_date"], period, quarters)
+    last = facts.last_purchases(orders, churn_as_of_days([q for q, _ in covered]))
     for quarter, coverage in covered:
-        if churn_base(orders, quarter, inactivity_days).empty:  # nobody active at its start: no rate to tell
+        if churn_base(orders, quarter, inactivity_days, last).empty:  # nobody active at its start: no rate to tell
             continue
-        rates = churn.churn_rate(orders, customers, quarter, inactivity_days, by, min_group_size)
+        rates = churn.churn_rate(orders, customers, quarter, inactivity_days, by, min_group_size, last)
         rates = rates.loc[rates[by] != churn.ALL]
         frames.append(pd.DataFrame({
             "quarter": str(quarter), by: rates[by].astype(str).to_numpy(),

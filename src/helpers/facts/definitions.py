@@ -102,8 +102,35 @@ def is_churned(days_since_last_purchase: pd.Series | np.ndarray | int, churn_day
 
 def last_purchase(orders: pd.DataFrame, as_of) -> pd.Series:
     """Each customer's last purchase line on or before day ``as_of`` (index ``customer_id``)."""
-    lines = purchase_lines(orders, end=end_of_day(as_of), columns=["customer_id"])
-    return lines.groupby("customer_id")["order_date"].max()
+    return last_purchases(orders, [as_of])[pd.Timestamp(as_of).normalize()]
+
+
+def last_purchases(orders: pd.DataFrame, days) -> dict[pd.Timestamp, pd.Series]:
+    """``last_purchase`` as of each of ``days`` (keys: the days at midnight), in one pass over the
+    purchase lines. The customer ids are coded once (only the distinct ids are sorted, as groupby
+    orders them); each day adds to the day before it only the lines that came in between, which
+    are all later, so a customer's last purchase is the newer of the two. The churn of eight
+    quarters asks for nine days: grouping text ids once instead of nine times is what matters at
+    millions of lines.
+    """
+    require_columns(orders, ["customer_id", "order_date", "is_purchase"], "orders")
+    codes, ids = pd.factorize(orders["customer_id"])
+    order = ids.argsort()
+    rank = np.full(len(ids) + 1, -1, dtype=np.intp)  # the last entry maps a missing id (-1) to -1
+    rank[order] = np.arange(len(ids))
+    coded = pd.DataFrame({"code": rank[codes], "order_date": orders["order_date"].array,
+                          "is_purchase": orders["is_purchase"].array})
+    ids = ids.take(order)
+    result, current, previous = {}, None, None
+    for day in sorted({pd.Timestamp(d).normalize() for d in days}):
+        start = None if previous is None else previous + pd.Timedelta(days=1)
+        window = purchase_lines(coded, start=start, end=end_of_day(day), columns=["code"])
+        latest = window.loc[window["code"] >= 0].groupby("code")["order_date"].max()
+        current = latest if current is None else latest.combine_first(current)
+        result[day] = pd.Series(current.array, index=pd.Index(ids.take(current.index.to_numpy()), name="customer_id"),
+                                name="order_date")
+        previous = day
+    return result
 
 
 def is_at_risk(churn_probability: pd.Series, threshold: float) -> pd.Series:

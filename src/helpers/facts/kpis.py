@@ -106,20 +106,31 @@ def retention_within(orders: pd.DataFrame, new_customers: pd.Index, days: int) -
     return pd.Series(new_customers.isin(later["customer_id"].unique()), index=new_customers)
 
 
-def churn_base(orders: pd.DataFrame, quarter: Quarter, churn_days: int) -> pd.Series:
+def churn_as_of_days(quarters) -> list[pd.Timestamp]:
+    """The days whose last purchases the churn of ``quarters`` (one or several) looks at: the day
+    before each quarter and its last day (``facts.last_purchases`` of them, for ``churn_base``)."""
+    quarters = [quarters] if isinstance(quarters, Quarter) else list(quarters)
+    return sorted({day for q in quarters for day in (q.start - pd.Timedelta(days=1), q.last_day)})
+
+
+def churn_base(orders: pd.DataFrame, quarter: Quarter, churn_days: int,
+               last: Mapping[pd.Timestamp, pd.Series] | None = None) -> pd.Series:
     """Customers active at the quarter start (not churned as of the day before it), flagged True
-    when churned as of its last day (``facts.is_churned``)."""
+    when churned as of its last day (``facts.is_churned``). ``last``: the last purchases as of
+    ``churn_as_of_days`` of this quarter and maybe others, when the caller has them already."""
     day_before = quarter.start - pd.Timedelta(days=1)
-    before = facts.last_purchase(orders, day_before)
+    last = facts.last_purchases(orders, churn_as_of_days(quarter)) if last is None else last
+    before = last[day_before]
     base = before.index[~facts.is_churned(facts.days_since(before, day_before), churn_days)]
-    at_end = facts.last_purchase(orders, quarter.last_day).reindex(base)
+    at_end = last[quarter.last_day].reindex(base)
     return pd.Series(facts.is_churned(facts.days_since(at_end, quarter.last_day), churn_days).to_numpy(), index=base)
 
 
 ADDITIVE_KPIS = ("new_customers", "active_customers", "revenue")
 
 
-def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int) -> dict[str, pd.DataFrame]:
+def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int,
+              last: Mapping[pd.Timestamp, pd.Series] | None = None) -> dict[str, pd.DataFrame]:
     """The observations behind each KPI of ``quarter``: a frame (customer_id, value) per metric.
 
     Additive KPIs (``ADDITIVE_KPIS``) are the sum of ``value``; every other KPI is its mean:
@@ -149,7 +160,7 @@ def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quart
         "average_order_value": per_order.reset_index(drop=True).astype({"value": float}),
         "retention_30d": frame(retention_within(orders, eligible, 30)),
         "repeat_purchase_rate": frame(orders_per_customer >= 2),
-        "churn_rate": frame(churn_base(orders, quarter, churn_days)),
+        "churn_rate": frame(churn_base(orders, quarter, churn_days, last)),
         "nps": frame(pd.Series(dtype=float)),
         "csat": frame(pd.Series(dtype=float)),
     }
@@ -212,10 +223,10 @@ class DataSpans:
 
 
 def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int,
-                 spans: DataSpans | None = None) -> dict:
+                 spans: DataSpans | None = None, last: Mapping[pd.Timestamp, pd.Series] | None = None) -> dict:
     """Every KPI of ``quarter`` as a number (NaN when it cannot be computed, or, with ``spans``,
-    when new customers cannot be told yet)."""
-    units = kpi_units(orders, surveys, quarter, churn_days)
+    when new customers cannot be told yet); ``last`` as for ``churn_base``."""
+    units = kpi_units(orders, surveys, quarter, churn_days, last)
     values = {metric: aggregate_units(metric, units[metric]["value"]) for metric in KPIS}
     if not quarter.contains(orders["order_date"]).any():
         # A quarter outside the data has no order-based KPIs (not zeros).
@@ -261,9 +272,9 @@ def compute_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Qu
     KPI without a target (None or NaN in ``targets``, or absent) has target NaN and ``met`` None,
     and so has a KPI whose value cannot be computed.
     """
-    now = quarter_kpis(orders, surveys, quarter, churn_days, spans)
-    previous = quarter_kpis(orders, surveys, quarter.previous(), churn_days, spans)
-    year_ago = quarter_kpis(orders, surveys, quarter.year_ago(), churn_days, spans)
+    compared = [quarter, quarter.previous(), quarter.year_ago()]
+    last = facts.last_purchases(orders, churn_as_of_days(compared))
+    now, previous, year_ago = (quarter_kpis(orders, surveys, q, churn_days, spans, last) for q in compared)
     rows = []
     for metric, kpi in KPIS.items():
         why = {"qoq": "", "yoy": ""} if spans is None else {
