@@ -76,7 +76,7 @@ def quarter_churn(orders: pd.DataFrame, period: Quarter | str, inactivity_days: 
     """
     period = Quarter.parse(period)
     last = facts.last_purchases(orders, churn_as_of_days(period)) if last is None else last
-    churned = churn_base(orders, period, facts.churn_window(inactivity_days, "inactivity_days"), last)  # the KPI's
+    churned = churn_base(orders, period, facts.churn_window(inactivity_days, "inactivity_days"), last)  # as the KPI
     at_end = last[period.last_day].dt.normalize()
     frame = pd.DataFrame({"customer_id": churned.index, "last_purchase": churned.index.map(at_end),
                           "churned": churned.to_numpy()})
