@@ -90,7 +90,7 @@ def test_no_personal_data_in_any_page(report, demo):
 def test_second_run_is_identical_gets_its_own_folder_and_leaves_the_first_alone(report, demo):
     folder, _ = report
     before = folder_digest(folder)
-    # The first run executes chapters 01-04 side by side (the default on two cores or more), the
+    # The first run executes chapters 00-04 side by side (the default on two cores or more), the
     # second one after another in one kernel (--jobs 1): the numbers must not change.
     result = run_report("--quarter", "2026Q3", "--data", str(demo), "--out", str(folder.parents[1]), "--jobs", "1")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -45,7 +45,7 @@ def test_no_two_chapters_write_the_same_artifact():
 def test_runner_order_and_side_by_side_groups_come_from_the_registry():
     assert select_chapters(None) == list(registry.CHAPTERS)
     groups = chapter_groups(list(registry.CHAPTERS), 2)
-    assert groups[1] == [s.name for s in registry.CHAPTER_SPECS if s.side_by_side]
+    assert groups[0] == [s.name for s in registry.CHAPTER_SPECS if s.side_by_side]
     with pytest.raises(ValueError, match="unknown chapter '06_x'"):
         registry.chapter_spec("06_x")
 

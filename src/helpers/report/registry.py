@@ -121,7 +121,8 @@ del S
 
 
 CHAPTER_SPECS: tuple[ChapterSpec, ...] = (
-    ChapterSpec("00_data_quality", "00 Data quality and integration", ("customers", "orders")),
+    ChapterSpec("00_data_quality", "00 Data quality and integration", ("customers", "orders"),
+                side_by_side=True, seconds_at_100k=5),
     ChapterSpec("01_overview", "01 Overview", ("customers", "orders", "surveys"),
                 writes=("kpi_overview.csv", "distribution_region.csv", "distribution_industry.csv",
                         "distribution_segment.csv", "distribution_acquisition_channel.csv", "key_accounts.csv",

@@ -140,7 +140,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", help="output folder (default: outputs/)")
     parser.add_argument("--chapters", help="comma-separated chapter numbers or names, e.g. 01,04 (default: all)")
     parser.add_argument("--jobs", type=int, default=None,
-                        help="run chapters 01-04 side by side in N kernels (they read only the prepared data); "
+                        help="run chapters 00-04 side by side in N kernels (they read only the prepared data); "
                              "default: the number of cores this process may use (1: one chapter after another)")
     parser.add_argument("--notebooks", help=argparse.SUPPRESS)  # another notebooks folder, for tests
     return parser.parse_args(argv)
@@ -302,7 +302,7 @@ INDEPENDENT_CHAPTERS = tuple(spec.name for spec in CHAPTER_SPECS if spec.side_by
 
 
 def chapter_groups(chapters: list[str], jobs: int) -> list[list[str]]:
-    """Run order: one chapter per group, or with ``jobs > 1`` chapters 01-04 as one group."""
+    """Run order: one chapter per group, or with ``jobs > 1`` chapters 00-04 as one group."""
     if jobs <= 1:
         return [[c] for c in chapters]
     groups: list[list[str]] = []
