@@ -26,6 +26,34 @@ def test_quarter_kpis_by_hand(tiny_orders):
     assert np.isnan(values["nps"])
 
 
+def test_first_purchases_and_repeat_within_30_days_by_hand():
+    orders = make_orders([
+        ("o1", "b", "2026-08-01 10:00", 200.0),
+        ("o1", "b", "2026-08-01 10:00", 5.0),             # a second line of the first order: no repeat
+        ("o2", "b", "2026-09-15", 80.0),                  # 45 days later: too late
+        ("o3", "a", "2026-06-01", 60.0, "cancelled"),     # not a purchase: a's first is o4
+        ("o4", "a", "2026-06-10 09:00", 100.0),
+        ("o5", "a", "2026-07-10 09:00", 50.0),            # exactly 30 days later: counts
+        ("o6", "c", "2026-07-01", -30.0, "completed", True),  # only a return: no purchase
+    ])
+    firsts = kpis.first_purchases(orders)
+    assert firsts.index.tolist() == ["a", "b"]
+    assert firsts["first_purchase"].tolist() == [pd.Timestamp("2026-06-10 09:00"), pd.Timestamp("2026-08-01 10:00")]
+    assert firsts["bought_again"].tolist() == [True, False]
+    assert kpis.first_purchases(orders, days=29)["bought_again"].tolist() == [False, False]
+    assert kpis.first_purchases(orders, days=45)["bought_again"].tolist() == [True, True]
+
+
+def test_kpis_of_several_quarters_from_one_basis_equal_each_alone(tiny_orders):
+    quarters = [Q3, Q3.previous(), Q3.year_ago()]
+    basis = kpis.kpi_basis(tiny_orders, quarters)
+    for q in quarters:
+        shared, alone = kpis.quarter_kpis(tiny_orders, None, q, 90, basis=basis), kpis.quarter_kpis(tiny_orders, None, q, 90)
+        assert shared.keys() == alone.keys()
+        assert all(shared[m] == alone[m] or (np.isnan(shared[m]) and np.isnan(alone[m])) for m in shared)
+    assert kpis.quarter_kpis(tiny_orders, None, Q3.previous(), 90, basis=basis)["new_customers"] == 1  # c, 04-10
+
+
 def test_nps_and_csat():
     assert kpis.nps_points([10, 9, 8, 7, 6, 0]).tolist() == [100, 100, 0, 0, -100, -100]
     assert kpis.nps_points(pd.Series([10, 10, 7, 3])).mean() == pytest.approx(25.0)    # 50% - 25%

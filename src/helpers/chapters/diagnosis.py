@@ -19,7 +19,15 @@ from pydantic import BaseModel, ConfigDict
 from helpers import paths
 from helpers.chapters.behaviour import dimension_name
 from helpers.facts import at_risk_high_value
-from helpers.facts.kpis import KPIS, compute_kpis, format_kpi_change, format_kpi_target, format_kpi_value, kpi_units
+from helpers.facts.kpis import (
+    KPIS,
+    compute_kpis,
+    format_kpi_change,
+    format_kpi_target,
+    format_kpi_value,
+    kpi_basis,
+    kpi_units,
+)
 from helpers.models.attribution import attribute_change, main_contributor
 from helpers.quarters import Quarter
 from helpers.report.fmt import fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct
@@ -116,8 +124,10 @@ class Evidence:
 
 def _kpi_facts(evidence: Evidence, book: RuleBook, metrics: list[str]) -> list[dict]:
     """Template fields for each KPI, with the group that explains most of its change."""
-    units_now = kpi_units(evidence.orders, evidence.surveys, evidence.period, evidence.churn_days)
-    units_prev = kpi_units(evidence.orders, evidence.surveys, evidence.period.previous(), evidence.churn_days)
+    compared = [evidence.period, evidence.period.previous()]
+    basis = kpi_basis(evidence.orders, compared)
+    units_now, units_prev = (kpi_units(evidence.orders, evidence.surveys, q, evidence.churn_days, basis)
+                             for q in compared)
     dimensions = [d for d in book.cause_dimensions if d in evidence.customers
                   and evidence.customers[d].nunique() > 1]
     table = evidence.kpis.set_index("metric")

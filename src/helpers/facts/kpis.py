@@ -93,17 +93,24 @@ class KpiDefinitions(Mapping):
 KPI_DEFINITIONS = KpiDefinitions()
 
 
-def first_purchase_dates(orders: pd.DataFrame) -> pd.Series:
-    return purchase_lines(orders, columns=["customer_id"]).groupby("customer_id")["order_date"].min()
+RETENTION_DAYS = 30  # the window of "30-day retention"
 
 
-def retention_within(orders: pd.DataFrame, new_customers: pd.Index, days: int) -> pd.Series:
-    """For each of ``new_customers``: did they buy again within ``days`` days after their first purchase?"""
+def first_purchases(orders: pd.DataFrame, days: int = RETENTION_DAYS) -> pd.DataFrame:
+    """Each customer with a valid purchase (index ``customer_id``, sorted): ``first_purchase``,
+    the time of the first one, and ``bought_again``: another valid purchase after it and at most
+    ``days`` days after it. The ids are coded once for both (at millions of lines, grouping text
+    ids is the cost)."""
     purchases = purchase_lines(orders, columns=["customer_id"])
-    purchases = purchases.loc[purchases["customer_id"].isin(new_customers)]
-    first = purchases.groupby("customer_id")["order_date"].transform("min")
-    later = purchases.loc[(purchases["order_date"] > first) & (purchases["order_date"] <= first + pd.Timedelta(days=days))]
-    return pd.Series(new_customers.isin(later["customer_id"].unique()), index=new_customers)
+    codes, ids = pd.factorize(purchases["customer_id"], sort=True)
+    dates = purchases["order_date"].to_numpy()
+    known = codes >= 0
+    codes, dates = codes[known], dates[known]
+    first = pd.Series(dates).groupby(codes).min().reindex(range(len(ids))).to_numpy()
+    start = first[codes]
+    again = (dates > start) & (dates <= start + np.timedelta64(days, "D"))
+    return pd.DataFrame({"first_purchase": first, "bought_again": np.bincount(codes[again], minlength=len(ids)) > 0},
+                        index=pd.Index(ids, name="customer_id"))
 
 
 def churn_as_of_days(quarters) -> list[pd.Timestamp]:
@@ -111,6 +118,21 @@ def churn_as_of_days(quarters) -> list[pd.Timestamp]:
     before each quarter and its last day (``facts.last_purchases`` of them, for ``churn_base``)."""
     quarters = [quarters] if isinstance(quarters, Quarter) else list(quarters)
     return sorted({day for q in quarters for day in (q.start - pd.Timedelta(days=1), q.last_day)})
+
+
+@dataclass(frozen=True)
+class KpiBasis:
+    """What the KPIs of several quarters share, computed once from the orders: each customer's
+    first purchase and repeat within the retention window (``first_purchases``) and the last
+    purchases as of the days their churn looks at (``facts.last_purchases`` of ``churn_as_of_days``)."""
+
+    firsts: pd.DataFrame
+    last: Mapping[pd.Timestamp, pd.Series]
+
+
+def kpi_basis(orders: pd.DataFrame, quarters) -> KpiBasis:
+    """The ``KpiBasis`` for the KPIs of ``quarters`` (one or several)."""
+    return KpiBasis(first_purchases(orders), facts.last_purchases(orders, churn_as_of_days(quarters)))
 
 
 def churn_base(orders: pd.DataFrame, quarter: Quarter, churn_days: int,
@@ -130,21 +152,23 @@ ADDITIVE_KPIS = ("new_customers", "active_customers", "revenue")
 
 
 def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int,
-              last: Mapping[pd.Timestamp, pd.Series] | None = None) -> dict[str, pd.DataFrame]:
+              basis: KpiBasis | None = None) -> dict[str, pd.DataFrame]:
     """The observations behind each KPI of ``quarter``: a frame (customer_id, value) per metric.
 
     Additive KPIs (``ADDITIVE_KPIS``) are the sum of ``value``; every other KPI is its mean:
     one row per new / active customer (value 1), net revenue per customer, amount per order,
     one 0/1 per eligible customer for the rates, NPS points (+100 promoter, 0 passive, -100
     detractor) per answer and 0/1 (4-5) per CSAT answer. The KPI table, the significance of its
-    changes and the search for the group behind a change all start from these units.
+    changes and the search for the group behind a change all start from these units. ``basis``:
+    the ``kpi_basis`` of this quarter and maybe others, when the caller has it already.
     """
+    basis = kpi_basis(orders, quarter) if basis is None else basis
     in_quarter = quarter.contains(orders["order_date"])
     purchases = purchase_lines(orders, quarter.start, quarter.end, columns=["customer_id", "order_id", "amount"])
-    first = first_purchase_dates(orders)
+    first = basis.firsts["first_purchase"]
     new = first.index[quarter.contains(first)]
     eligible = first.loc[new]
-    eligible = eligible.index[eligible <= quarter.shift(1).start - pd.Timedelta(days=30)]
+    eligible = eligible.index[eligible <= quarter.shift(1).start - pd.Timedelta(days=RETENTION_DAYS)]
     orders_per_customer = purchases.groupby("customer_id")["order_id"].nunique()
     per_order = purchases.groupby("order_id", sort=False).agg(customer_id=("customer_id", "first"),
                                                              value=("amount", "sum"))
@@ -158,9 +182,9 @@ def kpi_units(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quart
         "revenue": frame(orders.loc[in_quarter, ["customer_id", "net_amount"]].groupby("customer_id")["net_amount"]
                          .sum()),
         "average_order_value": per_order.reset_index(drop=True).astype({"value": float}),
-        "retention_30d": frame(retention_within(orders, eligible, 30)),
+        "retention_30d": frame(basis.firsts.loc[eligible, "bought_again"]),
         "repeat_purchase_rate": frame(orders_per_customer >= 2),
-        "churn_rate": frame(churn_base(orders, quarter, churn_days, last)),
+        "churn_rate": frame(churn_base(orders, quarter, churn_days, basis.last)),
         "nps": frame(pd.Series(dtype=float)),
         "csat": frame(pd.Series(dtype=float)),
     }
@@ -223,10 +247,10 @@ class DataSpans:
 
 
 def quarter_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quarter, churn_days: int,
-                 spans: DataSpans | None = None, last: Mapping[pd.Timestamp, pd.Series] | None = None) -> dict:
+                 spans: DataSpans | None = None, basis: KpiBasis | None = None) -> dict:
     """Every KPI of ``quarter`` as a number (NaN when it cannot be computed, or, with ``spans``,
-    when new customers cannot be told yet); ``last`` as for ``churn_base``."""
-    units = kpi_units(orders, surveys, quarter, churn_days, last)
+    when new customers cannot be told yet); ``basis`` as for ``kpi_units``."""
+    units = kpi_units(orders, surveys, quarter, churn_days, basis)
     values = {metric: aggregate_units(metric, units[metric]["value"]) for metric in KPIS}
     if not quarter.contains(orders["order_date"]).any():
         # A quarter outside the data has no order-based KPIs (not zeros).
@@ -273,8 +297,8 @@ def compute_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Qu
     and so has a KPI whose value cannot be computed.
     """
     compared = [quarter, quarter.previous(), quarter.year_ago()]
-    last = facts.last_purchases(orders, churn_as_of_days(compared))
-    now, previous, year_ago = (quarter_kpis(orders, surveys, q, churn_days, spans, last) for q in compared)
+    basis = kpi_basis(orders, compared)
+    now, previous, year_ago = (quarter_kpis(orders, surveys, q, churn_days, spans, basis) for q in compared)
     rows = []
     for metric, kpi in KPIS.items():
         why = {"qoq": "", "yoy": ""} if spans is None else {

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.facts.kpis import KPIS, RELATIVE_CHANGE_UNITS, kpi_units, nps_points
+from helpers.facts.kpis import KPIS, RELATIVE_CHANGE_UNITS, KpiBasis, kpi_basis, kpi_units, nps_points
 from helpers.report.i18n import t
 
 KINDS = ("mean", "nps", "proportion", "total", "count")
@@ -300,7 +300,8 @@ KPI_TEST_KINDS = {
 }
 
 
-def kpi_samples(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter, churn_days: int) -> dict:
+def kpi_samples(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter, churn_days: int,
+                basis: KpiBasis | None = None) -> dict:
     """The observations behind each KPI of ``quarter`` (``helpers.facts.kpis.kpi_units``) as arrays.
 
     Counts of new and active customers become a single count (tested as Poisson events); every
@@ -309,7 +310,7 @@ def kpi_samples(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter, chu
     """
     from helpers.quarters import Quarter
 
-    units = kpi_units(orders, surveys, Quarter.parse(quarter), churn_days)
+    units = kpi_units(orders, surveys, Quarter.parse(quarter), churn_days, basis)
     samples = {metric: frame["value"].to_numpy(dtype=float) for metric, frame in units.items()}
     for metric in ("new_customers", "active_customers"):
         samples[metric] = np.array([len(units[metric])], dtype=float)
@@ -346,8 +347,9 @@ def kpi_significance(
         raise ValueError(f"compare_to must be 'previous' or 'year_ago', got {compare_to!r}")
     quarter = Quarter.parse(period)
     reference = quarter.previous() if compare_to == "previous" else quarter.year_ago()
-    now = kpi_samples(orders, surveys, quarter, churn_days)
-    then = kpi_samples(orders, surveys, reference, churn_days)
+    basis = kpi_basis(orders, [quarter, reference])
+    now = kpi_samples(orders, surveys, quarter, churn_days, basis)
+    then = kpi_samples(orders, surveys, reference, churn_days, basis)
     rows = []
     for offset, (metric, kind) in enumerate(KPI_TEST_KINDS.items()):
         result = change_significance(

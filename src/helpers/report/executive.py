@@ -26,16 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import facts
 from helpers.chapters.complaints import complaints_by
 from helpers.data.prepare import load_prepared
 from helpers.facts.kpis import (
     KPIS,
     DataSpans,
-    churn_as_of_days,
     format_kpi_change,
     format_kpi_target,
     format_kpi_value,
+    kpi_basis,
     quarter_kpis,
 )
 from helpers.paths import RunLayout
@@ -144,9 +143,9 @@ def kpi_trend(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Quart
     if quarters < 2:
         raise ValueError(f"a trend needs at least 2 quarters, got {quarters}")
     rows, trailing = {}, Quarter.parse(quarter).trailing(quarters)
-    last = facts.last_purchases(orders, churn_as_of_days(trailing))
+    basis = kpi_basis(orders, trailing)
     for q in trailing:
-        values = quarter_kpis(orders, surveys, q, churn_days, spans, last)
+        values = quarter_kpis(orders, surveys, q, churn_days, spans, basis)
         if spans is not None:
             values.update({m: np.nan for m in KPIS if spans.coverage(m, q) != "full"})
         rows[str(q)] = values
