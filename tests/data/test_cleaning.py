@@ -217,6 +217,27 @@ def test_an_order_carried_by_two_customers_is_set_aside_whole():
     assert q.removed("orders") == 3 and q.frames["orders"][0]["detail"].iloc[0] == "order o1 carries 2 customers"
 
 
+def test_repeated_rows_are_the_later_copies_with_missing_equal_to_missing():
+    frame = pd.DataFrame({
+        "id": pd.array(["x", None, "x", None, "y", "x"], dtype="string"),
+        "amount": [1.0, float("nan"), 1.0, float("nan"), 1.0, 2.0],
+        "day": pd.to_datetime(["2026-07-01", None, "2026-07-01", None, "2026-07-01", "2026-07-01"]),
+    }, index=[10, 11, 12, 13, 14, 15])
+    # Row 12 repeats row 10 and row 13 repeats row 11 (all missing alike); 14 and 15 differ from 10 in one column.
+    assert cleaning.repeated_rows(frame, ["id", "amount", "day"]).tolist() == [False, False, True, True, False, False]
+    assert cleaning.repeated_rows(frame, ["id"]).tolist() == [False, False, True, True, False, True]
+    assert cleaning.repeated_rows(frame, ["amount"]).tolist() == [False, False, True, True, True, False]
+    assert cleaning.repeated_rows(frame.iloc[:1], ["id"]).tolist() == [False]
+
+
+def test_an_order_with_a_third_customer_says_three():
+    frame = orders([("o1", "a", "2026-07-01", 10), ("o1", "b", "2026-07-01", 20), ("o1", "c", "2026-07-01", 5),
+                    ("o1", "a", "2026-07-02", 5), ("o2", "a", "2026-07-01", 7)])
+    q = cleaning.Quarantine()
+    assert cleaning.drop_orders_with_several_customers(frame, q)["order_id"].tolist() == ["o2"]
+    assert set(q.frames["orders"][0]["detail"]) == {"order o1 carries 3 customers"}
+
+
 def test_signup_after_first_order_is_flagged_and_kept():
     frame = pd.DataFrame({"customer_id": ["a", "b"], "signup_date": [pd.Timestamp("2026-07-05"), pd.Timestamp("2026-07-01 23:00")],
                           "first_order_date": [pd.Timestamp("2026-07-01"), pd.Timestamp("2026-07-01 08:00")]})
