@@ -130,6 +130,63 @@ RISK_SIDE = {
 
 
 # ----------------------------------------------------------------------------- features and labels
+@dataclass(frozen=True)
+class History:
+    """The purchase lines on or before a day and the customers' web / app events, their text
+    coded once: a customer is a position in ``ids`` (the ids with a purchase line, sorted, as
+    grouping sorts them), an order, a category, a channel and a session a number (-1: missing),
+    a day the number of days since 1970-01-01. The features of the churn model group these
+    numbers at each cut-off; grouping the text ids again at every cut-off is what costs at
+    millions of lines (``history``).
+    """
+
+    day: pd.Timestamp
+    ids: pd.Index
+    lines: pd.DataFrame  # customer, order, day, value (net amount), category, channel; in date order
+    channels: pd.Index | None  # channel code -> channel
+    events: pd.DataFrame | None  # customer, day, session; events of customers without a purchase line left out
+
+
+def _day_numbers(moments: pd.Series) -> np.ndarray:
+    return moments.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes, pd.Index(uniques)
+
+
+def history(orders: pd.DataFrame, day, events: pd.DataFrame | None = None) -> History:
+    """The ``History`` of ``orders`` (and ``events``) up to the day ``day`` (inclusive)."""
+    day = pd.Timestamp(day).normalize()
+    lines = purchase_lines(orders, end=facts.end_of_day(day), columns=["order_id", "customer_id", "net_amount",
+                                                                         "category", "channel"])
+    customer, ids = _codes(lines["customer_id"])
+    coded = pd.DataFrame({"customer": customer, "order": pd.factorize(lines["order_id"])[0],
+                          "day": _day_numbers(lines["order_date"]), "value": lines["net_amount"].to_numpy()})
+    channels = None
+    if "category" in lines.columns:
+        coded["category"] = pd.factorize(lines["category"])[0]
+    if "channel" in lines.columns:
+        coded["channel"], channels = _codes(lines["channel"])
+    coded_events = None
+    if events is not None:
+        require_columns(events, ["customer_id", "event_time"], "events")
+        seen = events.loc[events["event_time"] <= facts.end_of_day(day)]
+        event_day = _day_numbers(seen["event_time"])
+        # A customer's day stands in for a session without session ids.
+        session = pd.factorize(seen["session_id"] if "session_id" in seen.columns else event_day)[0]
+        coded_events = pd.DataFrame({"customer": ids.get_indexer(seen["customer_id"]), "day": event_day,
+                                     "session": session})
+        coded_events = coded_events.loc[coded_events["customer"] >= 0]
+    return History(day, ids, coded, channels, coded_events)
+
+
+def _distinct(codes: pd.Series) -> pd.Series:
+    """Codes with the missing ones (-1) as NaN, so that ``nunique`` leaves them out as it leaves missing text out."""
+    return codes.where(codes >= 0)
+
+
 def churn_features(
     orders: pd.DataFrame,
     cutoff,
@@ -139,24 +196,29 @@ def churn_features(
     events: pd.DataFrame | None = None,
     inactivity_days: int = 90,
     active_only: bool = True,
+    past: History | None = None,
 ) -> pd.DataFrame:
     """Features of every customer as of the day ``cutoff``, from data on or before that day only.
 
     ``active_only`` keeps customers with a valid purchase in the ``inactivity_days`` days ending
     on the cut-off (fewer than ``inactivity_days`` days since the last purchase).
     Returns one row per ``customer_id`` (index) with the columns of ``FEATURE_LABELS`` whose
-    source was given.
+    source was given. ``past``: the ``history`` of ``orders`` and ``events`` up to the cut-off or
+    a later day, when the caller has it (the features of several cut-offs share one).
     """
     day = pd.Timestamp(cutoff).normalize()
-    until = facts.end_of_day(day)
-    lines = purchase_lines(orders, end=until, columns=["order_id", "customer_id", "net_amount", "category", "channel"])
+    past = history(orders, day, events) if past is None else past
+    if past.day < day:
+        raise ValueError(f"the history ends on {past.day.date()}, before the cut-off {day.date()}")
+    today = _day_numbers(pd.Series([day]))[0]
+    lines = past.lines.iloc[:int(np.searchsorted(past.lines["day"].to_numpy(), today, side="right"))]
     if lines.empty:
         raise ValueError(f"no valid purchase on or before the cut-off {day.date()}")
-    age = (day - lines["order_date"].dt.normalize()).dt.days
+    age = today - lines["day"]
     per_order = (
-        pd.DataFrame({"order_id": lines["order_id"], "customer_id": lines["customer_id"], "age": age, "value": lines["net_amount"]})
-        .groupby("order_id", sort=False)
-        .agg(customer_id=("customer_id", "first"), age=("age", "min"), value=("value", "sum"))
+        pd.DataFrame({"order": lines["order"], "customer": lines["customer"], "age": age, "value": lines["value"]})
+        .groupby("order", sort=False)
+        .agg(customer=("customer", "first"), age=("age", "min"), value=("value", "sum"))
     )
     counts = {"orders_total": np.ones(len(per_order), dtype=int)}
     for window in WINDOWS:
@@ -165,7 +227,7 @@ def churn_features(
         counts[f"revenue_{window}d"] = np.where(inside, per_order["value"], 0.0)
     counts["orders_prev_90d"] = ((per_order["age"] >= 90) & (per_order["age"] < 180)).astype(int).to_numpy()
     counts["min_age"], counts["max_age"] = per_order["age"].to_numpy(), per_order["age"].to_numpy()
-    frame = pd.DataFrame(counts, index=per_order["customer_id"])
+    frame = pd.DataFrame(counts, index=per_order["customer"])
     grouped = frame.groupby(level=0)
     features = grouped.sum().drop(columns=["min_age", "max_age"])
     features["days_since_last_purchase"] = grouped["min_age"].min()
@@ -180,11 +242,18 @@ def churn_features(
         features = features[~facts.is_churned(features["days_since_last_purchase"], inactivity_days)]
     recent = lines[age < 365]
     if "category" in recent.columns:
-        features["categories_365d"] = recent.groupby("customer_id")["category"].nunique().reindex(features.index).fillna(0)
+        categories = _distinct(recent["category"]).groupby(recent["customer"]).nunique()
+        features["categories_365d"] = categories.reindex(features.index).fillna(0)
     if "channel" in recent.columns:
-        by_channel = recent.groupby(["customer_id", "channel"]).size().rename("n").reset_index()
-        main = by_channel.sort_values(["n", "channel"], ascending=[False, True]).drop_duplicates("customer_id")
-        features["main_channel"] = main.set_index("customer_id")["channel"].reindex(features.index)
+        labelled = recent.loc[recent["channel"] >= 0]
+        by_channel = labelled.groupby(["customer", "channel"]).size().rename("n").reset_index()
+        main = by_channel.sort_values(["n", "channel"], ascending=[False, True]).drop_duplicates("customer")
+        features["main_channel"] = pd.Series(past.channels.take(main["channel"].to_numpy()),
+                                             index=main["customer"].to_numpy()).reindex(features.index)
+    if past.events is not None:
+        features = features.join(_event_features(past.events, today))
+        features[["sessions_30d", "sessions_90d"]] = features[["sessions_30d", "sessions_90d"]].fillna(0)
+    features.index = past.ids.take(features.index.to_numpy())
     if tickets is not None:
         features = features.join(_complaint_features(tickets, day))
         features[["complaints_90d", "complaints_365d", "open_complaints"]] = (
@@ -192,9 +261,6 @@ def churn_features(
         )
     if surveys is not None:
         features = features.join(_survey_features(surveys, day))
-    if events is not None:
-        features = features.join(_event_features(events, day))
-        features[["sessions_30d", "sessions_90d"]] = features[["sessions_30d", "sessions_90d"]].fillna(0)
     if customers is not None:
         attributes = customers.drop_duplicates("customer_id").set_index("customer_id")
         for column in ("segment", "region"):
@@ -242,42 +308,40 @@ def _survey_features(surveys: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _event_features(events: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    require_columns(events, ["customer_id", "event_time"], "events")
-    seen = events[events["event_time"] <= facts.end_of_day(day)]
-    age = (day - seen["event_time"].dt.normalize()).dt.days
-    if "session_id" in seen.columns:
-        session = seen["session_id"]
-    else:  # a customer's day stands in for a session
-        session = seen["customer_id"].astype(str) + seen["event_time"].dt.strftime("%Y%m%d")
-    frame = pd.DataFrame({"customer_id": seen["customer_id"], "session": session, "age": age})
-    last_visit = frame.groupby("customer_id")["age"].min()
+def _event_features(events: pd.DataFrame, today: int) -> pd.DataFrame:
+    """Sessions and the last visit of each customer (code) from the coded events of ``History``, as of the day number ``today``."""
+    seen = events.loc[events["day"] <= today]
+    frame = pd.DataFrame({"customer": seen["customer"], "session": _distinct(seen["session"]), "age": today - seen["day"]})
+    last_visit = frame.groupby("customer")["age"].min()
     recent = frame[frame["age"] < 90]
     return pd.DataFrame(
         {
-            "sessions_30d": recent[recent["age"] < 30].groupby("customer_id")["session"].nunique(),
-            "sessions_90d": recent.groupby("customer_id")["session"].nunique(),
+            "sessions_30d": recent[recent["age"] < 30].groupby("customer")["session"].nunique(),
+            "sessions_90d": recent.groupby("customer")["session"].nunique(),
             "days_since_last_visit": last_visit,
         }
     )
 
 
-def churn_labels(orders: pd.DataFrame, cutoff, inactivity_days: int = 90) -> pd.Series:
+def churn_labels(orders: pd.DataFrame, cutoff, inactivity_days: int = 90, past: History | None = None) -> pd.Series:
     """1 for customers active at ``cutoff`` (a valid purchase in the N days ending on it) with no
     valid purchase in the ``inactivity_days`` = N days after it (days cutoff+1 .. cutoff+N),
-    else 0. Index: ``customer_id``.
+    else 0. Index: ``customer_id``. ``past``: the ``history`` of ``orders`` up to cutoff+N or later.
     """
     inactivity_days = facts.churn_window(inactivity_days, "inactivity_days")
     day = pd.Timestamp(cutoff).normalize()
-    lines = purchase_lines(orders, end=facts.end_of_day(day + pd.Timedelta(days=int(inactivity_days))),
-                           columns=["customer_id"])
-    line_day = lines["order_date"].dt.normalize()
-    before = lines[line_day <= day]
-    last = before["order_date"].dt.normalize().groupby(before["customer_id"]).max()
-    active = last.index[~facts.is_churned(facts.days_since(last, day), inactivity_days)]
-    bought_after = pd.Index(lines.loc[line_day > day, "customer_id"].unique())
-    labels = pd.Series(1, index=active, name="churned")
-    labels[labels.index.isin(bought_after)] = 0
+    until = day + pd.Timedelta(days=int(inactivity_days))
+    past = history(orders, until) if past is None else past
+    if past.day < until:
+        raise ValueError(f"the history ends on {past.day.date()}, before the end of the label window {until.date()}")
+    today = _day_numbers(pd.Series([day]))[0]
+    lines = past.lines.loc[past.lines["day"] <= today + inactivity_days, ["customer", "day"]]
+    before = lines.loc[lines["day"] <= today]
+    last = before.groupby("customer")["day"].max()
+    active = last.index[~facts.is_churned(today - last, inactivity_days)]
+    bought_after = lines.loc[lines["day"] > today, "customer"].unique()
+    labels = pd.Series(np.where(np.isin(active, bought_after), 0, 1), index=past.ids.take(active.to_numpy()),
+                       name="churned")
     labels.index.name = "customer_id"
     return labels.sort_index()
 
@@ -438,14 +502,17 @@ def fit_churn_model(
     sources = {"customers": customers, "tickets": tickets, "surveys": surveys, "events": events}
     result.sources_ = {k: v is not None for k, v in sources.items()}
 
+    past = history(orders, end, events)  # both cut-offs and their label windows end by the quarter end
+
     def labelled(cutoff):
-        features = churn_features(orders, cutoff, inactivity_days=n_days, **sources)
-        labels = churn_labels(orders, cutoff, n_days).reindex(features.index)
+        features = churn_features(orders, cutoff, inactivity_days=n_days, **sources, past=past)
+        labels = churn_labels(orders, cutoff, n_days, past).reindex(features.index)
         return features, labels.to_numpy()
 
     x_train, y_train = labelled(result.train_cutoff)
     _require_both_classes(y_train, result.train_cutoff, "training", int(min_churners))
     x_hold, y_hold = labelled(result.holdout_cutoff)
+    del past
     _require_both_classes(y_hold, result.holdout_cutoff, "holdout", int(min_churners))
     if len(x_train) > MAX_TRAINING_ROWS:
         keep = np.random.default_rng(seed).choice(len(x_train), MAX_TRAINING_ROWS, replace=False)
