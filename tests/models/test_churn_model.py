@@ -122,6 +122,27 @@ def test_no_leakage_from_after_the_cutoff(history):
     assert not churn_model.churn_features(cutoff=CUTOFF, **later).equals(before)
 
 
+def test_features_and_labels_from_a_longer_history_are_those_of_the_cutoff(history):
+    extra = _orders([("A", "2026-07-01", 5000.0), ("B", "2026-08-15", 1.0), ("NEW", "2026-07-02", 9.0)])
+    extra["order_id"] = ["x1", "x2", "x3"]
+    # not in date order: the history must not rely on it
+    orders = pd.concat([extra, history["orders"]], ignore_index=True)
+    later = {**history, "orders": orders}
+    past = churn_model.history(orders, "2026-09-30", history["events"])
+    alone = churn_model.churn_features(cutoff=CUTOFF, **later)
+    pd.testing.assert_frame_equal(churn_model.churn_features(cutoff=CUTOFF, **later, past=past), alone)
+    assert alone.loc["A", "revenue_90d"] == 150.0  # A's 5,000 of July 1 is after the cut-off
+    for days, expected in ((30, {"A": 0}), (90, {"A": 0, "B": 0})):
+        labels = churn_model.churn_labels(orders, CUTOFF, days)
+        pd.testing.assert_series_equal(churn_model.churn_labels(orders, CUTOFF, days, past), labels)
+        # A buys again on July 1; B (89 days since its order) is active only with N = 90 and buys 46 days later
+        assert labels.to_dict() == expected
+    with pytest.raises(ValueError, match="the history ends on 2026-09-30, before the cut-off 2026-10-01"):
+        churn_model.churn_features(cutoff="2026-10-01", **later, past=past)
+    with pytest.raises(ValueError, match="before the end of the label window 2026-10-30"):
+        churn_model.churn_labels(orders, "2026-09-30", 30, past)
+
+
 def test_top_decile_and_lift_table():
     y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0] * 2)
     score = np.r_[np.linspace(1, 0.5, 10), np.linspace(0.4, 0.0, 10)]

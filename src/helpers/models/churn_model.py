@@ -142,7 +142,7 @@ class History:
 
     day: pd.Timestamp
     ids: pd.Index
-    lines: pd.DataFrame  # customer, order, day, value (net amount), category, channel; in date order
+    lines: pd.DataFrame  # customer, order, day, value (net amount), category, channel; in the orders' row order
     channels: pd.Index | None  # channel code -> channel
     events: pd.DataFrame | None  # customer, day, session; events of customers without a purchase line left out
 
@@ -211,7 +211,7 @@ def churn_features(
     if past.day < day:
         raise ValueError(f"the history ends on {past.day.date()}, before the cut-off {day.date()}")
     today = _day_numbers(pd.Series([day]))[0]
-    lines = past.lines.iloc[:int(np.searchsorted(past.lines["day"].to_numpy(), today, side="right"))]
+    lines = past.lines.loc[past.lines["day"].to_numpy() <= today]
     if lines.empty:
         raise ValueError(f"no valid purchase on or before the cut-off {day.date()}")
     age = today - lines["day"]
