@@ -237,6 +237,23 @@ def test_stacked_probabilities_equal_one_call_per_matrix(monkeypatch):
         assert [len(p) for p in stacked] == [120, 10, 170]
         for probability, matrix in zip(stacked, matrices):
             assert np.array_equal(probability, estimator.predict_proba(matrix)[:, 1])  # the same numbers, bit for bit
+    # The reasons score only the rows an occlusion changes: a matrix may have none, alone or stacked.
+    some = [x[:0], x[:5], x[:0]]
+    assert [len(p) for p in churn_model._probabilities(boosting, iter(some))] == [0, 5, 0]
+    assert [len(p) for p in churn_model._probabilities(boosting, iter([x[:0]]))] == [0]
+
+
+def test_boosting_reasons_from_the_rows_an_occlusion_changes_equal_those_of_every_row(fitted, monkeypatch):
+    import copy
+
+    orders, customers, tickets, model = fitted
+    boosted = copy.copy(model)
+    pipeline = churn_model._make_models(model.numeric_, model.categorical_, 7)["Gradient boosting"]
+    boosted.final_model_ = pipeline.fit(model.holdout_features_, model.holdout_["churned"])
+    fast = churn_model.score_customers(boosted, orders, customers, "2026Q2", tickets=tickets)
+    monkeypatch.setattr(churn_model, "_scores_each_row_alone", lambda estimator: False)  # every row, every matrix
+    pd.testing.assert_frame_equal(fast, churn_model.score_customers(boosted, orders, customers, "2026Q2", tickets=tickets))
+    assert (fast["main_reason"] != "none").sum() > 0
 
 
 def test_reasons_name_the_value(fitted):

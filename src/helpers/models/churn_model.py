@@ -706,6 +706,14 @@ def feature_drivers(model: ChurnModel, top: int = 12) -> pd.DataFrame:
     return table.reset_index(drop=True)[["feature", "importance", "direction"]]
 
 
+def _scores_each_row_alone(estimator) -> bool:
+    """Whether ``estimator`` gives a row the same probability whatever rows it is scored with:
+    the boosting model does (a row's trees' values added up, then the logistic function)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return isinstance(estimator, HistGradientBoostingClassifier)
+
+
 def _probabilities(estimator, matrices: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     """The churn probability of every row of each matrix, in turn.
 
@@ -715,16 +723,15 @@ def _probabilities(estimator, matrices: Iterable[np.ndarray]) -> Iterator[np.nda
     its trees). Other models score one matrix per call, as their arithmetic may depend on the
     shape of the matrix.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    if not isinstance(estimator, HistGradientBoostingClassifier):
+    if not _scores_each_row_alone(estimator):
         for matrix in matrices:
             yield estimator.predict_proba(matrix)[:, 1]
         return
     batch: list[np.ndarray] = []
 
     def scored():
-        probability = estimator.predict_proba(np.concatenate(batch) if len(batch) > 1 else batch[0])[:, 1]
+        stacked = np.concatenate(batch) if len(batch) > 1 else batch[0]
+        probability = estimator.predict_proba(stacked)[:, 1] if len(stacked) else np.empty(0)
         return np.split(probability, np.cumsum([len(m) for m in batch])[:-1])
 
     for matrix in matrices:
@@ -893,22 +900,31 @@ def score_customers(
     groups = _column_groups(preprocess, list(features.columns))
     probability = estimator.predict_proba(matrix)[:, 1]
     candidates = list(_reason_phrases(features.head(1), currency))
-    effects = np.empty((len(features), len(candidates)))
+    effects = np.zeros((len(features), len(candidates)))
+    # A missing value (no survey answer, no resolved complaint) is not a reason to give, nor a
+    # value on the safe side of the typical one: those effects stay 0. A model that scores each
+    # row by itself scores only the rows left, and of them those the occlusion changes.
+    row_wise = _scores_each_row_alone(estimator)
+    reasons = []
+    for column in candidates:
+        rows = features[column].notna().to_numpy(copy=True)
+        if column in RISK_SIDE:
+            rows &= (RISK_SIDE[column] * (features[column].astype(float) - float(model.reference_[column])) > 0).to_numpy()
+        if row_wise:
+            rows &= ~np.all(matrix[:, groups[column]] == reference[groups[column]], axis=1)
+        reasons.append(rows)
 
     def occluded():  # one matrix per feature (occlusion)
-        for column in candidates:
-            copy = matrix.copy()
+        for column, rows in zip(candidates, reasons):
+            copy = matrix[rows] if row_wise else matrix.copy()
             copy[:, groups[column]] = reference[groups[column]]  # per-column preprocessing: same as occluding the raw value
             yield copy
 
-    for j, (column, occluded_probability) in enumerate(zip(candidates, _probabilities(estimator, occluded()))):
-        effects[:, j] = probability - occluded_probability
-        # A missing value (no survey answer, no resolved complaint) is not a reason to give, nor
-        # a value on the safe side of the typical one.
-        effects[features[column].isna().to_numpy(), j] = 0.0
-        if column in RISK_SIDE:
-            safe = RISK_SIDE[column] * (features[column].astype(float) - float(model.reference_[column])) <= 0
-            effects[safe.to_numpy(), j] = 0.0
+    for j, (rows, occluded_probability) in enumerate(zip(reasons, _probabilities(estimator, occluded()))):
+        if row_wise:
+            effects[rows, j] = probability[rows] - occluded_probability
+        else:
+            effects[:, j] = np.where(rows, probability - occluded_probability, 0.0)
     order = np.argsort(-effects, axis=1)[:, :max_reasons]
     chosen_effect = np.take_along_axis(effects, order, axis=1)
     used = chosen_effect >= min_effect
