@@ -135,3 +135,12 @@ def test_quarter_coverage_and_when_new_customers_can_be_told():
     assert facts.can_tell_new("2025-11-08", "2025-11-15", 0)
     with pytest.raises(ValueError, match="new_customer_warmup_days must be 0 or more"):
         facts.can_tell_new("2026-01-01", "2025-01-01", -1)
+
+
+def test_purchase_positions_are_the_rows_of_the_purchase_lines():
+    orders = make_orders([("o1", "a", "2026-07-01", 10), ("o2", "a", "2026-07-02", 5, "cancelled"),
+                          ("o3", "b", "2026-07-03", -4, "completed", True), ("o4", "b", "2026-07-04", 8),
+                          ("o5", "c", "2026-07-05", 3)]).set_axis([50, 40, 30, 20, 10])
+    assert facts.purchase_positions(orders).tolist() == [0, 3, 4]  # not the cancelled line nor the return
+    assert facts.purchase_positions(orders, end="2026-07-04 23:59").tolist() == [0, 3]
+    assert facts.purchase_positions(orders, start="2026-07-02").tolist() == [3, 4]

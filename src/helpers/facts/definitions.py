@@ -77,6 +77,14 @@ def purchase_lines(orders: pd.DataFrame, start=None, end=None, columns=None) -> 
     return orders if mask.all() else orders.loc[mask]
 
 
+def purchase_positions(orders: pd.DataFrame, start=None, end=None) -> np.ndarray:
+    """The row positions in ``orders`` of ``purchase_lines(orders, start, end)``: for steps that
+    code the text columns of all the lines once and keep the codes of the purchase lines, rather
+    than copy the text of the purchase lines first."""
+    numbered = orders[["order_date", "is_purchase"]].assign(position=np.arange(len(orders)))
+    return purchase_lines(numbered, start, end)["position"].to_numpy()
+
+
 def end_of_day(day) -> pd.Timestamp:
     """The last nanosecond of ``day``: a window "up to and including day" ends here."""
     return pd.Timestamp(day).normalize() + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import facts
+from helpers.data.codes import positions
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
@@ -133,7 +134,7 @@ RISK_SIDE = {
 @dataclass(frozen=True)
 class History:
     """The purchase lines on or before a day and the customers' web / app events, their text
-    coded once: a customer is a position in ``ids`` (the ids with a purchase line, sorted, as
+    coded once: a customer is a position in ``ids`` (the orders' customer ids, sorted, as
     grouping sorts them), an order, a category, a channel and a session a number (-1: missing),
     a day the number of days since 1970-01-01. The features of the churn model group these
     numbers at each cut-off; grouping the text ids again at every cut-off is what costs at
@@ -144,47 +145,44 @@ class History:
     ids: pd.Index
     lines: pd.DataFrame  # customer, order, day, value (net amount), category, channel; in the orders' row order
     channels: pd.Index | None  # channel code -> channel
-    events: pd.DataFrame | None  # customer, day, session; events of customers without a purchase line left out
+    events: pd.DataFrame | None  # customer, day, session; events of customers not in the orders left out
 
 
 def _day_numbers(moments: pd.Series) -> np.ndarray:
     return moments.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
-def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    codes, uniques = pd.factorize(values, sort=True)
-    return codes, pd.Index(uniques)
-
-
 def history(orders: pd.DataFrame, day, events: pd.DataFrame | None = None) -> History:
     """The ``History`` of ``orders`` (and ``events``) up to the day ``day`` (inclusive)."""
+    require_columns(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
     day = pd.Timestamp(day).normalize()
-    lines = purchase_lines(orders, end=facts.end_of_day(day), columns=["order_id", "customer_id", "net_amount",
-                                                                         "category", "channel"])
-    customer, ids = _codes(lines["customer_id"])
-    coded = pd.DataFrame({"customer": customer, "order": pd.factorize(lines["order_id"])[0],
-                          "day": _day_numbers(lines["order_date"]), "value": lines["net_amount"].to_numpy()})
+    rows = facts.purchase_positions(orders, end=facts.end_of_day(day))
+    customer, ids = pd.factorize(orders["customer_id"], sort=True)
+    ids = pd.Index(ids)
+    coded = pd.DataFrame({"customer": customer[rows], "order": pd.factorize(orders["order_id"])[0][rows],
+                          "day": _day_numbers(orders["order_date"])[rows], "value": orders["net_amount"].to_numpy()[rows]})
     channels = None
-    if "category" in lines.columns:
-        coded["category"] = pd.factorize(lines["category"])[0]
-    if "channel" in lines.columns:
-        coded["channel"], channels = _codes(lines["channel"])
+    if "category" in orders.columns:
+        coded["category"] = pd.factorize(orders["category"])[0][rows]
+    if "channel" in orders.columns:
+        channel, channels = pd.factorize(orders["channel"], sort=True)
+        coded["channel"], channels = channel[rows], pd.Index(channels)
     coded_events = None
     if events is not None:
         require_columns(events, ["customer_id", "event_time"], "events")
-        seen = events.loc[events["event_time"] <= facts.end_of_day(day)]
-        event_day = _day_numbers(seen["event_time"])
+        event_day = _day_numbers(events["event_time"])
         # A customer's day stands in for a session without session ids.
-        session = pd.factorize(seen["session_id"] if "session_id" in seen.columns else event_day)[0]
-        coded_events = pd.DataFrame({"customer": ids.get_indexer(seen["customer_id"]), "day": event_day,
+        session = pd.factorize(events["session_id"] if "session_id" in events.columns else event_day)[0]
+        coded_events = pd.DataFrame({"customer": positions(events["customer_id"], ids), "day": event_day,
                                      "session": session})
-        coded_events = coded_events.loc[coded_events["customer"] >= 0]
+        seen = (events["event_time"] <= facts.end_of_day(day)).to_numpy() & (coded_events["customer"] >= 0).to_numpy()
+        coded_events = coded_events.loc[seen]
     return History(day, ids, coded, channels, coded_events)
 
 
-def _distinct(codes: pd.Series) -> pd.Series:
+def _distinct(coded: pd.Series) -> pd.Series:
     """Codes with the missing ones (-1) as NaN, so that ``nunique`` leaves them out as it leaves missing text out."""
-    return codes.where(codes >= 0)
+    return coded.where(coded >= 0)
 
 
 def churn_features(
