@@ -144,3 +144,11 @@ def test_purchase_positions_are_the_rows_of_the_purchase_lines():
     assert facts.purchase_positions(orders).tolist() == [0, 3, 4]  # not the cancelled line nor the return
     assert facts.purchase_positions(orders, end="2026-07-04 23:59").tolist() == [0, 3]
     assert facts.purchase_positions(orders, start="2026-07-02").tolist() == [3, 4]
+
+
+def test_day_numbers_count_calendar_days_whatever_the_clock_time():
+    moments = pd.Series(pd.to_datetime(["1970-01-01 00:00", "1970-01-02 23:59", "2026-06-30 23:59", "2026-07-01 00:01"]))
+    assert facts.day_numbers(moments).tolist() == [0, 1, 20634, 20635]
+    # the difference of two is their days_since: one minute apart across midnight is one day
+    assert facts.day_numbers([pd.Timestamp("2026-07-01")])[0] - facts.day_numbers(moments)[2] == 1
+    assert facts.days_since(moments.iloc[[2]], "2026-07-01").tolist() == [1]

@@ -95,6 +95,12 @@ def days_since(moments: pd.Series, as_of) -> pd.Series:
     return (pd.Timestamp(as_of).normalize() - moments.dt.normalize()).dt.days
 
 
+def day_numbers(moments) -> np.ndarray:
+    """The calendar day of each moment as a number (days since 1970-01-01), whatever its clock
+    time: the difference of two is their ``days_since``, for steps that work on numbers."""
+    return np.asarray(moments, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+
+
 def churn_window(churn_days, name: str = "churn_days") -> int:
     """``churn_days`` as a whole number of days; a ``ValueError`` naming the argument ``name``
     unless it is positive."""

@@ -148,10 +148,6 @@ class History:
     events: pd.DataFrame | None  # customer, day, session; events of customers not in the orders left out
 
 
-def _day_numbers(moments: pd.Series) -> np.ndarray:
-    return moments.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-
-
 def history(orders: pd.DataFrame, day, events: pd.DataFrame | None = None) -> History:
     """The ``History`` of ``orders`` (and ``events``) up to the day ``day`` (inclusive)."""
     require_columns(orders, ["order_id", "customer_id", "order_date", "net_amount", "is_purchase"], "orders")
@@ -160,7 +156,8 @@ def history(orders: pd.DataFrame, day, events: pd.DataFrame | None = None) -> Hi
     customer, ids = pd.factorize(orders["customer_id"], sort=True)
     ids = pd.Index(ids)
     coded = pd.DataFrame({"customer": customer[rows], "order": pd.factorize(orders["order_id"])[0][rows],
-                          "day": _day_numbers(orders["order_date"])[rows], "value": orders["net_amount"].to_numpy()[rows]})
+                          "day": facts.day_numbers(orders["order_date"])[rows],
+                          "value": orders["net_amount"].to_numpy()[rows]})
     channels = None
     if "category" in orders.columns:
         coded["category"] = pd.factorize(orders["category"])[0][rows]
@@ -170,7 +167,7 @@ def history(orders: pd.DataFrame, day, events: pd.DataFrame | None = None) -> Hi
     coded_events = None
     if events is not None:
         require_columns(events, ["customer_id", "event_time"], "events")
-        event_day = _day_numbers(events["event_time"])
+        event_day = facts.day_numbers(events["event_time"])
         # A customer's day stands in for a session without session ids.
         session = pd.factorize(events["session_id"] if "session_id" in events.columns else event_day)[0]
         coded_events = pd.DataFrame({"customer": positions(events["customer_id"], ids), "day": event_day,
@@ -208,7 +205,7 @@ def churn_features(
     past = history(orders, day, events) if past is None else past
     if past.day < day:
         raise ValueError(f"the history ends on {past.day.date()}, before the cut-off {day.date()}")
-    today = _day_numbers(pd.Series([day]))[0]
+    today = int(facts.day_numbers([day])[0])
     lines = past.lines.loc[past.lines["day"].to_numpy() <= today]
     if lines.empty:
         raise ValueError(f"no valid purchase on or before the cut-off {day.date()}")
@@ -332,7 +329,7 @@ def churn_labels(orders: pd.DataFrame, cutoff, inactivity_days: int = 90, past: 
     past = history(orders, until) if past is None else past
     if past.day < until:
         raise ValueError(f"the history ends on {past.day.date()}, before the end of the label window {until.date()}")
-    today = _day_numbers(pd.Series([day]))[0]
+    today = int(facts.day_numbers([day])[0])
     lines = past.lines.loc[past.lines["day"] <= today + inactivity_days, ["customer", "day"]]
     before = lines.loc[lines["day"] <= today]
     last = before.groupby("customer")["day"].max()
