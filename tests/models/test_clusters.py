@@ -194,3 +194,22 @@ def test_profile_plot_has_title_and_labels():
     assert ax.get_title() and ax.get_xlabel() == "Feature" and ax.get_ylabel() == "Cluster"
     assert len(ax.get_yticklabels()) == 3
     plt.close("all")
+
+
+def test_mean_silhouettes_by_hand_for_several_labelings_in_blocks():
+    points = np.array([[0.0], [1.0], [10.0], [11.0]])
+    two_pairs, one_alone, one_cluster = np.array([0, 0, 1, 1]), np.array([5, 7, 7, 7]), np.zeros(4)
+    # Two pairs: points 0 and 11 score (10.5 - 1) / 10.5, points 1 and 10 score (9.5 - 1) / 9.5.
+    # One alone: point 0 scores 0; point 1 (1 - 9.5) / 9.5; points 10 and 11 (10 - 5) / 10 and (11 - 5.5) / 11.
+    scores = clusters.mean_silhouettes(points, [two_pairs, one_alone, one_cluster], block=3)
+    assert scores == pytest.approx([(19 / 21 + 17 / 19) / 2, 1 / 38, -1.0])
+
+
+def test_mean_silhouettes_agree_with_scoring_each_labeling_alone():
+    from sklearn.metrics import silhouette_score
+    rng = np.random.default_rng(7)
+    points = rng.normal(size=(500, 3))
+    points[:200] += 3
+    labelings = [np.where(np.arange(500) < 200, 0, rng.integers(1, k, 500)) for k in (3, 4)]
+    assert clusters.mean_silhouettes(points, labelings, block=64) == pytest.approx(
+        [silhouette_score(points, labels) for labels in labelings], abs=1e-12)
