@@ -160,3 +160,15 @@ def test_a_chapter_chart_is_an_embedded_png_whose_alt_text_is_the_description(mo
     assert f'alt="{html.escape(alt)}"' in page and "No description" not in page
     png = base64.b64decode(page.split('src="data:image/png;base64,')[1].split('"')[0])
     assert png.startswith(b"\x89PNG")
+
+
+def test_a_heatmap_drawn_once_for_its_png_is_told_as_when_drawn_for_its_description():
+    from helpers.report.plotting import chart_figure_html
+    setup_style()
+    _, ax = plt.subplots()
+    sns.heatmap(pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], index=["2026-01", "2026-02"], columns=[1, 2]), ax=ax)
+    label(ax, "Retention", "Month", "Cohort")
+    image, alt = chart_figure_html(ax.figure, "ci-chart ci-static")
+    assert alt == "Heatmap: Retention. Rows: 2 Cohort, 2026-01 to 2026-02; columns: 2 Month, 1 to 2; values from 1 to 4."
+    assert image.startswith('<figure class="ci-chart ci-static"><img src="data:image/png;base64,')
+    assert not plt.fignum_exists(ax.figure.number)

@@ -6,7 +6,6 @@ first (making the demo data if it is missing), so every notebook runs top to bot
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import json
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.core.pylabtools import print_figure
 from IPython.display import HTML, display
 
 from helpers import paths
@@ -34,7 +32,7 @@ from helpers.report import display as html_parts
 from helpers.report import export
 from helpers.report.fmt import fmt_date, fmt_quarter
 from helpers.report.i18n import set_language, t, translate_chart_words, translate_values
-from helpers.report.plotting import describe_chart, setup_style
+from helpers.report.plotting import chart_figure_html, setup_style
 from helpers.report.progress import record_section, section_file
 from helpers.report.registry import ARTIFACT_COLUMNS, SectionSpec, chapter_spec, section_spec, writer_of
 
@@ -293,13 +291,8 @@ class Chapter:
         Shown as an ``<img>`` of our own, not as the figure: nbconvert's page template reads no
         alt text from an image output and writes "No description has been provided" instead."""
         figure = getattr(ax_or_fig, "figure", ax_or_fig)
-        figure.tight_layout()
         translate_chart_words(figure)
-        png = print_figure(figure, "png", bbox_inches="tight")  # what IPython's inline backend shows
-        alt = describe_chart(figure) + (f" {summary}" if summary else "")
-        plt.close(figure)
-        image = (f'<figure class="ci-chart"><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
-                 f'alt="{html.escape(alt)}"></figure>')
+        image, alt = chart_figure_html(figure, summary=summary or "")
         display({"text/html": image, "text/plain": alt}, raw=True)
 
     def save(self, frame: pd.DataFrame, name: str) -> Path:

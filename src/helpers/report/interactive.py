@@ -14,7 +14,6 @@ becomes script), read by a short script of the chart's own.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import json
@@ -31,7 +30,7 @@ import seaborn as sns
 from helpers.paths import RunLayout
 from helpers.report.fmt import fmt_num
 from helpers.report.labels import reader_label, reader_text
-from helpers.report.plotting import PALETTE, describe_chart, label, new_axes
+from helpers.report.plotting import PALETTE, chart_figure_html, label, new_axes
 from helpers.validation import require_columns
 
 if TYPE_CHECKING:  # plotly is imported where a figure is made: the runner only renders pages
@@ -241,15 +240,7 @@ def plot_groups(frame: pd.DataFrame, x: str, y: str, group: str, *, title: str, 
 
 def _static_html(static) -> str:
     """A matplotlib chart as the PNG ``<figure>`` the chapters show (``Chapter.chart``), marked static."""
-    from IPython.core.pylabtools import print_figure
-
-    figure = getattr(static, "figure", static)
-    figure.tight_layout()
-    png = print_figure(figure, "png", bbox_inches="tight")
-    alt = describe_chart(figure)
-    plt.close(figure)
-    return (f'<figure class="ci-chart ci-static"><img src="data:image/png;base64,'
-            f'{base64.b64encode(png).decode("ascii")}" alt="{html.escape(alt)}"></figure>')
+    return chart_figure_html(getattr(static, "figure", static), "ci-chart ci-static")[0]
 
 
 def chart_html(figure: go.Figure, static) -> str:

@@ -1,6 +1,9 @@
 """One plotting style for every chapter, with CJK fonts so Chinese labels never render as boxes."""
 from __future__ import annotations
 
+import base64
+import html
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
@@ -76,7 +79,22 @@ MAX_NAMED_SERIES = 6  # series named in a description; more are counted
 MAX_SUMMARISED_LINES = 3  # line series whose start and end are told
 
 
-def describe_chart(figure) -> str:
+def chart_figure_html(figure, css_class: str = "ci-chart", summary: str = "") -> tuple[str, str]:
+    """The figure as a ``<figure>`` with an embedded PNG (laid out tight, as IPython's inline
+    backend shows it) and its alt text (``describe_chart``, then ``summary`` if given), and that
+    alt text; the figure is closed. Drawing the PNG lays out the tick labels the description
+    reads, so the figure is drawn once."""
+    from IPython.core.pylabtools import print_figure
+
+    figure.tight_layout()
+    png = print_figure(figure, "png", bbox_inches="tight")
+    alt = describe_chart(figure, drawn=True) + (f" {summary}" if summary else "")
+    plt.close(figure)
+    return (f'<figure class="{css_class}"><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
+            f'alt="{html.escape(alt)}"></figure>'), alt
+
+
+def describe_chart(figure, drawn: bool = False) -> str:
     """Alt text for a chart: per plot its kind, title, axis labels, the number of bars, lines or
     points and a one-line summary read from the drawn data (highest and lowest bar or estimate;
     first, last and peak of each line; a heatmap's size and value range).
@@ -84,9 +102,11 @@ def describe_chart(figure) -> str:
     Everything comes from the figure's artists, so it says what was drawn, whatever helper drew
     it. Colour bars are left out; a twin axes (``twinx``) is told as the right axis of the plot it
     overlays; lines without a legend label are left out when others have one (connectors, guides).
-    Codes in labels read as words (``labels.reader_text``).
+    Codes in labels read as words (``labels.reader_text``). Tick labels of category, date and
+    heatmap axes exist once the figure is drawn: it is drawn here unless it ``drawn`` already.
     """
-    figure.canvas.draw()  # tick labels of category, date and heatmap axes exist once drawn
+    if not drawn:
+        figure.canvas.draw()
     plots = [ax for ax in figure.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
     twins = {ax: [o for o in plots if o is not ax and o.get_position().bounds == ax.get_position().bounds]
              for ax in plots}
