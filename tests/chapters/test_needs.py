@@ -135,6 +135,17 @@ PORTUGUESE = ["O produto chegou quebrado e ninguém respondeu.", "Entrega muito 
               "Não recomendo, péssimo serviço."]
 
 
+def test_repeated_comments_are_tagged_on_every_row_in_their_own_language():
+    # Rows 0, 2 and 4 repeat one English comment, rows 1 and 3 one Chinese comment; row 5 is the
+    # Chinese price word inside an English sentence, which English keywords alone are tried on.
+    comments = pd.DataFrame({"comment": ["Delivery was late", "价格太贵", "Delivery was late", "价格太贵",
+                                         "Delivery was late", "The 价格 of the plan is fine"],
+                             "language": ["en", "zh", "en", "zh", "en", "en"], "quarter": "2026Q3"})
+    tagged = tag_need_themes(comments, THEMES)
+    assert tagged["delivery"].tolist() == [True, False, True, False, True, False]
+    assert tagged["price"].tolist() == [False, True, False, True, False, False]
+
+
 def test_portuguese_only_comments_are_not_available():
     comments = pd.DataFrame({"comment": PORTUGUESE, "quarter": "2026Q3"})
     tagged = tag_need_themes(comments, THEMES)

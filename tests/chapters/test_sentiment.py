@@ -87,6 +87,14 @@ def test_lexicon_counts_negation_and_neutral_phrases_by_hand():
     assert counts["negated_negative"].tolist() == [0, 0, 0, 1, 0]
 
 
+def test_lexicon_counts_of_repeated_texts_keep_their_rows_and_index():
+    text = pd.Series(["不太满意", "很失望", "不太满意", None, "很失望"], index=[10, 7, 3, 5, 1])
+    counts = lexicon_counts(text, SMALL, spaced=False)  # scores as in the test above: -1, -1; missing 0
+    assert counts.index.tolist() == [10, 7, 3, 5, 1]
+    assert counts["score"].tolist() == [-1, -1, -1, 0, -1]
+    assert counts["negated_positive"].tolist() == [1, 0, 1, 0, 0]
+
+
 def test_a_language_with_a_lexicon_section_is_scored_whole_words():
     lexicon = {"pt": {"positive": ["bom", "rápida"], "negative": ["ruim", "atrasado"], "negators": ["não"],
                       "intensifiers": ["muito"], "neutral": []}}

@@ -393,21 +393,27 @@ def tag_need_themes(comments: pd.DataFrame, themes: pd.DataFrame, languages: Ite
     """``comments`` with ``language`` (detected unless present), ``themes_scored`` (the lexicon
     has keywords in the comment's language), one boolean column per theme (True when the comment
     mentions it; always False when not scored) and ``themes_mentioned`` (how many). One
-    vectorised regex search per theme and language."""
+    vectorised regex search per theme and language, over the distinct texts of that language
+    (comments repeat: "ok", "好评", a form's stock phrases)."""
     require_columns(themes, ["theme", "keywords"], "themes")
     tagged = with_languages(comments, languages, min_confidence).copy()
     text = tagged["comment"].astype("str")
     language = tagged["language"].astype(str)
     lexicon_languages = {lang for words in themes["keywords"] for lang in words}
     tagged["themes_scored"] = language.isin(lexicon_languages).to_numpy()
-    for theme, keywords in zip(themes["theme"], themes["keywords"]):
-        mentioned = pd.Series(False, index=tagged.index)
-        for lang, words in keywords.items():
-            mask = language == lang
-            if words and mask.any():
-                pattern = language_pattern(words, spaced=lang not in UNSPACED_LANGUAGES)
-                mentioned[mask] = text[mask].str.contains(pattern, na=False).to_numpy()
-        tagged[theme] = mentioned.to_numpy()
+    mentioned = {theme: np.zeros(len(tagged), dtype=bool) for theme in themes["theme"]}
+    for lang in sorted(lexicon_languages):
+        rows = (language == lang).to_numpy()
+        if not rows.any():
+            continue
+        codes, distinct = text[rows].factorize()
+        distinct = pd.Series(distinct)
+        for theme, keywords in zip(themes["theme"], themes["keywords"]):
+            if keywords.get(lang):
+                pattern = language_pattern(keywords[lang], spaced=lang not in UNSPACED_LANGUAGES)
+                mentioned[theme][rows] = distinct.str.contains(pattern, na=False).to_numpy()[codes]
+    for theme, flags in mentioned.items():
+        tagged[theme] = flags
     tagged["themes_mentioned"] = tagged[list(themes["theme"])].sum(axis=1)
     return tagged
 

@@ -172,12 +172,13 @@ def _patterns(words: dict[str, list[str]], spaced: bool) -> dict[str, str]:
 
 def lexicon_counts(text: pd.Series, words: dict[str, list[str]], spaced: bool = True) -> pd.DataFrame:
     """``positive, negative, negated_positive, negated_negative`` hit counts of each text and
-    ``score`` (see the module docstring)."""
-    text = text.astype("object").fillna("").astype(str).str.lower().str.replace("’", "'", regex=False)
+    ``score`` (see the module docstring). Each distinct text is searched once."""
+    codes, distinct = text.astype("object").fillna("").astype(str).factorize()
+    distinct = pd.Series(distinct).str.lower().str.replace("’", "'", regex=False)
     if words.get("neutral"):
         edge = r"\b" if spaced else ""
-        text = text.str.replace(f"{edge}{_alternation(words['neutral'], spaced)}{edge}", " ", regex=True)
-    counts = pd.DataFrame({key: text.str.count(pattern).fillna(0).astype("int64")
+        distinct = distinct.str.replace(f"{edge}{_alternation(words['neutral'], spaced)}{edge}", " ", regex=True)
+    counts = pd.DataFrame({key: distinct.str.count(pattern).fillna(0).astype("int64").to_numpy()[codes]
                            for key, pattern in _patterns(words, spaced).items()}, index=text.index)
     counts["score"] = (counts["positive"] - counts["negative"]
                        - 2 * counts["negated_positive"] + 2 * counts["negated_negative"])
