@@ -247,8 +247,7 @@ def closed_loop_lists(lists: dict[str, pd.DataFrame], orders: pd.DataFrame, peri
     """Last quarter's action lists (by file name, as ``read_action_lists`` or ``recomputed_lists``
     give them) checked against this quarter's purchases: on each list, the customers with the
     outcome of ``LIST_OUTCOMES`` in ``period``."""
-    purchases = purchase_lines(orders)
-    in_quarter = purchases.loc[period.contains(purchases["order_date"])]
+    in_quarter = purchase_lines(orders, period.start, period.end, columns=["customer_id", "category"])
     buyers = set(in_quarter["customer_id"])
     rows = []
     for name, outcome in LIST_OUTCOMES.items():

@@ -344,7 +344,7 @@ def cross_sell_candidates(
     if usable.empty or window.empty:
         return pd.DataFrame(columns=columns)
     revenue = window.groupby("customer_id")["net_amount"].sum()
-    bought = purchase_lines(window)
+    bought = purchase_lines(window, columns=["customer_id", item_column])
     customer_code, customer_ids = pd.factorize(bought["customer_id"])
     item_code, items = pd.factorize(bought[item_column].astype(str))
     matrix = sparse.csc_matrix(

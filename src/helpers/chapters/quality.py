@@ -181,7 +181,7 @@ def scope_table(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter) 
     for label, quarter in ((t("This quarter ({quarter})", quarter=fmt_quarter(period)), period),
                            (t("Previous quarter ({quarter})", quarter=fmt_quarter(previous)), previous),
                            (t("Same quarter last year ({quarter})", quarter=fmt_quarter(year_ago)), year_ago)):
-        in_quarter = purchase_lines(orders, quarter.start, quarter.end)
+        in_quarter = purchase_lines(orders, quarter.start, quarter.end, columns=["order_id", "customer_id"])
         rows.append({
             "period": label,
             "from": fmt_date(quarter.start),
@@ -192,7 +192,7 @@ def scope_table(orders: pd.DataFrame, customers: pd.DataFrame, period: Quarter) 
         })
     rows.append({"period": t("All history"), "from": fmt_date(orders["order_date"].min()),
                  "to": fmt_date(orders["order_date"].max()), "order lines": len(orders),
-                 "orders": int(purchase_lines(orders)["order_id"].nunique()),
+                 "orders": int(purchase_lines(orders, columns=["order_id"])["order_id"].nunique()),
                  "active customers": int(customers["first_order_date"].notna().sum())})
     return pd.DataFrame(rows)
 

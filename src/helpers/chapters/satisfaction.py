@@ -370,7 +370,7 @@ def customer_profile(customers: pd.DataFrame, orders: pd.DataFrame, tickets: pd.
     for dimension in ("segment", "region"):
         profile[dimension] = _attribute(customers, dimension) if dimension in customers.columns else "Unknown"
     window = orders.loc[(orders["order_date"] >= start) & (orders["order_date"] <= end)]
-    purchases = purchase_lines(window)
+    purchases = purchase_lines(window, columns=["order_id", "customer_id", "category", "amount"])
     profile["orders"] = purchases.groupby("customer_id")["order_id"].nunique().reindex(profile.index).fillna(0)
     profile["revenue"] = window.groupby("customer_id")["net_amount"].sum().reindex(profile.index).fillna(0.0)
     if "category" in purchases.columns and len(purchases):

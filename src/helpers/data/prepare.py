@@ -115,7 +115,7 @@ def _age_band(birth_year: pd.Series, as_of: pd.Timestamp) -> pd.Series:
 
 def _finish_customers(customers: pd.DataFrame | None, orders: pd.DataFrame, as_of: pd.Timestamp,
                       q: cleaning.Quarantine) -> pd.DataFrame:
-    first_order = facts.purchase_lines(orders).groupby("customer_id")["order_date"].min()
+    first_order = facts.purchase_lines(orders, columns=["customer_id"]).groupby("customer_id")["order_date"].min()
     if customers is None:
         # No customer table: one row per customer seen in the orders, with the region and country
         # of their latest order line where the export carries them.
@@ -173,7 +173,7 @@ def _finish_tickets(tickets: pd.DataFrame) -> pd.DataFrame:
 
 def _check_scope(orders: pd.DataFrame, params: Params, files: list[dict]) -> None:
     period = params.period
-    purchases = facts.purchase_lines(orders)["order_date"]
+    purchases = facts.purchase_lines(orders, columns=[])["order_date"]
     if purchases.empty:
         raise DataError("no valid purchases are left after cleaning", file=files[0]["file"],
                         fix="check the orders mapping (amount, status, is_return) and the quarantine files")

@@ -113,12 +113,13 @@ def growth_trend(orders: pd.DataFrame, period: Quarter | str, n_quarters: int = 
     def quarter_index(dates: pd.Series) -> pd.Series:
         return dates.dt.year * 4 + dates.dt.quarter - 1
 
-    window = orders.loc[(orders["order_date"] >= trailing[0].start) & (orders["order_date"] <= trailing[-1].end)]
+    window = orders.loc[(orders["order_date"] >= trailing[0].start) & (orders["order_date"] <= trailing[-1].end),
+                        ["order_date", "customer_id", "net_amount", "is_purchase"]]
     keys = quarter_index(window["order_date"])
-    purchases = purchase_lines(window)
+    purchases = purchase_lines(window, columns=["customer_id"])
     active = purchases.groupby(keys.loc[purchases.index])["customer_id"].nunique()
     revenue = window.groupby(keys)["net_amount"].sum()
-    first = purchase_lines(orders).groupby("customer_id")["order_date"].min()
+    first = purchase_lines(orders, columns=["customer_id"]).groupby("customer_id")["order_date"].min()
     new = quarter_index(first).value_counts().reindex(index).fillna(0).astype(float)
     knowable = [facts.can_tell_new(q.start, data_start, new_customer_warmup_days) for q in trailing]
     return pd.DataFrame({
