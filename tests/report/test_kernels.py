@@ -29,7 +29,7 @@ def test_the_setup_cells_imports_are_what_runs_ahead(tmp_path):
     # A cell without imports before the setup cell is skipped; the section cell's import is not setup.
     assert kernels.setup_imports(second) == ["import os", "import csv, decimal"]
     assert kernels.warm_up_code([first, second]) == "\n".join([
-        "import os", "from pathlib import Path as P", "import csv, decimal", kernels.RESET_CODE])
+        "import os", "from pathlib import Path as P", "import csv, decimal", kernels.LIBRARY_WARM_UP, kernels.RESET_CODE])
     assert kernels.warm_up_code([notebook(tmp_path / "c.ipynb", "%%section one\nimport json")]) == ""
 
 
@@ -65,6 +65,11 @@ def test_a_reused_kernel_starts_each_chapter_empty_and_numbered_from_one(tmp_pat
         assert outputs(one) == ["42\n"]
         # The first chapter's variables and imported names are gone; its modules stay loaded.
         assert outputs(two) == ["False False True\n"]
+        third = notebook(tmp_path / "third.ipynb", "import sys",
+                         "print(sys.modules['jieba'].dt.initialized, '_jieba' in dir())")
+        warmed = papermill.execute_notebook(str(third), str(tmp_path / "out3.ipynb"), km=kernel.manager,
+                                            progress_bar=False, kernel_name="python3")
+        assert outputs(warmed) == ["True False\n"]  # the library warm-up ran, and its names are gone too
         counts = [cell.execution_count for cell in two.cells if cell.cell_type == "code"]
         assert counts == list(range(1, len(counts) + 1))  # as in a new kernel (papermill adds a cell)
         # A kernel that died is replaced by a new one, which still has the imports done.

@@ -569,20 +569,25 @@ def _stopword_lists(extra: dict[str, Iterable[str]] | None) -> dict[str, frozens
 def _tokeniser(stopwords: frozenset[str]):
     """Words of 3+ letters not in ``stopwords`` (lower case; the English stop words are always
     dropped too, as English product names turn up in every language) and jieba-segmented
-    Chinese words (2+ characters, no function words)."""
+    Chinese words (2+ characters, no function words). A text seen before is not segmented again
+    (comments repeat)."""
     import jieba
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     dropped = stopwords | ENGLISH_STOP_WORDS
+    seen: dict[str, list[str]] = {}
 
     def tokenise(text: str) -> list[str]:
+        if text in seen:
+            return list(seen[text])
         tokens = []
         for run in _TOKEN_RE.findall(str(text).lower()):
             if re.match(_HAN_RE, run):
                 tokens.extend(w for w in jieba.lcut(run) if len(w) >= 2 and w not in CHINESE_STOPWORDS)
             elif len(run) >= 3 and run not in dropped:
                 tokens.append(run)
-        return tokens
+        seen[text] = tokens
+        return list(tokens)
 
     return tokenise
 
