@@ -577,3 +577,15 @@ def test_signal_while_the_runner_starts_exits_143_with_one_line(tmp_path):
     stdout, stderr = process.communicate(timeout=60)
     assert (process.returncode, stderr, stdout) == (143, "interrupted: nothing was written\n", "")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_runner_starts_without_the_grammar_jsonschema_would_build_and_still_checks_notebooks():
+    code = ("import sys; sys.path.insert(0, '.'); import run_all; run_all.load_runner(); import nbformat\n"
+            "notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+            "nbformat.validate(notebook)\n"
+            "notebook.cells[0]['execution_count'] = 'one'\n"
+            "try:\n    nbformat.validate(notebook)\nexcept nbformat.ValidationError:\n    print('invalid one caught')\n"
+            "print(sys.modules['rfc3987_syntax'])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=paths.PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout == "invalid one caught\nNone\n", result.stderr
