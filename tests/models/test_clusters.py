@@ -213,3 +213,10 @@ def test_mean_silhouettes_agree_with_scoring_each_labeling_alone():
     labelings = [np.where(np.arange(500) < 200, 0, rng.integers(1, k, 500)) for k in (3, 4)]
     assert clusters.mean_silhouettes(points, labelings, block=64) == pytest.approx(
         [silhouette_score(points, labels) for labels in labelings], abs=1e-12)
+
+
+def test_mean_silhouettes_of_points_that_all_coincide_score_zero_without_a_warning():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clusters.mean_silhouettes(np.zeros((4, 2)), [np.array([0, 0, 1, 1])]) == [0.0]

@@ -139,7 +139,8 @@ def mean_silhouettes(points: np.ndarray, labelings: list[np.ndarray], block: int
         mean_to = total / count
         mean_to[np.arange(n), code] = np.inf
         nearest = mean_to.min(axis=1)
-        width = np.where(own > 1, (nearest - inside) / np.maximum(nearest, inside), 0.0)
+        with np.errstate(invalid="ignore"):  # 0 / 0 for a point whose distances are all 0: scored 0
+            width = np.where(own > 1, (nearest - inside) / np.maximum(nearest, inside), 0.0)
         scores.append(float(np.nan_to_num(width).mean()))
     return scores
 
