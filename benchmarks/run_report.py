@@ -105,6 +105,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(args.work or tempfile.mkdtemp(prefix="ci-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     out = work / "out"
     rows: list[tuple[str, float, tuple[float, float] | None]] = []  # (step, seconds, memory peaks)
     started = time.perf_counter()
