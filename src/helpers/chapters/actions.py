@@ -14,6 +14,7 @@ import pandas as pd
 from helpers import facts
 from helpers.chapters import basket
 from helpers.chapters.rfm import segment_name
+from helpers.data.codes import is_in
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.facts.kpis import KPIS, compute_kpis, format_kpi_target, format_kpi_value
@@ -118,7 +119,7 @@ def win_back(customer_facts: pd.DataFrame, orders: pd.DataFrame, churn_days: int
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("revenue_year_before_lapse", "p_alive") else "object")
                              for c in columns})
     purchases = purchase_lines(orders, end=last.max(), columns=["customer_id", "order_id", "amount"])
-    window = purchases.loc[purchases["customer_id"].isin(last.index), ["customer_id", "order_id", "order_date", "amount"]]
+    window = purchases.loc[is_in(purchases["customer_id"], last.index), ["customer_id", "order_id", "order_date", "amount"]]
     window = window.loc[window["order_date"] > window["customer_id"].map(last) - pd.Timedelta(days=365)]
     spend = window.groupby("customer_id").agg(revenue_year_before_lapse=("amount", "sum"),
                                               orders_year_before_lapse=("order_id", "nunique"))
@@ -259,7 +260,7 @@ def closed_loop_lists(lists: dict[str, pd.DataFrame], orders: pd.DataFrame, peri
             hits = listed.merge(bought, left_on=["customer_id", "consequent"], right_on=["customer_id", "category"])
             achieved = hits["customer_id"].nunique()
         else:
-            achieved = int(listed["customer_id"].isin(buyers).sum())
+            achieved = int(is_in(listed["customer_id"], buyers).sum())
         customers = int(listed["customer_id"].nunique())
         rows.append({"list": name, "customers on it": customers, "outcome": outcome, "customers with the outcome": achieved,
                      "share": achieved / customers if customers else np.nan})

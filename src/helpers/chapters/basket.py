@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from helpers.data.codes import is_in
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
 from helpers.quarters import Quarter
@@ -340,7 +341,7 @@ def cross_sell_candidates(
     as_of = pd.Timestamp(as_of)
     day_end = as_of.normalize() + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     window = orders[(orders["order_date"] > day_end - pd.Timedelta(days=lookback_days)) & (orders["order_date"] <= day_end)]
-    window = window[window["customer_id"].isin(scores["customer_id"])]
+    window = window[is_in(window["customer_id"], scores["customer_id"])]
     if usable.empty or window.empty:
         return pd.DataFrame(columns=columns)
     revenue = window.groupby("customer_id")["net_amount"].sum()

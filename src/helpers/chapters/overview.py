@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.chapters.behaviour import dimension_name
+from helpers.data.codes import is_in
 from helpers.facts import end_of_day, purchase_lines
 from helpers.models.forecast import GROWTH_METRICS
 from helpers.quarters import Quarter
@@ -71,8 +72,8 @@ def customers_on_record(customers: pd.DataFrame, orders: pd.DataFrame, as_of) ->
     if "signup_date" in customers.columns:
         signed_up = (pd.to_datetime(customers["signup_date"], errors="coerce") <= day_end).fillna(False)
     # A purchase on or before the day means the first purchase is too (no per-customer minimum needed).
-    bought = ids.isin(purchase_lines(orders, end=day_end, columns=["customer_id"])["customer_id"].unique())
-    return pd.Index(ids.loc[signed_up.to_numpy(dtype=bool) | bought.to_numpy(dtype=bool)].unique())
+    bought = is_in(ids, purchase_lines(orders, end=day_end, columns=["customer_id"])["customer_id"].unique())
+    return pd.Index(ids.loc[signed_up.to_numpy(dtype=bool) | bought.astype(bool)].unique())
 
 
 def customer_distribution(customers: pd.DataFrame, orders: pd.DataFrame, period: Quarter | str,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from helpers.data.codes import is_in
 from helpers.errors import NotAvailable
 from helpers.facts import end_of_day, purchase_lines
 from helpers.quarters import Quarter
@@ -101,7 +102,7 @@ def upgrade_candidates(orders: pd.DataFrame, customers: pd.DataFrame | None, pro
     tiers = tiers.loc[tiers["similar_buyers"] >= min_group]
 
     # Current tier: the dearest product the customer bought in the category (ties: the smaller id).
-    current = (bought.loc[bought["customer_id"].isin(active)]
+    current = (bought.loc[is_in(bought["customer_id"], active)]
                .sort_values(["price", "product_id"], ascending=[False, True])
                .drop_duplicates(["customer_id", "category"]))
     pairs = current.merge(tiers, on=["segment", "category"], suffixes=("", "_offer"))
