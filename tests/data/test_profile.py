@@ -41,6 +41,8 @@ def test_tables_as_of_cut_each_table_at_the_end_of_the_day():
     assert cut["customers"]["customer_id"].tolist() == ["a", "b", "d"]
     assert "surveys" not in cut                                          # no answer yet: the source did not exist
     assert cut["products"]["product_id"].tolist() == ["P1", "P2"]       # no date column: kept whole
+    unsorted = tables_as_of({"orders": orders.iloc[::-1]}, "2026-06-30")["orders"]
+    assert unsorted["order_id"].tolist() == ["o2", "o1"]                # not a first part: the rows kept, in order
     with pytest.raises(ValueError, match="day must be a date"):
         tables_as_of({"orders": orders}, None)
 

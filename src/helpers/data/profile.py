@@ -58,9 +58,11 @@ def tables_as_of(tables: dict[str, pd.DataFrame], day) -> dict[str, pd.DataFrame
         if fallback in table:
             known = known.fillna(table[fallback])
             keep = (known < end) | known.isna()
-        kept = table.loc[keep]
-        if len(kept):
-            cut[name] = kept
+        rows = int(keep.sum())
+        if not rows:
+            continue
+        # Tables sorted by their date (the prepared orders) keep a first part: cut as a slice, not copied.
+        cut[name] = table.iloc[:rows] if keep.iloc[:rows].all() else table.loc[keep]
     return cut
 
 
