@@ -63,3 +63,22 @@ def test_heatmap_is_labelled(orders):
     table = sequences.next_category_table(sequences.consecutive_orders(orders, "2026Q2"))
     ax = sequences.plot_next_category(table)
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+@pytest.mark.parametrize("dtype", ["object", "str"])
+def test_orders_sort_by_customer_date_and_id_as_text_and_ties_go_to_the_first_category(dtype):
+    rows = [  # order, customer, date, category, net amount
+        ("B2", "c10", "2026-01-02 10:00", "Software", 50.0), ("B2", "c10", "2026-01-02 10:00", "Hardware", 50.0),
+        ("B10", "c10", "2026-01-02 10:00", "Training", 30.0),
+        ("A1", "c9", "2026-01-01 09:00", "Software", 100.0),
+        ("Z1", "C1", "2026-03-01 08:00", None, 20.0),
+    ]
+    frame = pd.DataFrame(rows, columns=["order_id", "customer_id", "order_date", "category", "net_amount"])
+    frame = frame.astype({"order_id": dtype, "customer_id": dtype})
+    frame["order_date"], frame["is_purchase"] = pd.to_datetime(frame["order_date"]), True
+    heads = sequences.order_categories(frame)
+    # "C1" < "c10" < "c9" and "B10" < "B2" as text; B2's tie (50 and 50) goes to Hardware, before Software
+    assert heads[["order_id", "customer_id", "category"]].values.tolist() == [
+        ["Z1", "C1", "Uncategorised"], ["B10", "c10", "Training"], ["B2", "c10", "Hardware"], ["A1", "c9", "Software"]]
+    assert heads["order_date"].tolist() == list(pd.to_datetime(["2026-03-01 08:00", "2026-01-02 10:00",
+                                                                "2026-01-02 10:00", "2026-01-01 09:00"]))

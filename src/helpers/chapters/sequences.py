@@ -19,28 +19,34 @@ from helpers.validation import require_columns
 
 def order_categories(orders: pd.DataFrame, end=None) -> pd.DataFrame:
     """One row per valid order up to ``end``: ``order_id, customer_id, order_date, category``
-    (the main category), sorted by customer, date and order id.
+    (the main category: the most net revenue, ties to the first name), sorted by customer, date
+    and order id.
+
+    Ids and categories are grouped and sorted as integer codes given in the sort order of the
+    text (``pd.factorize(sort=True)``), which orders them as the text would at a fraction of the
+    cost; the ids are never missing in prepared orders (the cleaning sets such lines aside).
     """
     lines = purchase_lines(orders, end=end, columns=["order_id", "customer_id", "net_amount", "category"])
     require_columns(lines, ["category"], "orders")
+    order, order_ids = pd.factorize(lines["order_id"], sort=True)
+    customer, customer_ids = pd.factorize(lines["customer_id"], sort=True)
+    category, categories = pd.factorize(lines["category"].astype("object").fillna("Uncategorised").astype(str), sort=True)
     per_category = (
-        pd.DataFrame(
-            {
-                "order_id": lines["order_id"],
-                "category": lines["category"].astype("object").fillna("Uncategorised").astype(str),
-                "net_amount": lines["net_amount"],
-            }
-        )
-        .groupby(["order_id", "category"], sort=False)["net_amount"]
+        pd.DataFrame({"order": order, "category": category, "net_amount": lines["net_amount"].to_numpy()})
+        .groupby(["order", "category"], sort=False)["net_amount"]
         .sum()
         .reset_index()
-        .sort_values(["order_id", "net_amount", "category"], ascending=[True, False, True])
-        .drop_duplicates("order_id")
-        .set_index("order_id")["category"]
+        .sort_values(["order", "net_amount", "category"], ascending=[True, False, True])
+        .drop_duplicates("order")
+        .set_index("order")["category"]
     )
-    heads = lines.groupby("order_id", sort=False).agg(customer_id=("customer_id", "first"), order_date=("order_date", "min"))
-    heads["category"] = per_category.reindex(heads.index)
-    return heads.reset_index().sort_values(["customer_id", "order_date", "order_id"], ignore_index=True)
+    heads = (pd.DataFrame({"order": order, "customer": customer, "order_date": lines["order_date"].array})
+             .groupby("order", sort=False).agg(customer=("customer", "first"), order_date=("order_date", "min"))
+             .reset_index().sort_values(["customer", "order_date", "order"], ignore_index=True))
+    return pd.DataFrame({"order_id": order_ids.take(heads["order"].to_numpy()),
+                         "customer_id": customer_ids.take(heads["customer"].to_numpy()),
+                         "order_date": heads["order_date"].array,
+                         "category": categories.take(per_category.reindex(heads["order"]).to_numpy())})
 
 
 def consecutive_orders(orders: pd.DataFrame, period: Quarter | str, quarters: int = 4) -> pd.DataFrame:
