@@ -566,14 +566,24 @@ def _stopword_lists(extra: dict[str, Iterable[str]] | None) -> dict[str, frozens
     return lists
 
 
+def segmenter():
+    """jieba, the Chinese word segmenter, with its log quiet. Its dictionary loads on first use
+    (0.8 s); a chapter kernel loads it ahead (``segmenter().initialize()``, the warm-up of
+    ``helpers.report.kernels``)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
 def _tokeniser(stopwords: frozenset[str]):
     """Words of 3+ letters not in ``stopwords`` (lower case; the English stop words are always
     dropped too, as English product names turn up in every language) and jieba-segmented
     Chinese words (2+ characters, no function words). A text seen before is not segmented again
     (comments repeat)."""
-    import jieba
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+    jieba = segmenter()
     dropped = stopwords | ENGLISH_STOP_WORDS
     seen: dict[str, list[str]] = {}
 
@@ -767,12 +777,9 @@ def discover_topics(tagged: pd.DataFrame, themes: pd.DataFrame | None = None, pe
     which comments were left out ("" when none). Raises ``NotAvailable`` when there are comments
     but none in a language with a stop-word list.
     """
-    import jieba
-
     require_columns(tagged, ["comment"], "tagged")
     if n_topics < 2:
         raise ValueError(f"n_topics must be at least 2, got {n_topics}")
-    jieba.setLogLevel(logging.WARNING)
     tagged = with_languages(tagged, languages, min_confidence)
     if "themes_scored" not in tagged.columns:
         tagged = tagged.assign(themes_scored=False)

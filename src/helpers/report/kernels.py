@@ -52,9 +52,8 @@ del _gc, _ctypes"""
 # while a kernel waits for the data (measured in a new process: statsmodels.api 0.35 s; jieba
 # 0.25 s, then 0.8 s to load its dictionary, which the topics of chapter 02 segment Chinese with).
 LIBRARY_WARM_UP = """import statsmodels.api
-import logging as _logging, jieba as _jieba
-_jieba.setLogLevel(_logging.WARNING)
-_jieba.initialize()"""
+from helpers.chapters.needs import segmenter as _segmenter
+_segmenter().initialize()"""
 
 
 def setup_imports(notebook: Path) -> list[str]:
