@@ -107,6 +107,15 @@ def test_customer_names_per_comment():
     assert counts["name"] == 3
 
 
+
+def test_a_name_inside_a_longer_word_is_looked_for_again_one_character_on():
+    # "ana" at 1 is inside "banana" (letters either side) and so is "ana" at 3; the one after the
+    # hyphen and the capitalised one stand alone. "Éva" in "Évak" and "Évaristo" is not the name.
+    text = pd.Series(["banana ana-ANA", "anana", "Évak Éva, Évaristo, éva"])
+    scrubbed, counts = scrub_text(text, pd.Series(["ana", "ana", "Éva"]))
+    assert scrubbed.tolist() == ["banana [name]-[name]", "anana", "Évak [name], Évaristo, [name]"]
+    assert counts["name"] == 2
+
 # --- counts, types and arguments ---
 
 def test_counts_are_comments_changed_per_kind():
