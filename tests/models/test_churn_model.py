@@ -344,3 +344,19 @@ def test_scoring_without_active_customers_is_not_available(fitted):
         churn_model.score_customers(model, orders, customers, "2026Q3", tickets=tickets)
     with pytest.raises(ValueError, match="fitted on data up to 2026-06-30"):
         churn_model.score_customers(model, orders, customers, "2026Q1", tickets=tickets)
+
+
+def test_reason_phrases_put_each_customers_own_numbers_in_words():
+    features = pd.DataFrame({"orders_90d": [0, 1, 3], "revenue_90d": [0.2, 12.4, 1234.6],
+                             "orders_per_month": [0.25, 2.04, 1.0], "orders_prev_90d": [2, 1, 1.0],
+                             "order_trend": [-2.0, 0.0, 2.0]}, index=["A", "B", "C"])
+    phrases = churn_model._reason_phrases(features, "¥")
+    assert phrases["orders_90d"].tolist() == ["no order in 90 days", "1 order in 90 days", "3 orders in 90 days"]
+    assert phrases["revenue_90d"].tolist() == ["spent nothing in 90 days", "spent ¥12 in 90 days", "spent ¥1235 in 90 days"]
+    assert phrases["orders_per_month"].tolist() == ["one order every 4 months since the first purchase",
+                                                    "2.0 orders a month since the first purchase",
+                                                    "1.0 orders a month since the first purchase"]
+    assert phrases["order_trend"].tolist() == ["orders down from 2 to 0 (previous vs last 90 days)",
+                                               "orders went from 1 to 1 (previous vs last 90 days)",
+                                               "orders went from 1 to 3 (previous vs last 90 days)"]
+    assert phrases["orders_90d"].index.tolist() == ["A", "B", "C"]

@@ -20,6 +20,7 @@ the next N days (``params.churn_inactivity_days``), validated on a time-based ho
 """
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -766,13 +767,28 @@ def drivers_finding(drivers: pd.DataFrame) -> str:
 def _reason_phrases(features: pd.DataFrame, currency: str, only: list[str] | None = None) -> dict[str, pd.Series]:
     """A short phrase per customer for every feature (or the ``only`` ones) that can be a reason."""
     def fill(template: str, **parts) -> pd.Series:
-        """``template`` (from ``t``, placeholders still open) filled row by row: each part a Series or one value;
-        a row with a missing part has no phrase (missing), as a missing value is never a reason."""
-        columns = {name: (part.to_numpy(dtype=object) if isinstance(part, pd.Series) else [part] * len(features))
-                   for name, part in parts.items()}
-        rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
-        return pd.Series([np.nan if any(pd.isna(v) for v in row.values()) else template.format(**row) for row in rows],
-                         index=features.index, dtype=object)
+        """``template`` (from ``t``, placeholders still open) filled for every row at once: each part a
+        Series of text or one value; a row with a missing part has no phrase (missing), as a missing
+        value is never a reason."""
+        text = np.full(len(features), "", dtype=object)
+        missing = np.zeros(len(features), dtype=bool)
+        for literal, name, spec, conversion in string.Formatter().parse(template):
+            text += literal
+            if name is None:
+                continue
+            if spec or conversion:
+                raise ValueError(f"reason template {template!r}: {{{name}}} must have no format of its own")
+            part = parts[name]
+            if isinstance(part, pd.Series):
+                values = part.to_numpy(dtype=object)
+                absent = pd.isna(values)
+                missing |= absent
+                text += np.where(absent, "", values)
+            elif pd.isna(part):
+                missing[:] = True
+            else:
+                text += format(part, "")
+        return pd.Series(np.where(missing, np.nan, text), index=features.index, dtype=object)
 
     def whole(column: str) -> pd.Series:
         return features[column].round().astype("Int64").astype(str)
