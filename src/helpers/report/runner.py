@@ -581,7 +581,11 @@ def run(args: argparse.Namespace, state: RunState | None = None) -> int:
         state.step = f"printing {paths.REPORT_PDF}"
         print_report_pdf(layout, params, log, chapters, printer)
     finally:
-        kernels.close()
+        # After a signal, end_abnormally stops the kernels, with the libraries quiet and the
+        # workers told the run is ending: stopped here, a chapter running side by side would take
+        # its kernel's death for a failure of its own and say so.
+        if not state.ending:
+            kernels.close()
         printer.close()
 
     state.step = f"moving the report into {state.quarter_dir}"
