@@ -1,5 +1,6 @@
 """Project hygiene: notebooks committed clean and thin, environment.yml in step with the lock."""
 import json
+import os
 import re
 import tomllib
 
@@ -63,3 +64,13 @@ def test_readme_lists_every_canonical_column():
         assert f"**{name}**" in readme
         for column in source.columns:
             assert f"| `{column.name}` |" in readme, f"{name}.{column.name} missing from README"
+
+
+def test_under_make_test_each_test_carries_its_group_to_the_worker_scheduler(request):
+    """``make test`` runs ``-n 2 --dist loadgroup``: xdist sends the tests of one group (conftest:
+    a test file, the demo report, an export shape's report) to one worker only when the group
+    reaches the test's id. Where it does not (pytest 9 with pytest-xdist 3.8), both workers
+    build every shared report."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        pytest.skip("not run by pytest-xdist")
+    assert request.node.nodeid.endswith("@tests/test_project_files.py")
