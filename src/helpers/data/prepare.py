@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -265,16 +266,19 @@ def prepare(params: Params, layout: RunLayout, progress: ProgressCallback = lamb
     layout.prepared.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         table.to_parquet(layout.prepared / f"{name}.parquet", index=False)
-    # Each customer's facts, computed once for every as-of day the chapters read.
+    # Each customer's facts, computed once for every as-of day the chapters read. The quarantine
+    # files are written meanwhile: the facts are computed outside Python (DuckDB or Spark).
     windows = sorted(set(customer_facts.WINDOWS) | {params.chapter_options.value.rfm_window_days})
-    customer_facts.write_customer_facts(
-        layout.prepared / "orders.parquet", customer_facts.report_days(params.period), windows,
-        layout.prepared / customer_facts.FACTS_FILE,
-        **{f"{name}_parquet": layout.prepared / f"{name}.parquet" for name in ("tickets", "surveys", "events")
-           if name in tables},
-        engine=params.facts_engine, spark_master=params.spark_master, spark_input_dir=params.spark_input_path,
-        progress=progress)
-    q.write(layout.quarantine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quarantine") as writer:
+        quarantine_written = writer.submit(q.write, layout.quarantine)
+        customer_facts.write_customer_facts(
+            layout.prepared / "orders.parquet", customer_facts.report_days(params.period), windows,
+            layout.prepared / customer_facts.FACTS_FILE,
+            **{f"{name}_parquet": layout.prepared / f"{name}.parquet" for name in ("tickets", "surveys", "events")
+               if name in tables},
+            engine=params.facts_engine, spark_master=params.spark_master, spark_input_dir=params.spark_input_path,
+            progress=progress)
+        quarantine_written.result()
 
     reconciliation = []
     for name in (name for name in SOURCES if name in inventory):
