@@ -264,13 +264,14 @@ def prepare(params: Params, layout: RunLayout, progress: ProgressCallback = lamb
     clean_done = time.perf_counter()
     progress("writing prepared tables and quarantine")
     layout.prepared.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        table.to_parquet(layout.prepared / f"{name}.parquet", index=False)
-    # Each customer's facts, computed once for every as-of day the chapters read. The quarantine
-    # files are written meanwhile: the facts are computed outside Python (DuckDB or Spark).
     windows = sorted(set(customer_facts.WINDOWS) | {params.chapter_options.value.rfm_window_days})
+    # The quarantine files are written in a thread beside the prepared tables and the customer
+    # facts, whose work is done outside Python (Arrow, DuckDB or Spark).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quarantine") as writer:
         quarantine_written = writer.submit(q.write, layout.quarantine)
+        for name, table in tables.items():
+            table.to_parquet(layout.prepared / f"{name}.parquet", index=False)
+        # Each customer's facts, computed once for every as-of day the chapters read.
         customer_facts.write_customer_facts(
             layout.prepared / "orders.parquet", customer_facts.report_days(params.period), windows,
             layout.prepared / customer_facts.FACTS_FILE,
