@@ -94,6 +94,18 @@ def test_kpi_fell_significantly_uses_the_interval_when_present():
     assert len(rows_of(evidence(kpi_table(churn_rate={"qoq_change": 0.06})), "kpi_fell_significantly")) == 1
 
 
+
+def test_both_kpi_rules_explain_their_kpis_from_one_computation_of_the_units(monkeypatch):
+    calls = []
+    counted = diagnosis.kpi_basis
+    monkeypatch.setattr(diagnosis, "kpi_basis", lambda *args: calls.append(args) or counted(*args))
+    table = kpi_table(revenue={"target": 200.0, "met": False, "qoq_change": -0.75})
+    fired = diagnosis.diagnose(evidence(table), BOOK)
+    assert sorted(fired["rule"]) == ["kpi_below_target", "kpi_fell_significantly"]
+    # both name South: revenue fell from 200 (a 100 + b 100 in Q2) to 50 (a 50), South -100
+    assert fired["likely_cause"].tolist() == ["South (region) accounts for -¥100 of the change"] * 2
+    assert len(calls) == 1
+
 def high_value(n_at_risk):
     ids = [f"c{i}" for i in range(8)]
     clv = pd.DataFrame({"customer_id": ids, "clv_12m": 1000.0, "p_alive": 0.5, "value_tier": "high"})

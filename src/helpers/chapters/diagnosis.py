@@ -8,6 +8,7 @@ cause found in the data, action, owner, deadline, tracking KPI and target.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -107,6 +108,15 @@ class Evidence:
     def artifact(self, name: str) -> pd.DataFrame | None:
         return self.artifacts.get(name)
 
+    @cached_property
+    def units_by_quarter(self) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+        """``kpis.kpi_units`` of the quarter and of the one before, computed once for every rule
+        that explains a KPI's change."""
+        compared = [self.period, self.period.previous()]
+        basis = kpi_basis(self.orders, compared)
+        now, previous = (kpi_units(self.orders, self.surveys, q, self.churn_days, basis) for q in compared)
+        return now, previous
+
     @classmethod
     def from_chapter(cls, ch) -> "Evidence":
         """Collect this run's artifacts; the KPI table is recomputed if the overview chapter did not run.
@@ -124,10 +134,9 @@ class Evidence:
 
 def _kpi_facts(evidence: Evidence, book: RuleBook, metrics: list[str]) -> list[dict]:
     """Template fields for each KPI, with the group that explains most of its change."""
-    compared = [evidence.period, evidence.period.previous()]
-    basis = kpi_basis(evidence.orders, compared)
-    units_now, units_prev = (kpi_units(evidence.orders, evidence.surveys, q, evidence.churn_days, basis)
-                             for q in compared)
+    if not metrics:
+        return []
+    units_now, units_prev = evidence.units_by_quarter
     dimensions = [d for d in book.cause_dimensions if d in evidence.customers
                   and evidence.customers[d].nunique() > 1]
     table = evidence.kpis.set_index("metric")
