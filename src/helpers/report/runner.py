@@ -214,9 +214,15 @@ class KernelRegistry:
         if stopping:
             kill_kernel(manager)
 
-    def stop_all(self) -> None:
+    def end_run(self) -> None:
+        """The run is ending: the chapters running stop at their current one, without a page, and
+        a kernel launched from now on is stopped at once."""
         with self._lock:
             self.stopping = True
+
+    def stop_all(self) -> None:
+        self.end_run()
+        with self._lock:
             managers = list(self._managers)
         for manager in managers:
             kill_kernel(manager)
@@ -581,10 +587,12 @@ def run(args: argparse.Namespace, state: RunState | None = None) -> int:
         state.step = f"printing {paths.REPORT_PDF}"
         print_report_pdf(layout, params, log, chapters, printer)
     finally:
-        # After a signal, end_abnormally stops the kernels, with the libraries quiet and the
-        # workers told the run is ending: stopped here, a chapter running side by side would take
-        # its kernel's death for a failure of its own and say so.
-        if not state.ending:
+        if state.ending:  # a signal: the workers learn that the run is ending before their kernels stop,
+            # so that no chapter takes its kernel's death for a failure of its own and says so
+            with quiet_libraries():
+                KERNELS.end_run()
+                kernels.close()
+        else:
             kernels.close()
         printer.close()
 
