@@ -88,6 +88,27 @@ def test_a_reused_kernel_starts_each_chapter_empty_and_numbered_from_one(tmp_pat
     assert last.poll() is not None  # closing the pool stopped its kernel
 
 
+class FakeKernel:
+    """Stands for a started kernel: ready, with a manager that ``stop`` cannot shut down."""
+    manager = None
+
+    def ready(self) -> bool:
+        return True
+
+
+def test_a_closed_pool_starts_no_kernel_and_hands_out_none():
+    started = []
+    pool = kernels.KernelPool(lambda: started.append(FakeKernel()) or started[-1], 2)
+    first, second = pool.acquire(), pool.acquire()
+    assert (first, second) == (started[0], started[1])
+    pool.release(first)  # its kernel is not alive: stopped and replaced
+    assert len(started) == 3
+    pool.close()
+    pool.release(second)  # after the close (a run ending on a signal): stopped, not replaced
+    assert len(started) == 3
+    assert pool.acquire() is None and pool.acquire() is None  # each chapter asking after the close
+
+
 def test_a_kernel_that_cannot_start_leaves_the_chapter_to_start_its_own(tmp_path):
     broken = kernels.WarmKernel(IpcKernelManager, "import a_module_that_does_not_exist", tmp_path, dict(os.environ))
     assert broken.ready() is False and "imports failed" in str(broken.error)

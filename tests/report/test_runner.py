@@ -3,9 +3,11 @@ import errno
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from helpers.errors import DataError
 from helpers.params import ParameterError
 from helpers.paths import RunLayout
 from helpers.report import pdf, runner
+from helpers.report.kernels import WarmKernel
 
 ORIGINAL_EXECUTE_CHAPTER = runner.execute_chapter  # before any test replaces it
 
@@ -536,9 +539,11 @@ def test_signal_during_a_real_run_exits_128_plus_signal_with_one_line(signum, op
     earlier = out / "2026Q3" / "2026-01-01"
     earlier.mkdir(parents=True)
     (earlier / "index.html").write_text("an earlier report", encoding="utf-8")
+    sockets = Path(tempfile.mkdtemp(prefix="k", dir="/tmp"))  # the kernels' sockets; a socket path has 107 bytes at most
     process = subprocess.Popen([sys.executable, str(paths.PROJECT_ROOT / "run_all.py"), "--quarter", "2026Q3",
                                 "--data", str(small_demo), "--out", str(out), *options],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "TMPDIR": str(sockets)})
     try:
         deadline = time.time() + 120
         wanted = "*.ipynb" if kernels == 1 else "01_overview.ipynb"  # side by side, the second to start
@@ -565,6 +570,21 @@ def test_signal_during_a_real_run_exits_128_plus_signal_with_one_line(signum, op
     assert not list((out / runner.BUILD_DIR).iterdir())
     time.sleep(0.5)
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "a kernel outlived the run"
+    # no kernel sockets or connection files left, and no kernel started after the signal (jieba's
+    # dictionary cache is the library's own, kept for the next run)
+    assert [p.name for p in sockets.iterdir() if p.name != "jieba.cache"] == []
+    shutil.rmtree(sockets)
+
+
+def test_a_killed_kernel_leaves_no_socket_files(tmp_path):
+    kernel = WarmKernel(runner.IpcKernelManager, "x = 1", tmp_path, dict(os.environ))  # ready once it answers
+    assert kernel.ready()
+    pattern = f"{Path(kernel.manager.ip).name}-*"
+    assert len(list(Path(kernel.manager.ip).parent.glob(pattern))) == 5  # shell, iopub, stdin, control, heartbeat
+    process = kernel.manager.provisioner.process
+    runner.kill_kernel(kernel.manager)
+    assert process.poll() == -signal.SIGKILL
+    assert not list(Path(kernel.manager.ip).parent.glob(pattern))
 
 
 def test_signal_while_the_runner_starts_exits_143_with_one_line(tmp_path):

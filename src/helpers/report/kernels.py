@@ -151,26 +151,33 @@ def _alive(manager) -> bool:
 
 class KernelPool:
     """``size`` warm kernels shared by the chapters of a run: ``acquire`` one for a chapter and
-    ``release`` it after; ``close`` stops them all."""
+    ``release`` it after; ``close`` stops them all, and no kernel is started after it (a run
+    ending on a signal would otherwise start replacements for the kernels it just stopped)."""
 
     def __init__(self, start: Callable[[], WarmKernel], size: int):
         self._start = start
-        self._idle: queue.SimpleQueue[WarmKernel] = queue.SimpleQueue()
+        self._idle: queue.SimpleQueue[WarmKernel | None] = queue.SimpleQueue()
         self._all: list[WarmKernel] = []
         self._lock = threading.Lock()
+        self._closed = False
         for _ in range(max(1, size)):
             self._add()
 
     def _add(self) -> None:
-        kernel = self._start()
         with self._lock:
+            if self._closed:
+                return
+            kernel = self._start()
             self._all.append(kernel)
         self._idle.put(kernel)
 
     def acquire(self) -> WarmKernel | None:
         """An idle kernel, warm (waiting for it if it is still starting); None if it failed to
-        start, in which case the chapter starts a kernel of its own."""
-        kernel = self._idle.get()
+        start, in which case the chapter starts a kernel of its own, or if the pool is closed."""
+        kernel = None if self._closed else self._idle.get()
+        if kernel is None or self._closed:  # its kernels are stopped; the close's mark wakes a chapter waiting
+            self._idle.put(None)
+            return None
         if kernel.ready():
             return kernel
         self._add()  # keep the pool's size for the chapters after this one
@@ -182,8 +189,8 @@ class KernelPool:
         if kernel is None:
             return
         try:
-            if not _alive(kernel.manager):
-                raise RuntimeError("the kernel died")
+            if self._closed or not _alive(kernel.manager):
+                raise RuntimeError("the pool is closed" if self._closed else "the kernel died")
             asyncio.run(_run(kernel.manager, RESET_CODE, "the reset"))
         except Exception:
             stop(kernel.manager)
@@ -193,7 +200,8 @@ class KernelPool:
 
     def close(self) -> None:
         with self._lock:
-            kernels, self._all = self._all, []
+            kernels, self._all, self._closed = self._all, [], True
+        self._idle.put(None)
         for kernel in kernels:
             if kernel.ready():
                 stop(kernel.manager)

@@ -232,24 +232,30 @@ class KernelRegistry:
         with self._lock:
             managers = list(self._managers)
         for manager in managers:
-            with contextlib.suppress(Exception):
-                manager.cleanup_connection_file()
-                manager.cleanup_ipc_files()
+            remove_kernel_files(manager)
 
 
 def kill_kernel(manager: KernelManager) -> None:
-    """SIGKILL a kernel's process group (the kernel and anything it started), then reap it."""
+    """SIGKILL a kernel's process group (the kernel and anything it started), reap it, and remove
+    the socket and connection files it leaves in the temporary folder (no client will)."""
     provisioner = getattr(manager, "provisioner", None)
     process = getattr(provisioner, "process", None)
-    if process is None or process.poll() is not None:
-        return  # never started, or already gone (its group id may belong to another process by now)
-    try:
-        os.killpg(provisioner.pgid, signal.SIGKILL)
-    except (OSError, TypeError):  # TypeError: no group id recorded
-        with contextlib.suppress(OSError):
-            process.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-        process.wait(timeout=5)
+    if process is not None and process.poll() is None:  # not if already gone: its group id may be another's by now
+        try:
+            os.killpg(provisioner.pgid, signal.SIGKILL)
+        except (OSError, TypeError):  # TypeError: no group id recorded
+            with contextlib.suppress(OSError):
+                process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+            process.wait(timeout=5)
+    if process is not None:
+        remove_kernel_files(manager)
+
+
+def remove_kernel_files(manager: KernelManager) -> None:
+    with contextlib.suppress(Exception):
+        manager.cleanup_connection_file()
+        manager.cleanup_ipc_files()
 
 
 KERNELS = KernelRegistry()
