@@ -9,7 +9,7 @@ from conftest import make_orders
 from helpers.chapters import actions
 from helpers.errors import NotAvailable
 from helpers.facts import customer_facts
-from helpers.facts.kpis import KPIS, DataSpans
+from helpers.facts.kpis import KPIS, DataSpans, compute_kpis
 from helpers.params import BehaviourOptions, load_params
 from helpers.quarters import Quarter
 
@@ -239,6 +239,7 @@ def test_recomputed_lists_leave_out_cross_sell_without_two_categories():
 
 
 def chapter_for_the_closed_loop(outputs, first_day: str = "2025-09-01"):
+    """A chapter of 2026Q3 for ``LastQuarter.from_chapter``, and its KPI table."""
     orders = previous_quarter_orders()
     params = load_params(quarter="2026Q3")
     coverage = {"orders": {"first_day": first_day, "last_day": "2026-09-05"}}
@@ -247,14 +248,15 @@ def chapter_for_the_closed_loop(outputs, first_day: str = "2025-09-01"):
         found = sorted(outputs.glob("2026Q2/*"))
         return found[-1] if found else None
 
-    return SimpleNamespace(params=params, period=Q3, log={"coverage": coverage},
-                           table={"orders": orders, "surveys": None}.get, spans=DataSpans(coverage, 0),
-                           previous_report=previous_report,
-                           customer_facts=lambda day: facts_as_of(orders, str(pd.Timestamp(day).date())))
+    ch = SimpleNamespace(params=params, period=Q3, log={"coverage": coverage},
+                         table={"orders": orders, "surveys": None}.get, spans=DataSpans(coverage, 0),
+                         previous_report=previous_report,
+                         customer_facts=lambda day: facts_as_of(orders, str(pd.Timestamp(day).date())))
+    return ch, compute_kpis(orders, None, Q3, params.churn_inactivity_days, params.kpi_targets.model_dump(), ch.spans)
 
 
 def test_last_quarter_without_an_earlier_report_is_recomputed(tmp_path):
-    last = actions.LastQuarter.from_chapter(chapter_for_the_closed_loop(tmp_path))
+    last = actions.LastQuarter.from_chapter(*chapter_for_the_closed_loop(tmp_path))
     assert last.source == "2026Q2 (recomputed from the data as of 2026-06-30; no earlier report found)"
     assert last.lists["win_back.csv"]["customer_id"].tolist() == ["w", "d"]
     kpis = last.kpis.set_index("metric")["value"]
@@ -262,7 +264,7 @@ def test_last_quarter_without_an_earlier_report_is_recomputed(tmp_path):
     assert kpis["active_customers"] == 5 and kpis["revenue"] == 330.0
     assert last.notes[0].startswith("The at-risk high-value list is left out")
     with pytest.raises(NotAvailable, match="no report for 2026Q2 was found and the orders start on 2026-07-01"):
-        actions.LastQuarter.from_chapter(chapter_for_the_closed_loop(tmp_path, first_day="2026-07-01"))
+        actions.LastQuarter.from_chapter(*chapter_for_the_closed_loop(tmp_path, first_day="2026-07-01"))
 
 
 def test_last_quarter_with_an_earlier_report_uses_its_lists(tmp_path):
@@ -271,7 +273,7 @@ def test_last_quarter_with_an_earlier_report_uses_its_lists(tmp_path):
     pd.DataFrame({"customer_id": ["007", "x"]}).to_csv(artifacts / "win_back.csv", index=False)
     pd.DataFrame([{"metric": "revenue", "value": 400.0, "target": np.nan}]).to_csv(artifacts / "kpi_overview.csv",
                                                                                    index=False)
-    last = actions.LastQuarter.from_chapter(chapter_for_the_closed_loop(tmp_path))
+    last = actions.LastQuarter.from_chapter(*chapter_for_the_closed_loop(tmp_path))
     assert last.source == "the 2026Q2 report of 2026-07-03" and last.notes == []
     assert list(last.lists) == ["win_back.csv"]
     assert last.lists["win_back.csv"]["customer_id"].tolist() == ["007", "x"]   # ids keep their leading zeros
@@ -282,7 +284,7 @@ def test_last_quarter_from_a_report_without_its_kpi_table_recomputes_the_kpis(tm
     artifacts = tmp_path / "2026Q2" / "2026-07-03" / "artifacts"
     artifacts.mkdir(parents=True)
     pd.DataFrame({"customer_id": ["w"]}).to_csv(artifacts / "win_back.csv", index=False)
-    last = actions.LastQuarter.from_chapter(chapter_for_the_closed_loop(tmp_path))
+    last = actions.LastQuarter.from_chapter(*chapter_for_the_closed_loop(tmp_path))
     assert last.lists["win_back.csv"]["customer_id"].tolist() == ["w"]
     assert last.kpis.set_index("metric").loc["revenue", "value"] == 330.0     # 2026Q2 from the data
     assert last.notes == ["That report holds no KPI table; last quarter's KPIs are recomputed from the data."]

@@ -86,6 +86,15 @@ def test_compute_kpis_changes_and_targets(tiny_orders):
     assert kpis.kpi_finding(table, "¥").startswith("1 of 3 KPIs with a target met it this quarter.")
 
 
+def test_the_previous_quarters_kpis_are_those_compute_kpis_gives_for_it(tiny_orders):
+    targets = {"active_customers": 3, "churn_rate": 0.5}
+    then = kpis.previous_quarter_kpis(kpis.compute_kpis(tiny_orders, None, Q3, 90, targets)).set_index("metric")
+    assert then.loc["active_customers", "value"] == 1 and then.loc["revenue", "value"] == 80.0  # c's o4 in Q2
+    assert then.loc["active_customers", "target"] == 3 and np.isnan(then.loc["revenue", "target"])
+    alone = kpis.compute_kpis(tiny_orders, None, Q3.previous(), 90, targets).set_index("metric")
+    pd.testing.assert_frame_equal(then, alone[["value", "target"]])
+
+
 def test_compute_kpis_without_targets(tiny_orders):
     with_targets = kpis.compute_kpis(tiny_orders, None, Q3, 90, {"active_customers": 3, "revenue": 100})
     # no targets at all, and targets given as None / NaN (an empty kpi_targets entry) are the same

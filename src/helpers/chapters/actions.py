@@ -17,7 +17,7 @@ from helpers.chapters.rfm import segment_name
 from helpers.data.codes import is_in
 from helpers.errors import NotAvailable
 from helpers.facts import purchase_lines
-from helpers.facts.kpis import KPIS, compute_kpis, format_kpi_target, format_kpi_value
+from helpers.facts.kpis import KPIS, format_kpi_target, format_kpi_value, previous_quarter_kpis
 from helpers.params import BehaviourOptions
 from helpers.quarters import Quarter
 from helpers.report import export
@@ -315,24 +315,20 @@ class LastQuarter:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_chapter(cls, ch) -> "LastQuarter":
+    def from_chapter(cls, ch, kpis_now: pd.DataFrame) -> "LastQuarter":
         """The previous quarter's newest report in the output folder; without one, the lists
-        (``recomputed_lists``) and the KPIs (``compute_kpis``) of the previous quarter from the
-        data as of its last day. ``NotAvailable`` when the orders start after that day."""
+        (``recomputed_lists``) of the previous quarter from the data as of its last day and its
+        KPIs from the data, as this quarter's KPI table ``kpis_now`` (``compute_kpis``) holds
+        them. ``NotAvailable`` when the orders start after that day."""
         previous = ch.period.previous()
         params, orders = ch.params, ch.table("orders")
-
-        def kpis_then() -> pd.DataFrame:
-            return compute_kpis(orders, ch.table("surveys"), previous, params.churn_inactivity_days,
-                                params.kpi_targets.model_dump(), ch.spans)
-
         report = ch.previous_report()
         if report is not None:
             source = t("the {quarter} report of {day}", quarter=fmt_quarter(previous), day=_report_day(report.name))
             if (report / "artifacts" / "kpi_overview.csv").exists():
                 return cls(previous, read_action_lists(report / "artifacts"), previous_kpis(report), source)
             # a report run without the overview chapter: its lists, and the KPIs from the data
-            return cls(previous, read_action_lists(report / "artifacts"), kpis_then(), source,
+            return cls(previous, read_action_lists(report / "artifacts"), previous_quarter_kpis(kpis_now), source,
                        [t("That report holds no KPI table; last quarter's KPIs are recomputed from the data.")])
         first = ch.log.get("coverage", {}).get("orders", {}).get("first_day")
         if first is None or pd.Timestamp(first) > previous.last_day:
@@ -342,7 +338,7 @@ class LastQuarter:
                                t("an orders export that starts earlier"))
         lists, notes = recomputed_lists(ch.customer_facts(previous.last_day), orders, previous,
                                         params.churn_inactivity_days, params.chapter_options.behaviour)
-        return cls(previous, lists, kpis_then(),
+        return cls(previous, lists, previous_quarter_kpis(kpis_now),
                    t("{quarter} (recomputed from the data as of {day}; no earlier report found)",
                      quarter=fmt_quarter(previous), day=fmt_date(previous.last_day)),
                    notes)

@@ -322,6 +322,13 @@ def compute_kpis(orders: pd.DataFrame, surveys: pd.DataFrame | None, quarter: Qu
     return pd.DataFrame(rows)
 
 
+def previous_quarter_kpis(table: pd.DataFrame) -> pd.DataFrame:
+    """The quarter before's ``metric, value, target`` from the table ``compute_kpis`` made for a
+    quarter: its ``previous`` column holds what ``compute_kpis`` gives as ``value`` for the quarter
+    before (each quarter's numbers come from ``quarter_kpis`` alone), under the same targets."""
+    return table[["metric", "previous", "target"]].rename(columns={"previous": "value"}).reset_index(drop=True)
+
+
 def format_kpi_value(value: float, unit: str, currency: str) -> str:
     return {"count": fmt_int, "money": lambda v: fmt_money(v, currency), "share": fmt_pct,
             "points": lambda v: fmt_num(v, 1)}[unit](value)
