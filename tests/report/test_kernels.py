@@ -66,10 +66,12 @@ def test_a_reused_kernel_starts_each_chapter_empty_and_numbered_from_one(tmp_pat
         # The first chapter's variables and imported names are gone; its modules stay loaded.
         assert outputs(two) == ["False False True\n"]
         third = notebook(tmp_path / "third.ipynb", "import sys",
-                         "print(sys.modules['jieba'].dt.initialized, '_segmenter' in dir())")
+                         "print(sys.modules['jieba'].dt.initialized, '_segmenter' in dir(),\n"
+                         "      sys.modules['helpers.chapters.needs']._detector.cache_info().currsize)")
         warmed = papermill.execute_notebook(str(third), str(tmp_path / "out3.ipynb"), km=kernel.manager,
                                             progress_bar=False, kernel_name="python3")
-        assert outputs(warmed) == ["True False\n"]  # the library warm-up ran, and its names are gone too
+        # the library warm-up ran (jieba's dictionary, a lingua detector used), and its names are gone too
+        assert outputs(warmed) == ["True False 1\n"]
         counts = [cell.execution_count for cell in two.cells if cell.cell_type == "code"]
         assert counts == list(range(1, len(counts) + 1))  # as in a new kernel (papermill adds a cell)
         # A kernel that died is replaced by a new one, which still has the imports done.

@@ -50,10 +50,12 @@ del _gc, _ctypes"""
 
 # Libraries the chapters import only where they are first used, with their start-up work, done
 # while a kernel waits for the data (measured in a new process: statsmodels.api 0.35 s; jieba
-# 0.25 s, then 0.8 s to load its dictionary, which the topics of chapter 02 segment Chinese with).
+# 0.25 s, then 0.8 s to load its dictionary, which the topics of chapter 02 segment Chinese with;
+# lingua's models of the default comment languages 0.8-0.9 s, which chapter 02 detects them with).
 LIBRARY_WARM_UP = """import statsmodels.api
-from helpers.chapters.needs import segmenter as _segmenter
-_segmenter().initialize()"""
+from helpers.chapters.needs import load_language_models as _load_language_models, segmenter as _segmenter
+_segmenter().initialize()
+_load_language_models()"""
 
 
 def setup_imports(notebook: Path) -> list[str]:
