@@ -222,25 +222,40 @@ def test_fit_validate_and_score(fitted):
         churn_model.score_customers(model, orders, customers, "2026Q2")
 
 
-def test_stacked_probabilities_equal_one_call_per_matrix(monkeypatch):
+def test_copies_with_changed_columns_score_as_predict_proba_does_bit_for_bit(monkeypatch):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(300, 3))
-    y = (x[:, 0] + rng.normal(size=300) > 0).astype(int)
-    matrices = [x[:120], x[120:130], x[130:]]  # 120 + 10 + 170 rows
-    monkeypatch.setattr(churn_model, "STACKED_ROWS", 125)  # stacks: [120, 10] (130 rows), then [170]
-    boosting = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(x, y)
-    for estimator in (boosting, LogisticRegression().fit(x, y)):
-        stacked = list(churn_model._probabilities(estimator, iter(matrices)))
-        assert [len(p) for p in stacked] == [120, 10, 170]
-        for probability, matrix in zip(stacked, matrices):
-            assert np.array_equal(probability, estimator.predict_proba(matrix)[:, 1])  # the same numbers, bit for bit
-    # The reasons score only the rows an occlusion changes: a matrix may have none, alone or stacked.
-    some = [x[:0], x[:5], x[:0]]
-    assert [len(p) for p in churn_model._probabilities(boosting, iter(some))] == [0, 5, 0]
-    assert [len(p) for p in churn_model._probabilities(boosting, iter([x[:0]]))] == [0]
+    x = rng.normal(size=(600, 4))
+    x[:, 3] = 0.0  # a constant column: no tree splits on it
+    x[rng.random(600) < 0.1, 1] = np.nan  # missing values go down their own branch
+    y = (x[:, 0] + np.nan_to_num(x[:, 1]) + rng.normal(size=600) > 0).astype(int)
+    boosting = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(x, y)
+    logistic = LogisticRegression().fit(np.nan_to_num(x), y)
+    scorer = churn_model._scorer(boosting, x)
+    assert isinstance(scorer, churn_model._TreeScorer)
+    assert np.array_equal(scorer.base, boosting.predict_proba(x)[:, 1])
+    rows = rng.random(600) < 0.3
+    for columns in ([0], [1, 2]):
+        shuffled = x.copy()
+        shuffled[:, columns] = x[rng.permutation(600)][:, columns]
+        assert np.array_equal(scorer.changed(shuffled, columns), boosting.predict_proba(shuffled)[:, 1])
+        occluded = x[rows]
+        occluded[:, columns] = 0.5
+        assert np.array_equal(scorer.changed(occluded, columns, rows), boosting.predict_proba(occluded)[:, 1])
+    assert len(scorer.changed(x[:0], [0], np.zeros(600, dtype=bool))) == 0
+    # changing the column no tree splits on asks no tree again: the probabilities stay the matrix's
+    calls = []
+    monkeypatch.setattr(scorer, "_tree_values", lambda tree, rows_: calls.append(tree) or np.zeros(len(rows_)))
+    changed = x.copy()
+    changed[:, 3] = 99.0
+    assert np.array_equal(scorer.changed(changed, [3]), scorer.base) and calls == []
+    assert np.array_equal(boosting.predict_proba(changed)[:, 1], scorer.base)
+    # a model that scores every matrix as a whole is asked with predict_proba
+    plain = churn_model._scorer(logistic, np.nan_to_num(x))
+    assert type(plain) is churn_model._Scorer
+    assert np.array_equal(plain.changed(np.nan_to_num(x[:5]), [0]), logistic.predict_proba(np.nan_to_num(x[:5]))[:, 1])
 
 
 def test_boosting_reasons_from_the_rows_an_occlusion_changes_equal_those_of_every_row(fitted, monkeypatch):
@@ -249,10 +264,13 @@ def test_boosting_reasons_from_the_rows_an_occlusion_changes_equal_those_of_ever
     orders, customers, tickets, model = fitted
     boosted = copy.copy(model)
     pipeline = churn_model._make_models(model.numeric_, model.categorical_, 7)["Gradient boosting"]
-    boosted.final_model_ = pipeline.fit(model.holdout_features_, model.holdout_["churned"])
+    boosted.final_model_ = boosted.validated_model_ = pipeline.fit(model.holdout_features_, model.holdout_["churned"])
     fast = churn_model.score_customers(boosted, orders, customers, "2026Q2", tickets=tickets)
+    drivers = churn_model.feature_drivers(boosted)  # by tree (_TreeScorer)
     monkeypatch.setattr(churn_model, "_scores_each_row_alone", lambda estimator: False)  # every row, every matrix
     pd.testing.assert_frame_equal(fast, churn_model.score_customers(boosted, orders, customers, "2026Q2", tickets=tickets))
+    pd.testing.assert_frame_equal(drivers, churn_model.feature_drivers(boosted), check_exact=True)
+    assert len(drivers) > 0
     assert (fast["main_reason"] != "none").sum() > 0
 
 
