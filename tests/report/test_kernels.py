@@ -41,6 +41,13 @@ def test_the_environment_sets_threads_the_user_left_unset(monkeypatch):
     assert "OMP_NUM_THREADS" not in kernels.kernel_environment(None, ("OMP_NUM_THREADS",))
 
 
+def test_kernels_map_large_blocks_on_their_own_unless_the_user_says_otherwise(monkeypatch):
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert kernels.kernel_environment(None, ())["MALLOC_MMAP_THRESHOLD_"] == "4194304"  # 4 MiB
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert kernels.kernel_environment(2, ())["MALLOC_MMAP_THRESHOLD_"] == "65536"
+
+
 def outputs(executed) -> list[str]:
     return [output.get("text", "") for cell in executed.cells if cell.cell_type == "code" for output in cell.outputs]
 
