@@ -499,6 +499,24 @@ def test_build_folders_of_killed_runs_are_removed_by_the_next_run(stub_run):
     assert builds(stub_run.out) == [alive]
 
 
+def test_scratch_of_killed_runs_in_the_temporary_folder_is_removed_by_the_next_run(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [f"ci-kernel-{dead.pid}-0a1b-{port}" for port in range(1, 6)] + [f"ci-kernel-{dead.pid}-0a1b.json"]
+    kept = [f"ci-kernel-{os.getpid()}-2c3d-1", f"ci-kernel-{os.getpid()}-2c3d.json",  # a run still going
+            "ci-kernel-not-a-run", "tmp1234.json"]
+    for name in stale + kept:
+        (tmp_path / name).write_text("")
+    (tmp_path / f"report-pdf-{dead.pid}-x9y8" / "profile").mkdir(parents=True)  # the browsers' scratch
+    (tmp_path / f"report-pdf-{os.getpid()}-z7w6").mkdir()
+    runner.remove_stale_scratch(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, f"report-pdf-{os.getpid()}-z7w6"])
+    # the files of a kernel this runner starts carry its process id
+    manager = runner.IpcKernelManager()
+    assert Path(manager.ip).name.startswith(f"ci-kernel-{os.getpid()}-")
+    assert manager.connection_file == f"{manager.ip}.json"
+
+
 def test_a_signal_after_the_report_is_in_place_is_ignored(stub_run, monkeypatch, capsys):
     real_rename = os.rename
 

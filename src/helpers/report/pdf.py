@@ -83,6 +83,8 @@ _HELVETICA_WIDTHS = {**dict.fromkeys("0123456789aego", 556), " ": 278, "f": 278,
 FOOTER_FONT_SIZE = 8
 FOOTER_BASELINE = 22  # points above the bottom edge, inside the 18 mm bottom margin
 
+SCRATCH_PREFIX = "report-pdf"  # <temporary folder>/report-pdf-<runner's process id>-<id>: the browsers' scratch
+
 
 class PdfNotWritten(Exception):
     """Chromium could not print a page, or the parts could not be joined; the message says which."""
@@ -358,7 +360,8 @@ class PagePrinter:
         self._pool = self._scratch = None
         if self.chromium:
             BROWSERS.stopping = False
-            self._scratch = tempfile.TemporaryDirectory(prefix="report-pdf-")
+            # the runner's process id in the name, for the next run to remove it if this one is killed
+            self._scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}-{os.getpid()}-")
             # The copies sit where the pages do (relative links resolve alike) in a folder of their own.
             (self.work / "report").mkdir()
             self._pool = ThreadPoolExecutor(max_workers=max(1, min(PRINT_WORKERS, os.cpu_count() or 1)),

@@ -168,16 +168,39 @@ def final_folder(quarter_dir: Path, today: dt.date) -> Path:
     return candidate
 
 
+def _process_gone(pid: str) -> bool:
+    """Whether no process has the id ``pid`` (False when it is not a number, or not ours to ask)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, PermissionError):
+        return False
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def remove_stale_builds(out_root: Path) -> None:
     """Delete build folders left by runs that were killed (their process no longer exists)."""
     for build in (out_root / BUILD_DIR).glob("*"):
-        try:
-            pid = int(build.name.rsplit("-", 1)[-1])
-            os.kill(pid, 0)
-        except (ValueError, ProcessLookupError):
+        if not build.name.rsplit("-", 1)[-1].isdigit() or _process_gone(build.name.rsplit("-", 1)[-1]):
             shutil.rmtree(build, ignore_errors=True)
-        except PermissionError:
-            pass
+
+
+KERNEL_FILES = "ci-kernel"  # <temporary folder>/ci-kernel-<runner's process id>-<id>[-<port> | .json]
+
+
+def remove_stale_scratch(folder: Path | None = None) -> None:
+    """Delete the kernel sockets, connection files and browser scratch folders that runs killed
+    with SIGKILL left in the temporary folder (their runner's process no longer exists); a
+    killed run cannot remove them itself."""
+    for prefix in (KERNEL_FILES, pdf.SCRATCH_PREFIX):
+        for path in Path(folder or tempfile.gettempdir()).glob(f"{prefix}-*-*"):
+            if _process_gone(path.name[len(prefix) + 1:].split("-")[0]):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
 
 
 def return_freed_memory() -> None:
@@ -272,8 +295,11 @@ class IpcKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.transport = "ipc"
-        # A socket path of its own, so kernels started side by side (--jobs) never share one.
-        self.ip = os.path.join(tempfile.gettempdir(), f"ci-kernel-{uuid.uuid4().hex}")
+        # A socket path of its own, so kernels started side by side (--jobs) never share one, and
+        # the runner's process id in it and in the connection file's name, for the next run to
+        # remove them when this one is killed (remove_stale_scratch).
+        self.ip = os.path.join(tempfile.gettempdir(), f"{KERNEL_FILES}-{os.getpid()}-{uuid.uuid4().hex}")
+        self.connection_file = f"{self.ip}.json"
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -554,6 +580,7 @@ def run(args: argparse.Namespace, state: RunState | None = None) -> int:
     state.quarter_dir = settings.out_root / params.quarter
     state.step = "creating the build folder"
     remove_stale_builds(settings.out_root)
+    remove_stale_scratch()
     state.build = settings.out_root / BUILD_DIR / f"{params.quarter}-{os.getpid()}"
     layout = RunLayout(state.build).make()
 
