@@ -182,7 +182,8 @@ def _process_gone(pid: str) -> bool:
 def remove_stale_builds(out_root: Path) -> None:
     """Delete build folders left by runs that were killed (their process no longer exists)."""
     for build in (out_root / BUILD_DIR).glob("*"):
-        if not build.name.rsplit("-", 1)[-1].isdigit() or _process_gone(build.name.rsplit("-", 1)[-1]):
+        pid = build.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or _process_gone(pid):
             shutil.rmtree(build, ignore_errors=True)
 
 
